@@ -1,0 +1,181 @@
+package eventstore
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// Default limits. A store's configuration may change them.
+const (
+	// DefaultMaxStreamIDLength is the longest stream ID, in bytes.
+	DefaultMaxStreamIDLength = 512
+	// DefaultMaxTypeLength is the longest event type name, in bytes.
+	DefaultMaxTypeLength = 256
+	// DefaultMaxEventSize is the largest event, in bytes: payload plus
+	// metadata keys and values.
+	DefaultMaxEventSize = 1 << 20
+	// DefaultMaxAppendEvents is the most events one append may carry.
+	DefaultMaxAppendEvents = 10_000
+)
+
+// Limits bounds what an append may carry. The zero value means the defaults.
+// Every store checks appends with [Limits.CheckAppend] before it writes, so
+// bad input is refused with the same typed errors on every backend.
+type Limits struct {
+	MaxStreamIDLength int
+	MaxTypeLength     int
+	MaxEventSize      int
+	MaxAppendEvents   int
+}
+
+// WithDefaults returns l with every zero field set to its default.
+func (l Limits) WithDefaults() Limits {
+	if l.MaxStreamIDLength <= 0 {
+		l.MaxStreamIDLength = DefaultMaxStreamIDLength
+	}
+	if l.MaxTypeLength <= 0 {
+		l.MaxTypeLength = DefaultMaxTypeLength
+	}
+	if l.MaxEventSize <= 0 {
+		l.MaxEventSize = DefaultMaxEventSize
+	}
+	if l.MaxAppendEvents <= 0 {
+		l.MaxAppendEvents = DefaultMaxAppendEvents
+	}
+	return l
+}
+
+// CheckStreamID returns an [*InvalidAppendError] wrapping
+// [ErrInvalidStreamID] if id is empty, longer than MaxStreamIDLength bytes,
+// not valid UTF-8, or holds a control character.
+func (l Limits) CheckStreamID(id string) error {
+	l = l.WithDefaults()
+	bad := func(reason string) error {
+		return &InvalidAppendError{Stream: id, Index: -1, Err: ErrInvalidStreamID, Reason: reason}
+	}
+	switch {
+	case id == "":
+		return bad("empty")
+	case len(id) > l.MaxStreamIDLength:
+		return bad(fmt.Sprintf("%d bytes, over the limit of %d", len(id), l.MaxStreamIDLength))
+	case !utf8.ValidString(id):
+		return bad("not valid UTF-8")
+	}
+	for _, r := range id {
+		if unicode.IsControl(r) {
+			return bad(fmt.Sprintf("control character %U", r))
+		}
+	}
+	return nil
+}
+
+// CheckAppend validates an append before anything is written: the stream ID,
+// at least one and at most MaxAppendEvents events, each with a well-formed
+// type, a JSON (or empty) payload, a size within MaxEventSize, and no event ID
+// twice. Zero IDs are allowed: the store assigns them.
+func (l Limits) CheckAppend(stream string, events []Event) error {
+	l = l.WithDefaults()
+	if err := l.CheckStreamID(stream); err != nil {
+		return err
+	}
+	if len(events) == 0 {
+		return &InvalidAppendError{Stream: stream, Index: -1, Err: ErrEmptyAppend}
+	}
+	if len(events) > l.MaxAppendEvents {
+		return &InvalidAppendError{Stream: stream, Index: -1, Err: ErrEventTooLarge,
+			Reason: fmt.Sprintf("%d events in one append, over the limit of %d", len(events), l.MaxAppendEvents)}
+	}
+	var seen map[uuid.UUID]int
+	if len(events) > 1 {
+		seen = make(map[uuid.UUID]int, len(events))
+	}
+	for i := range events {
+		e := &events[i]
+		bad := func(err error, format string, args ...any) error {
+			return &InvalidAppendError{Stream: stream, Index: i, Err: err, Reason: fmt.Sprintf(format, args...)}
+		}
+		if err := l.checkType(e.Type); err != "" {
+			return bad(ErrInvalidEvent, "type %q: %s", e.Type, err)
+		}
+		if size := len(e.Data) + e.Metadata.size(); size > l.MaxEventSize {
+			return bad(ErrEventTooLarge, "%d bytes, over the limit of %d", size, l.MaxEventSize)
+		}
+		if len(e.Data) > 0 && !json.Valid(e.Data) {
+			return bad(ErrInvalidEvent, "payload is not valid JSON")
+		}
+		if bytes.Contains(e.Data, nulEscape) {
+			return bad(ErrInvalidEvent, `payload holds \u0000, which PostgreSQL's jsonb cannot store`)
+		}
+		if err := checkMetadata(e.Metadata); err != "" {
+			return bad(ErrInvalidEvent, "metadata: %s", err)
+		}
+		if seen != nil && e.ID != uuid.Nil {
+			if j, dup := seen[e.ID]; dup {
+				return bad(ErrDuplicateEventID, "event ID %s also at index %d", e.ID, j)
+			}
+			seen[e.ID] = i
+		}
+	}
+	return nil
+}
+
+var nulEscape = []byte(`\u0000`)
+
+func (l Limits) checkType(t string) string {
+	switch {
+	case t == "":
+		return "empty"
+	case len(t) > l.MaxTypeLength:
+		return fmt.Sprintf("%d bytes, over the limit of %d", len(t), l.MaxTypeLength)
+	case !utf8.ValidString(t):
+		return "not valid UTF-8"
+	}
+	for _, r := range t {
+		if unicode.IsControl(r) {
+			return fmt.Sprintf("control character %U", r)
+		}
+	}
+	return ""
+}
+
+// checkMetadata refuses what no store can keep byte for byte: invalid UTF-8
+// and NUL characters (PostgreSQL's text and jsonb reject NUL).
+func checkMetadata(m Metadata) string {
+	check := func(what, s string) string {
+		if !utf8.ValidString(s) {
+			return what + " is not valid UTF-8"
+		}
+		for i := 0; i < len(s); i++ {
+			if s[i] == 0 {
+				return what + " holds a NUL character"
+			}
+		}
+		return ""
+	}
+	if msg := check("correlation ID", m.CorrelationID); msg != "" {
+		return msg
+	}
+	if msg := check("causation ID", m.CausationID); msg != "" {
+		return msg
+	}
+	if m.SchemaVersion < 0 {
+		return "negative schema version"
+	}
+	for k, v := range m.Values {
+		if k == "" {
+			return "empty key"
+		}
+		if msg := check(fmt.Sprintf("key %q", k), k); msg != "" {
+			return msg
+		}
+		if msg := check(fmt.Sprintf("value of %q", k), v); msg != "" {
+			return msg
+		}
+	}
+	return ""
+}

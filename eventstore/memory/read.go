@@ -1,0 +1,145 @@
+package memory
+
+import (
+	"context"
+	"iter"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+)
+
+// chunk is how many events a read copies under one hold of the lock: large
+// enough to make locking cheap, small enough that writers never wait long.
+const chunk = 512
+
+// ReadStream implements [eventstore.Store].
+func (s *Store) ReadStream(ctx context.Context, streamID string, opts eventstore.ReadStreamOptions) iter.Seq2[eventstore.RecordedEvent, error] {
+	return func(yield func(eventstore.RecordedEvent, error) bool) {
+		if err := s.limits.CheckStreamID(streamID); err != nil {
+			yield(eventstore.RecordedEvent{}, err)
+			return
+		}
+		backwards := opts.Direction == eventstore.Backwards
+		next := opts.From // the next version to read
+		if !backwards && next == 0 {
+			next = 1
+		}
+		remaining := opts.Limit
+		buf := make([]eventstore.RecordedEvent, 0, min(chunk, max(remaining, 1)))
+		first := true
+		for {
+			if err := ctx.Err(); err != nil {
+				yield(eventstore.RecordedEvent{}, err)
+				return
+			}
+			buf = buf[:0]
+			s.mu.RLock()
+			if s.closed {
+				s.mu.RUnlock()
+				yield(eventstore.RecordedEvent{}, eventstore.ErrClosed)
+				return
+			}
+			st := s.streams[streamID]
+			if st == nil {
+				s.mu.RUnlock()
+				if first {
+					yield(eventstore.RecordedEvent{}, &eventstore.StreamNotFoundError{Stream: streamID})
+				}
+				return
+			}
+			current := uint64(len(st.events))
+			if first && backwards && (next == 0 || next > current) {
+				next = current
+			}
+			first = false
+			for len(buf) < cap(buf) && next >= 1 && next <= current && (opts.Limit == 0 || remaining > 0) {
+				buf = append(buf, s.log[st.events[next-1]])
+				remaining--
+				if backwards {
+					next--
+				} else {
+					next++
+				}
+			}
+			s.mu.RUnlock()
+			for _, e := range buf {
+				if !yield(e, nil) {
+					return
+				}
+			}
+			if len(buf) < cap(buf) || (opts.Limit != 0 && remaining <= 0) {
+				return
+			}
+		}
+	}
+}
+
+// ReadAll implements [eventstore.Store].
+func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.RecordedEvent, error] {
+	return func(yield func(eventstore.RecordedEvent, error) bool) {
+		backwards := opts.Direction == eventstore.Backwards
+		remaining := opts.Limit
+		buf := make([]eventstore.RecordedEvent, 0, min(chunk, max(remaining, 1)))
+		// next is the log index to read next; -1 is past the start.
+		next := -2
+		for {
+			if err := ctx.Err(); err != nil {
+				yield(eventstore.RecordedEvent{}, err)
+				return
+			}
+			buf = buf[:0]
+			s.mu.RLock()
+			if s.closed {
+				s.mu.RUnlock()
+				yield(eventstore.RecordedEvent{}, eventstore.ErrClosed)
+				return
+			}
+			head := len(s.log)
+			if next == -2 {
+				next = startIndex(opts.From, backwards, head)
+			}
+			for len(buf) < cap(buf) && next >= 0 && next < head && (opts.Limit == 0 || remaining > 0) {
+				buf = append(buf, s.log[next])
+				remaining--
+				if backwards {
+					next--
+				} else {
+					next++
+				}
+			}
+			s.mu.RUnlock()
+			for _, e := range buf {
+				if !yield(e, nil) {
+					return
+				}
+			}
+			if len(buf) < cap(buf) || (opts.Limit != 0 && remaining <= 0) {
+				return
+			}
+		}
+	}
+}
+
+// startIndex returns the log index of the first event after from (forwards)
+// or before it (backwards, where the zero position means from the head).
+// The event at log index i has position {i+1, i+1}.
+func startIndex(from eventstore.Position, backwards bool, head int) int {
+	c := int(min(from.Commit, uint64(head)+1))
+	if backwards {
+		if from.IsZero() {
+			return head - 1
+		}
+		if from.Prepare > from.Commit { // {c, c} sorts before from
+			return min(c-1, head-1)
+		}
+		return min(c-2, head-1)
+	}
+	if from.Commit > uint64(head) {
+		// Past the head: what is appended next gets positions up to from,
+		// which are not after it.
+		return int(min(from.Commit, uint64(1)<<62))
+	}
+	if from.Prepare < from.Commit { // {c, c} sorts after from
+		return c - 1
+	}
+	return c
+}

@@ -1,0 +1,119 @@
+package memory
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/google/uuid"
+)
+
+// Config configures a [Store]. The zero value works.
+type Config struct {
+	// Limits bounds appends; zero fields take the defaults.
+	Limits eventstore.Limits
+	// Now returns the time stamped on recorded events; time.Now by default.
+	Now func() time.Time
+}
+
+// Store is the in-process event store. It is safe for concurrent use.
+type Store struct {
+	limits eventstore.Limits
+	now    func() time.Time
+
+	mu      sync.RWMutex
+	log     []eventstore.RecordedEvent // the global log; log[i] has position {i+1, i+1}
+	streams map[string]*stream
+	ids     map[uuid.UUID]eventRef
+	// appended is closed and replaced on every append: a broadcast that
+	// wakes live subscribers without the writer ever waiting for them.
+	appended chan struct{}
+	closed   bool
+}
+
+// stream holds the indexes into the global log of one stream's events, so
+// stream[v-1] is the log index of version v.
+type stream struct {
+	events []int
+}
+
+type eventRef struct {
+	stream  string
+	version uint64
+}
+
+var _ eventstore.Store = (*Store)(nil)
+
+// New returns an empty store.
+func New(cfg Config) *Store {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Store{
+		limits:   cfg.Limits.WithDefaults(),
+		now:      cfg.Now,
+		streams:  make(map[string]*stream),
+		ids:      make(map[uuid.UUID]eventRef),
+		appended: make(chan struct{}),
+	}
+}
+
+// Close ends every subscription with [eventstore.ErrClosed] and makes every
+// later call fail with it. The events stay readable by no one: a closed
+// memory store is gone.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.closed = true
+		close(s.appended)
+	}
+	return nil
+}
+
+// Len returns the number of events in the global log.
+func (s *Store) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.log)
+}
+
+// Streams returns the IDs of every stream with its current version, sorted by
+// stream ID.
+func (s *Store) Streams(ctx context.Context) ([]StreamInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, eventstore.ErrClosed
+	}
+	out := make([]StreamInfo, 0, len(s.streams))
+	for id, st := range s.streams {
+		out = append(out, StreamInfo{ID: id, Version: uint64(len(st.events))})
+	}
+	slices.SortFunc(out, func(a, b StreamInfo) int {
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+	return out, nil
+}
+
+// StreamInfo is a stream's ID and current version.
+type StreamInfo struct {
+	ID      string
+	Version uint64
+}
+
+func position(logIndex int) eventstore.Position {
+	n := uint64(logIndex) + 1
+	return eventstore.Position{Commit: n, Prepare: n}
+}
