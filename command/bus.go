@@ -1,0 +1,162 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"github.com/chronicle-go/chronicle/aggregate"
+	"github.com/chronicle-go/chronicle/eventstore"
+)
+
+// Config configures a [Bus]. The zero value works: a bus without
+// middleware.
+type Config struct {
+	// Middleware wraps every handler, the first outermost. See
+	// [DefaultMiddleware] for the recommended stack.
+	Middleware []Middleware
+}
+
+// Validate reports every problem with c at once.
+func (c Config) Validate() error {
+	var errs []error
+	for i, m := range c.Middleware {
+		if m == nil {
+			errs = append(errs, fmt.Errorf("command: Config.Middleware[%d] is nil", i))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Result is what sending a command produced.
+type Result struct {
+	// Appended lists the saves the handler made, one per stream and save, in
+	// order.
+	Appended []aggregate.Appended
+	// Replayed is set when the command had already been applied (same
+	// command ID, with [Idempotent]): nothing new was appended, and Appended
+	// is what the command appended the first time.
+	Replayed bool
+}
+
+// Bus routes each command, by the Go type of its payload, to the one handler
+// registered for that type. Register handlers at start-up, then send from
+// any number of goroutines: a Bus is safe for concurrent use.
+type Bus struct {
+	middleware []Middleware
+
+	mu       sync.RWMutex
+	handlers map[reflect.Type]Handler
+}
+
+// NewBus returns a bus with no handlers. It panics if cfg does not
+// [Config.Validate]: a mistake in start-up code.
+func NewBus(cfg Config) *Bus {
+	if err := cfg.Validate(); err != nil {
+		panic(err)
+	}
+	return &Bus{middleware: cfg.Middleware, handlers: make(map[reflect.Type]Handler)}
+}
+
+// Handle registers h for commands whose payload is a C (or a *C). It fails
+// with [ErrDuplicateHandler] if C already has a handler, so a wiring mistake
+// surfaces at start-up. The envelope (ID, correlation ID) is available to h
+// through [FromContext].
+func Handle[C any](b *Bus, h func(ctx context.Context, cmd C) error) error {
+	if h == nil {
+		return fmt.Errorf("command: nil handler for %v", reflect.TypeFor[C]())
+	}
+	return Register[C](b, HandlerFunc(func(ctx context.Context, cmd Command) error {
+		switch p := cmd.Payload.(type) {
+		case C:
+			return h(ctx, p)
+		case *C:
+			if p == nil {
+				return fmt.Errorf("command: %s: nil payload", cmd)
+			}
+			return h(ctx, *p)
+		}
+		return fmt.Errorf("command: %s routed to the handler of %v", cmd, reflect.TypeFor[C]())
+	}))
+}
+
+// MustHandle is [Handle] that panics on error, for start-up code.
+func MustHandle[C any](b *Bus, h func(ctx context.Context, cmd C) error) {
+	if err := Handle(b, h); err != nil {
+		panic(err)
+	}
+}
+
+// Register registers a [Handler] that receives the whole [Command] for
+// payloads of type C (or *C). It fails with [ErrDuplicateHandler] if C
+// already has a handler.
+func Register[C any](b *Bus, h Handler) error {
+	t := reflect.TypeFor[C]()
+	switch t.Kind() {
+	case reflect.Pointer:
+		return fmt.Errorf("command: register %v: register the value type; pointers to it are routed to it", t)
+	case reflect.Interface:
+		return fmt.Errorf("command: register %v: commands are routed by their concrete type, not an interface", t)
+	}
+	if h == nil {
+		return fmt.Errorf("command: nil handler for %v", t)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, dup := b.handlers[t]; dup {
+		return fmt.Errorf("%w for %v", ErrDuplicateHandler, t)
+	}
+	b.handlers[t] = Chain(h, b.middleware...)
+	return nil
+}
+
+// Send hands cmd to its handler, through the bus's middleware, and returns
+// what the handler appended. A command without an ID gets a new UUID v7. A
+// payload without a handler is an error matching [ErrNoHandler].
+//
+// Send opens a fresh [aggregate.Scope] for the command, whatever ctx
+// carries, so commands sent from inside a handler are handled on their own.
+func (b *Bus) Send(ctx context.Context, cmd Command) (Result, error) {
+	t := reflect.TypeOf(cmd.Payload)
+	if t == nil {
+		return Result{}, fmt.Errorf("%w: nil payload", ErrNoHandler)
+	}
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	b.mu.RLock()
+	h := b.handlers[t]
+	b.mu.RUnlock()
+	if h == nil {
+		return Result{}, fmt.Errorf("%w for %v", ErrNoHandler, t)
+	}
+	if cmd.ID == uuid.Nil {
+		cmd.ID = eventstore.NewEventID()
+	}
+	scope := &aggregate.Scope{}
+	ctx = aggregate.WithScope(ctx, scope)
+	ctx = context.WithValue(ctx, commandKey{}, cmd)
+	if err := h.Handle(ctx, cmd); err != nil {
+		return Result{}, err
+	}
+	return Result{Appended: scope.Appended(), Replayed: scope.Replayed()}, nil
+}
+
+// Handles reports whether a handler is registered for payloads like
+// payload.
+func (b *Bus) Handles(payload any) bool {
+	t := reflect.TypeOf(payload)
+	if t == nil {
+		return false
+	}
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.handlers[t] != nil
+}

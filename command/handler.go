@@ -1,0 +1,30 @@
+package command
+
+import "context"
+
+// Handler handles one command. Implementations load aggregates, run the
+// command on them and save them through an aggregate repository, using the
+// ctx they are given: it carries the command's [aggregate.Scope], through
+// which the bus's middleware stamps metadata, derives event IDs and collects
+// the result.
+type Handler interface {
+	Handle(ctx context.Context, cmd Command) error
+}
+
+// HandlerFunc adapts a function to a [Handler].
+type HandlerFunc func(ctx context.Context, cmd Command) error
+
+// Handle calls f.
+func (f HandlerFunc) Handle(ctx context.Context, cmd Command) error { return f(ctx, cmd) }
+
+// Middleware wraps a handler: logging, validation, retries, idempotency.
+type Middleware func(Handler) Handler
+
+// Chain returns h wrapped by mw, the first outermost:
+// Chain(h, a, b) handles a command through a, then b, then h.
+func Chain(h Handler, mw ...Middleware) Handler {
+	for i := len(mw) - 1; i >= 0; i-- {
+		h = mw[i](h)
+	}
+	return h
+}

@@ -1,0 +1,54 @@
+package command
+
+import (
+	"context"
+	"errors"
+
+	"github.com/chronicle-go/chronicle/aggregate"
+)
+
+// Idempotent makes a command apply at most once per command ID: the events
+// its handler saves get IDs derived from the command ID (UUID v5, see
+// [aggregate.Scope]), and a command whose events are already stored appends
+// nothing and succeeds with the original result ([Result.Replayed] set).
+//
+// How a re-sent command is recognised, in the order it is tried:
+//
+//  1. Loading the aggregate finds the command's first derived event ID among
+//     the events read: the repository fails with
+//     [aggregate.AlreadyAppliedError], before the handler decides anything.
+//  2. Saving hits the store's idempotent append (same IDs right after the
+//     same version, a concurrent duplicate): the store returns the original
+//     result.
+//  3. Saving is refused because the IDs are stored further back: the
+//     repository finds them and fails with [aggregate.AlreadyAppliedError].
+//  4. The handler failed or appended nothing, and an aggregate was loaded
+//     from a snapshot, which hides the events before it: the streams are
+//     read from their start for the derived IDs ([aggregate.Scope.FindApplied]).
+//
+// Place it outside [RetryConflicts], so a replay is not retried.
+func Idempotent() Middleware {
+	return func(next Handler) Handler {
+		return HandlerFunc(func(ctx context.Context, cmd Command) error {
+			ctx, scope := ensureScope(ctx)
+			scope.Seed = cmd.ID
+			err := next.Handle(ctx, cmd)
+			if applied, ok := errors.AsType[*aggregate.AlreadyAppliedError](err); ok {
+				scope.Replay(applied.Appended)
+				return nil
+			}
+			if err == nil && len(scope.Appended()) > 0 {
+				return nil
+			}
+			applied, ferr := scope.FindApplied(ctx)
+			switch {
+			case applied != nil:
+				scope.Replay(applied.Appended)
+				return nil
+			case ferr != nil && err == nil:
+				return ferr
+			}
+			return err
+		})
+	}
+}

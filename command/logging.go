@@ -1,0 +1,49 @@
+package command
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/chronicle-go/chronicle/aggregate"
+)
+
+// Logging logs every command handled with logger: at Debug level when it
+// succeeds (with the number of events appended and whether it was a
+// replay), at Warn level when it fails. A nil logger logs nothing.
+func Logging(logger *slog.Logger) Middleware {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return func(next Handler) Handler {
+		return HandlerFunc(func(ctx context.Context, cmd Command) error {
+			start := time.Now()
+			err := next.Handle(ctx, cmd)
+			attrs := []slog.Attr{
+				slog.String("command", TypeName(cmd.Payload)),
+				slog.String("command_id", cmd.ID.String()),
+				slog.String("correlation_id", cmd.CorrelationID),
+				slog.Duration("duration", time.Since(start)),
+			}
+			if err != nil {
+				logger.LogAttrs(ctx, slog.LevelWarn, "command failed", append(attrs, slog.Any("error", err))...)
+				return err
+			}
+			if scope := aggregate.ScopeFrom(ctx); scope != nil {
+				n := 0
+				for _, a := range scope.Appended() {
+					n += len(a.EventIDs)
+				}
+				attrs = append(attrs, slog.Int("events", n), slog.Bool("replayed", scope.Replayed()))
+			}
+			logger.LogAttrs(ctx, slog.LevelDebug, "command handled", attrs...)
+			return nil
+		})
+	}
+}
+
+// DefaultMiddleware is the recommended stack, outermost first: [Logging],
+// [Validate], [Metadata], [Idempotent], [RetryConflicts] with its defaults.
+func DefaultMiddleware(logger *slog.Logger) []Middleware {
+	return []Middleware{Logging(logger), Validate(nil), Metadata(), Idempotent(), RetryConflicts(RetryConfig{})}
+}

@@ -1,0 +1,89 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+)
+
+// RetryConfig configures [RetryConflicts]. The zero value works.
+type RetryConfig struct {
+	// MaxAttempts bounds the runs of the handler, the first included
+	// (default 10).
+	MaxAttempts int
+	// BaseDelay is the back-off before the second attempt; it doubles per
+	// attempt up to MaxDelay (defaults 2ms and 250ms). Each wait is drawn
+	// uniformly from [0, delay) ("full jitter"), so contending writers
+	// spread out instead of colliding again.
+	BaseDelay, MaxDelay time.Duration
+}
+
+// Validate reports every problem with c at once.
+func (c RetryConfig) Validate() error {
+	var errs []error
+	if c.MaxAttempts < 0 {
+		errs = append(errs, fmt.Errorf("command: RetryConfig.MaxAttempts is %d", c.MaxAttempts))
+	}
+	if c.BaseDelay < 0 || c.MaxDelay < 0 {
+		errs = append(errs, errors.New("command: RetryConfig delays must not be negative"))
+	}
+	if c.BaseDelay > 0 && c.MaxDelay > 0 && c.MaxDelay < c.BaseDelay {
+		errs = append(errs, errors.New("command: RetryConfig.MaxDelay is below BaseDelay"))
+	}
+	return errors.Join(errs...)
+}
+
+// RetryConflicts runs the handler again when it fails with an optimistic
+// concurrency conflict ([eventstore.ErrConcurrencyConflict] that
+// [eventstore.IsRetryable] accepts): the handler reloads the aggregate, so
+// it decides again on the state that won. Any other error, and a conflict on
+// an event ID (which would conflict again), is returned at once. Between
+// attempts it waits a jittered, growing delay, and it gives up after
+// MaxAttempts with the last conflict. It panics if cfg does not
+// [RetryConfig.Validate].
+func RetryConflicts(cfg RetryConfig) Middleware {
+	if err := cfg.Validate(); err != nil {
+		panic(err)
+	}
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = 10
+	}
+	if cfg.BaseDelay == 0 {
+		cfg.BaseDelay = 2 * time.Millisecond
+	}
+	if cfg.MaxDelay == 0 {
+		cfg.MaxDelay = max(250*time.Millisecond, cfg.BaseDelay)
+	}
+	return func(next Handler) Handler {
+		return HandlerFunc(func(ctx context.Context, cmd Command) error {
+			ctx, scope := ensureScope(ctx)
+			delay := cfg.BaseDelay
+			for attempt := 1; ; attempt++ {
+				err := next.Handle(ctx, cmd)
+				if err == nil || !retryable(err) {
+					return err
+				}
+				if attempt >= cfg.MaxAttempts {
+					return fmt.Errorf("command: %s: gave up after %d attempts: %w", cmd, attempt, err)
+				}
+				t := time.NewTimer(rand.N(delay) + 1)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return errors.Join(ctx.Err(), err)
+				case <-t.C:
+				}
+				delay = min(2*delay, cfg.MaxDelay)
+				scope.Reset()
+			}
+		})
+	}
+}
+
+func retryable(err error) bool {
+	return errors.Is(err, eventstore.ErrConcurrencyConflict) && eventstore.IsRetryable(err)
+}
