@@ -76,7 +76,7 @@ func (l Limits) CheckStreamID(id string) error {
 
 // CheckAppend validates an append before anything is written: the stream ID,
 // at least one and at most MaxAppendEvents events, each with a well-formed
-// type, a JSON (or empty) payload, a size within MaxEventSize, and no event ID
+// type, a JSON (or empty) payload in valid UTF-8, a size within MaxEventSize, and no event ID
 // twice. Zero IDs are allowed: the store assigns them.
 func (l Limits) CheckAppend(stream string, events []Event) error {
 	l = l.WithDefaults()
@@ -107,6 +107,11 @@ func (l Limits) CheckAppend(stream string, events []Event) error {
 		}
 		if len(e.Data) > 0 && !json.Valid(e.Data) {
 			return bad(ErrInvalidEvent, "payload is not valid JSON")
+		}
+		// encoding/json accepts invalid UTF-8 inside strings; PostgreSQL's
+		// jsonb and EventStoreDB's JSON do not.
+		if !utf8.Valid(e.Data) {
+			return bad(ErrInvalidEvent, "payload is not valid UTF-8")
 		}
 		if bytes.Contains(e.Data, nulEscape) {
 			return bad(ErrInvalidEvent, `payload holds \u0000, which PostgreSQL's jsonb cannot store`)

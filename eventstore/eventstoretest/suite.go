@@ -1,0 +1,119 @@
+package eventstoretest
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+)
+
+// Options sizes the suite and tells it about the store under test. The zero
+// value gives the defaults [Run] uses.
+type Options struct {
+	// Limits are the limits the store enforces; zero fields mean the
+	// defaults of [eventstore.Limits]. The bad-input cases build stream IDs
+	// and events just over them.
+	Limits eventstore.Limits
+	// RaceWriters goroutines race Exact(n) appends on one stream for
+	// RaceRounds rounds. Defaults: 16 and 1,000.
+	RaceWriters int
+	RaceRounds  int
+	// SubscribeWriters goroutines append SubscribeEvents events in all while
+	// subscribers and readers follow the log. Defaults: 8 and 10,000.
+	SubscribeWriters int
+	SubscribeEvents  int
+	// Timeout bounds each wait for an event that must arrive (a live event,
+	// the end of a cancelled subscription), so that a broken store fails
+	// instead of hanging. It is not a performance assertion. Default: 60s.
+	Timeout time.Duration
+}
+
+// Defaults used by [Run].
+const (
+	DefaultRaceWriters      = 16
+	DefaultRaceRounds       = 1000
+	DefaultSubscribeWriters = 8
+	DefaultSubscribeEvents  = 10_000
+	DefaultTimeout          = 60 * time.Second
+)
+
+// Validate reports every negative size at once.
+func (o Options) Validate() error {
+	var errs []error
+	check := func(name string, v int) {
+		if v < 0 {
+			errs = append(errs, fmt.Errorf("eventstoretest: %s is %d, want 0 (the default) or more", name, v))
+		}
+	}
+	check("RaceWriters", o.RaceWriters)
+	check("RaceRounds", o.RaceRounds)
+	check("SubscribeWriters", o.SubscribeWriters)
+	check("SubscribeEvents", o.SubscribeEvents)
+	if o.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("eventstoretest: Timeout is %v, want 0 (the default) or more", o.Timeout))
+	}
+	return errors.Join(errs...)
+}
+
+func (o Options) withDefaults() Options {
+	o.Limits = o.Limits.WithDefaults()
+	if o.RaceWriters == 0 {
+		o.RaceWriters = DefaultRaceWriters
+	}
+	if o.RaceRounds == 0 {
+		o.RaceRounds = DefaultRaceRounds
+	}
+	if o.SubscribeWriters == 0 {
+		o.SubscribeWriters = DefaultSubscribeWriters
+	}
+	if o.SubscribeEvents == 0 {
+		o.SubscribeEvents = DefaultSubscribeEvents
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	return o
+}
+
+// Run runs the whole conformance suite with the default [Options]. newStore
+// must return a new, empty store each time it is called; it is called inside
+// each subtest, with that subtest's t.
+func Run(t *testing.T, newStore func(t *testing.T) eventstore.Store) {
+	RunWithOptions(t, newStore, Options{})
+}
+
+// RunWithOptions runs the whole conformance suite, sized by opts.
+func RunWithOptions(t *testing.T, newStore func(t *testing.T) eventstore.Store, opts Options) {
+	t.Helper()
+	if err := opts.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s := &suite{newStore: newStore, opts: opts.withDefaults()}
+	t.Run("ExpectedVersion", s.testExpectedVersion)
+	t.Run("AtomicAppend", s.testAtomicAppend)
+	t.Run("Idempotency", s.testIdempotency)
+	t.Run("ReadStream", s.testReadStream)
+	t.Run("ReadAll", s.testReadAll)
+	t.Run("RoundTrip", s.testRoundTrip)
+	t.Run("Subscribe", s.testSubscribe)
+	t.Run("Cancellation", s.testCancellation)
+	t.Run("InvalidInput", s.testInvalidInput)
+	t.Run("Concurrency", s.testConcurrency)
+}
+
+type suite struct {
+	newStore func(t *testing.T) eventstore.Store
+	opts     Options
+}
+
+// store returns a fresh store for t, failing t if newStore returns nil.
+func (s *suite) store(t *testing.T) eventstore.Store {
+	t.Helper()
+	st := s.newStore(t)
+	if st == nil {
+		t.Fatal("eventstoretest: newStore returned nil")
+	}
+	return st
+}
