@@ -215,4 +215,3 @@ func (s *suite) testSubscriberWhileWriting(t *testing.T) {
 		equal(t, finalIDs[:len(snap)], snap, "reader pass %d is a prefix of the final log", i)
 	}
 }
-
