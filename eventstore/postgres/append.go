@@ -1,0 +1,270 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Outcomes reported by the append_events function (see migrations).
+const (
+	statusAppended   = 0
+	statusIdempotent = 1
+	statusMismatch   = 2
+	statusEventID    = 3
+	statusOrderGuard = 4
+)
+
+// querier is what an append runs on: the pool (autocommit) or a caller's
+// transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// appendArgs is an append encoded for the append_events function.
+type appendArgs struct {
+	stream   string
+	expected eventstore.ExpectedVersion
+	kind     int16
+	version  int64
+	ids      [][16]byte
+	types    []string
+	data     [][]byte
+	metadata [][]byte
+}
+
+type appendOutcome struct {
+	status     int16
+	version    int64
+	actual     int64
+	conflictID *[16]byte
+	reason     *string
+	tids       []int64
+	positions  []int64
+}
+
+// Append implements [eventstore.Store]. It is one round trip in the common
+// case: the append_events function checks the expected version and event
+// IDs, locks and updates the stream row and inserts every event with one
+// multi-row INSERT, in one autocommit transaction. When the per-stream order
+// guard fires (another transaction with a higher transaction id appended to
+// the stream first) it runs again in a new transaction, up to
+// [Config.AppendAttempts] times. After a successful append it wakes live
+// subscriptions, outside the transaction (see [Store.NotifyAppended]).
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events ...eventstore.Event) (eventstore.AppendResult, error) {
+	if err := ctx.Err(); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if s.isClosed() {
+		return eventstore.AppendResult{}, eventstore.ErrClosed
+	}
+	args, err := s.encode(stream, expected, events)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	checkIDs := false
+	var last error
+	for range s.cfg.AppendAttempts {
+		out, err := s.call(ctx, s.pool, args, checkIDs)
+		if err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return eventstore.AppendResult{}, ctxErr
+			}
+			if isEventIDViolation(err) {
+				// The same event ID was inserted concurrently: run again
+				// looking for stored IDs first, which tells an idempotent
+				// retry from a conflict.
+				checkIDs, last = true, err
+				continue
+			}
+			if pgconn.SafeToRetry(err) {
+				last = err
+				continue
+			}
+			return eventstore.AppendResult{}, s.mapError("append", stream, err)
+		}
+		if out.status == statusOrderGuard {
+			last = guardConflict(args, out)
+			continue
+		}
+		res, err := args.result(out)
+		if err == nil && out.status == statusAppended {
+			s.NotifyAppended()
+		}
+		return res, err
+	}
+	var ce *eventstore.ConflictError
+	if errors.As(last, &ce) {
+		return eventstore.AppendResult{}, ce
+	}
+	return eventstore.AppendResult{}, &eventstore.ConflictError{Stream: stream, Expected: expected, Retry: true,
+		Reason: fmt.Sprintf("gave up after %d attempts: %v", s.cfg.AppendAttempts, last)}
+}
+
+// AppendTx appends events inside the caller's transaction tx, so they commit
+// (or roll back) together with the caller's own writes. It checks and
+// refuses exactly like [Store.Append], with two differences:
+//
+//   - The per-stream order guard cannot restart the caller's transaction:
+//     when this transaction's id is below the id of the stream's last
+//     append, AppendTx returns a [*eventstore.ConflictError] with Retry set
+//     ([eventstore.IsRetryable] reports true); run the whole transaction
+//     again. This happens when tx began writing long before the append, or
+//     raced another append on the same stream.
+//   - Nothing wakes live subscriptions when tx commits, because the store
+//     does not see the commit: they notice within [Config.PollInterval], or
+//     at once if the caller calls [Store.NotifyAppended] after committing.
+//
+// A version mismatch or a stored event ID leaves tx usable; the caller
+// decides whether to roll back. The events' positions are final only once tx
+// commits, and readers see them only then.
+func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, stream string, expected eventstore.ExpectedVersion, events ...eventstore.Event) (eventstore.AppendResult, error) {
+	if err := ctx.Err(); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if s.isClosed() {
+		return eventstore.AppendResult{}, eventstore.ErrClosed
+	}
+	if tx == nil {
+		return eventstore.AppendResult{}, errors.New("postgres: AppendTx: nil transaction")
+	}
+	args, err := s.encode(stream, expected, events)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	out, err := s.call(ctx, tx, args, true)
+	if err != nil {
+		if isEventIDViolation(err) {
+			return eventstore.AppendResult{}, &eventstore.ConflictError{Stream: stream, Expected: expected,
+				EventID: violatingEventID(err, args), Retry: true,
+				Reason: "an event ID was stored concurrently by another transaction; this transaction is aborted, run it again"}
+		}
+		return eventstore.AppendResult{}, s.mapError("append", stream, err)
+	}
+	if out.status == statusOrderGuard {
+		return eventstore.AppendResult{}, guardConflict(args, out)
+	}
+	return args.result(out)
+}
+
+// encode checks the append against the limits and turns it into the
+// function's arguments. Events without an ID get a UUID v7 here, once, so an
+// append that runs again after a lost connection is an idempotent retry.
+func (s *Store) encode(stream string, expected eventstore.ExpectedVersion, events []eventstore.Event) (appendArgs, error) {
+	if expected == nil {
+		return appendArgs{}, fmt.Errorf("postgres: append to %q: nil expected version", stream)
+	}
+	if err := s.cfg.Limits.CheckAppend(stream, events); err != nil {
+		return appendArgs{}, err
+	}
+	a := appendArgs{
+		stream:   stream,
+		expected: expected,
+		ids:      make([][16]byte, len(events)),
+		types:    make([]string, len(events)),
+		data:     make([][]byte, len(events)),
+		metadata: make([][]byte, len(events)),
+	}
+	switch e := expected.(type) {
+	case eventstore.AnyVersion:
+		a.kind = 0
+	case eventstore.NoStreamVersion:
+		a.kind = 1
+	case eventstore.StreamExistsVersion:
+		a.kind = 2
+	case eventstore.ExactVersion:
+		if uint64(e) > 1<<62 {
+			return appendArgs{}, fmt.Errorf("postgres: append to %q: expected version %d is out of range", stream, uint64(e))
+		}
+		a.kind, a.version = 3, int64(e)
+	default:
+		return appendArgs{}, fmt.Errorf("postgres: append to %q: unknown expected version %T", stream, expected)
+	}
+	for i, e := range events {
+		id := e.ID
+		if id == uuid.Nil {
+			id = eventstore.NewEventID()
+		}
+		a.ids[i] = id
+		a.types[i] = e.Type
+		if len(e.Data) > 0 {
+			a.data[i] = e.Data
+		}
+		if !e.Metadata.IsZero() {
+			md, err := json.Marshal(e.Metadata)
+			if err != nil {
+				return appendArgs{}, &eventstore.InvalidAppendError{Stream: stream, Index: i, Err: eventstore.ErrInvalidEvent, Reason: "metadata: " + err.Error()}
+			}
+			a.metadata[i] = md
+		}
+	}
+	return a, nil
+}
+
+func (s *Store) call(ctx context.Context, q querier, a appendArgs, checkIDs bool) (appendOutcome, error) {
+	var out appendOutcome
+	err := q.QueryRow(ctx, s.sql.appendEvents, a.stream, a.kind, a.version, checkIDs, a.ids, a.types, a.data, a.metadata).
+		Scan(&out.status, &out.version, &out.actual, &out.conflictID, &out.reason, &out.tids, &out.positions)
+	return out, err
+}
+
+// result turns the function's outcome into the append's result or error.
+func (a appendArgs) result(out appendOutcome) (eventstore.AppendResult, error) {
+	switch out.status {
+	case statusAppended, statusIdempotent:
+		if len(out.positions) != len(a.ids) || len(out.tids) != len(a.ids) {
+			return eventstore.AppendResult{}, fmt.Errorf("postgres: append to %q: %d positions for %d events", a.stream, len(out.positions), len(a.ids))
+		}
+		res := eventstore.AppendResult{Version: uint64(out.version), Positions: make([]eventstore.Position, len(a.ids))}
+		for i := range out.positions {
+			res.Positions[i] = eventstore.Position{Commit: uint64(out.tids[i]), Prepare: uint64(out.positions[i])}
+		}
+		return res, nil
+	case statusMismatch:
+		return eventstore.AppendResult{}, &eventstore.ConflictError{Stream: a.stream, Expected: a.expected, Actual: uint64(out.actual)}
+	case statusEventID:
+		ce := &eventstore.ConflictError{Stream: a.stream, Expected: a.expected, Actual: uint64(out.actual)}
+		if out.conflictID != nil {
+			ce.EventID = *out.conflictID
+		}
+		if out.reason != nil {
+			ce.Reason = *out.reason
+		}
+		return eventstore.AppendResult{}, ce
+	}
+	return eventstore.AppendResult{}, fmt.Errorf("postgres: append to %q: unknown outcome %d", a.stream, out.status)
+}
+
+func guardConflict(a appendArgs, out appendOutcome) *eventstore.ConflictError {
+	reason := "per-stream order guard"
+	if out.reason != nil {
+		reason += ": " + *out.reason + "; run the append again in a new transaction (after a dump/restore, run Reanchor)"
+	}
+	return &eventstore.ConflictError{Stream: a.stream, Expected: a.expected, Actual: uint64(out.actual), Retry: true, Reason: reason}
+}
+
+func isEventIDViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "events_event_id_key"
+}
+
+var detailUUID = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+// violatingEventID finds the event ID a unique violation names, or the
+// append's first ID when the detail does not say.
+func violatingEventID(err error, a appendArgs) uuid.UUID {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		if id, perr := uuid.Parse(detailUUID.FindString(pgErr.Detail)); perr == nil {
+			return id
+		}
+	}
+	return a.ids[0]
+}

@@ -1,0 +1,61 @@
+// Package postgres is chronicle's PostgreSQL event store, on pgx/v5. It
+// implements [eventstore.Store] and passes the [eventstoretest] suite.
+//
+// # Use
+//
+//	pool, _ := pgxpool.New(ctx, url)
+//	store, err := postgres.New(pool, postgres.Config{Schema: "chronicle"})
+//	...
+//	err = store.Migrate(ctx) // or `chronicle migrate`; New never creates tables
+//	res, err := store.Append(ctx, "order-1", eventstore.NoStream, events...)
+//
+// [Store.AppendTx] appends inside the caller's own transaction, so events
+// commit together with a read model, a saga's state or an outbox.
+//
+// # Schema
+//
+// Embedded, numbered migrations ([Migrations], component "eventstore")
+// create, in the configured schema: events (the log), streams (one row per
+// stream: version and last transaction id), epoch (the transaction id offset
+// of [Store.Reanchor]) and the append_events function. See docs/postgres.md.
+//
+// # Global order
+//
+// An event's [eventstore.Position] is {Commit: transaction id + epoch
+// offset, Prepare: identity position}. Readers order the log by that pair and
+// read only below the horizon, pg_snapshot_xmin(pg_current_snapshot()) plus
+// the offset: every transaction below it has ended, so nothing can ever
+// appear behind a position a reader has passed. The price: a transaction
+// that stays open (anywhere in the cluster, once it has written) holds the
+// horizon and delays readers and subscribers until it ends; [Store.Status]
+// reports how long.
+//
+// Each stream's versions follow the global order: an append locks the
+// stream's row and, if the stream's last append has a higher transaction id
+// than its own, runs again in a new transaction ([Store.Append]) or returns
+// a retryable conflict ([Store.AppendTx]).
+//
+// # Appends
+//
+// One round trip: the append_events function checks the expected version,
+// recognises idempotent retries by event ID, updates the stream row and
+// inserts every event with one multi-row INSERT. Version mismatches and event
+// IDs stored elsewhere are [*eventstore.ConflictError] values.
+//
+// # Subscriptions
+//
+// [Store.Subscribe] catches up in pages, then waits for a wake-up: appends
+// wake this process's subscriptions directly and other processes' through a
+// coalesced NOTIFY sent after commit, outside the transaction; a dedicated
+// connection LISTENs. Subscriptions also poll every [Config.PollInterval],
+// which covers lost notifications and writers that send none. Transient
+// errors (a dropped connection) are retried from the last delivered position.
+//
+// # Dump and restore
+//
+// A restored database hands out lower transaction ids than the stored ones;
+// run [Store.Reanchor] (`chronicle reanchor`) once after a restore, before
+// writers start. [Status.NeedsReanchor] tells when it is needed.
+//
+// [eventstoretest]: https://pkg.go.dev/github.com/chronicle-go/chronicle/eventstore/eventstoretest
+package postgres

@@ -1,0 +1,72 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// ErrNotMigrated reports a store whose schema lacks the event store's
+// tables: run [Store.Migrate] or `chronicle migrate`.
+var ErrNotMigrated = errors.New("postgres: event store schema is not migrated")
+
+// Error wraps a PostgreSQL or connection error with the operation and
+// stream it happened in. Retryable reports whether running the operation
+// again can succeed (a dropped connection, a serialization failure), which
+// [eventstore.IsRetryable] reads.
+type Error struct {
+	Op     string
+	Stream string
+	Err    error
+}
+
+func (e *Error) Error() string {
+	if e.Stream != "" {
+		return fmt.Sprintf("postgres: %s %q: %v", e.Op, e.Stream, e.Err)
+	}
+	return fmt.Sprintf("postgres: %s: %v", e.Op, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Retryable reports whether the error is transient.
+func (e *Error) Retryable() bool { return transient(e.Err) }
+
+func (s *Store) mapError(op, stream string, err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "42P01", "3F000", "42883": // undefined table, schema, function
+			err = fmt.Errorf("%w (schema %q): %w", ErrNotMigrated, s.cfg.Schema, err)
+		}
+	}
+	return &Error{Op: op, Stream: stream, Err: err}
+}
+
+// transient reports whether err is worth retrying: a connection problem or a
+// server error that says so.
+func transient(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case len(pgErr.Code) >= 2 && pgErr.Code[:2] == "08": // connection exception
+			return true
+		case pgErr.Code == "40001", pgErr.Code == "40P01": // serialization failure, deadlock
+			return true
+		case pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03": // shutdown, cannot connect now
+			return true
+		}
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	// Everything else pgx reports is about the connection: a network error,
+	// a backend terminated under it, a broken pipe, a failed connect.
+	return true
+}

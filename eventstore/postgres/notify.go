@@ -1,0 +1,124 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// NotifyAppended wakes live subscriptions now: this process's at once, other
+// processes' through a NOTIFY sent by a background goroutine outside any
+// transaction. [Store.Append] calls it after every successful append; call
+// it after committing a transaction that used [Store.AppendTx]. Wake-ups are
+// coalesced: many calls while one NOTIFY is being sent cause one more, not
+// many. It never blocks.
+//
+// Why not NOTIFY inside the append's transaction: PostgreSQL serialises the
+// commits of every transaction that has sent a NOTIFY behind one
+// database-wide lock, held from the commit's start to its end, so every
+// writer would wait for every other (see docs/postgres.md for the measured
+// cost).
+func (s *Store) NotifyAppended() {
+	s.broadcast()
+	select {
+	case s.notifyC <- struct{}{}:
+	default:
+	}
+}
+
+// lifetime returns a context cancelled when the store is closed.
+func (s *Store) lifetime() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-s.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+// notifier sends the coalesced wake-ups for other processes.
+func (s *Store) notifier() {
+	defer s.bg.Done()
+	ctx, cancel := s.lifetime()
+	defer cancel()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.notifyC:
+		}
+		nctx, ncancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := s.pool.Exec(nctx, `SELECT pg_notify($1, '')`, s.channel)
+		ncancel()
+		if err != nil && ctx.Err() == nil {
+			// Subscribers still see the events within PollInterval.
+			s.log.Warn("chronicle: wake-up NOTIFY failed", "channel", s.channel, "error", err)
+		}
+	}
+}
+
+// startListener starts, once, the goroutine that LISTENs for other
+// processes' wake-ups.
+func (s *Store) startListener() {
+	s.listen.Do(func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.closed {
+			return
+		}
+		s.bg.Add(1)
+		go s.listener()
+	})
+}
+
+// listener holds a dedicated connection that LISTENs on the store's
+// channel and wakes live subscriptions on every notification. A dropped
+// connection is re-established with back-off; meanwhile subscriptions poll.
+func (s *Store) listener() {
+	defer s.bg.Done()
+	ctx, cancel := s.lifetime()
+	defer cancel()
+	const minBackoff, maxBackoff = 100 * time.Millisecond, 5 * time.Second
+	backoff := minBackoff
+	for {
+		connected, err := s.listenOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if connected {
+			backoff = minBackoff
+		}
+		s.log.Warn("chronicle: LISTEN connection lost; subscriptions poll until it is back", "channel", s.channel, "error", err, "retry_in", backoff)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+func (s *Store) listenOnce(ctx context.Context) (connected bool, err error) {
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{s.channel}.Sanitize()); err != nil {
+		return false, err
+	}
+	// Anything appended while we were not listening: re-read.
+	s.broadcast()
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return true, err
+		}
+		s.broadcast()
+	}
+}

@@ -1,0 +1,234 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"iter"
+	"math"
+	"time"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+)
+
+// ReadStream implements [eventstore.Store]. It reads in pages of
+// [Config.PageSize] events, holding a connection only while a page is
+// fetched. A stream's visible versions are always contiguous (appends to a
+// stream are serialised by its row lock), so stream reads need no horizon.
+func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.ReadStreamOptions) iter.Seq2[eventstore.RecordedEvent, error] {
+	return func(yield func(eventstore.RecordedEvent, error) bool) {
+		if err := s.cfg.Limits.CheckStreamID(stream); err != nil {
+			yield(eventstore.RecordedEvent{}, err)
+			return
+		}
+		backwards := opts.Direction == eventstore.Backwards
+		next := int64(min(opts.From, math.MaxInt64))
+		if backwards && next == 0 {
+			next = math.MaxInt64
+		}
+		remaining := opts.Limit
+		first := true
+		buf := make([]eventstore.RecordedEvent, 0, s.pageFor(remaining))
+		for {
+			if err := ctx.Err(); err != nil {
+				yield(eventstore.RecordedEvent{}, err)
+				return
+			}
+			if s.isClosed() {
+				yield(eventstore.RecordedEvent{}, eventstore.ErrClosed)
+				return
+			}
+			page := cap(buf)
+			if opts.Limit > 0 {
+				page = min(page, remaining)
+			}
+			query := s.sql.readStream
+			if backwards {
+				query = s.sql.readBack
+			}
+			var err error
+			buf, err = s.fetch(ctx, buf[:0], query, stream, next, page)
+			if err != nil {
+				yield(eventstore.RecordedEvent{}, s.mapError("read stream", stream, err))
+				return
+			}
+			if first && len(buf) == 0 {
+				var exists bool
+				if err := s.pool.QueryRow(ctx, s.sql.streamExists, stream).Scan(&exists); err != nil {
+					yield(eventstore.RecordedEvent{}, s.mapError("read stream", stream, err))
+					return
+				}
+				if !exists {
+					yield(eventstore.RecordedEvent{}, &eventstore.StreamNotFoundError{Stream: stream})
+				}
+				return
+			}
+			first = false
+			for _, e := range buf {
+				if !yield(e, nil) {
+					return
+				}
+			}
+			remaining -= len(buf)
+			if len(buf) < page || (opts.Limit > 0 && remaining <= 0) {
+				return
+			}
+			last := int64(buf[len(buf)-1].Version)
+			if backwards {
+				next = last - 1
+				if next < 1 {
+					return
+				}
+			} else {
+				next = last + 1
+			}
+		}
+	}
+}
+
+// ReadAll implements [eventstore.Store]. It reads the global log in
+// (transaction id, position) order, only below the horizon: events of
+// transactions that may still be in flight, and everything after them, wait
+// for a later read (see the package documentation).
+func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.RecordedEvent, error] {
+	return func(yield func(eventstore.RecordedEvent, error) bool) {
+		backwards := opts.Direction == eventstore.Backwards
+		from := opts.From
+		if backwards && from.IsZero() {
+			from = eventstore.Position{Commit: math.MaxInt64, Prepare: math.MaxInt64}
+		}
+		remaining := opts.Limit
+		buf := make([]eventstore.RecordedEvent, 0, s.pageFor(remaining))
+		for {
+			if err := ctx.Err(); err != nil {
+				yield(eventstore.RecordedEvent{}, err)
+				return
+			}
+			if s.isClosed() {
+				yield(eventstore.RecordedEvent{}, eventstore.ErrClosed)
+				return
+			}
+			page := cap(buf)
+			if opts.Limit > 0 {
+				page = min(page, remaining)
+			}
+			var err error
+			buf, _, err = s.readPage(ctx, buf[:0], from, backwards, page, eventstore.Filter{})
+			if err != nil {
+				yield(eventstore.RecordedEvent{}, s.mapError("read all", "", err))
+				return
+			}
+			for _, e := range buf {
+				if !yield(e, nil) {
+					return
+				}
+			}
+			remaining -= len(buf)
+			if len(buf) < page || (opts.Limit > 0 && remaining <= 0) {
+				return
+			}
+			from = buf[len(buf)-1].Position
+		}
+	}
+}
+
+func (s *Store) pageFor(limit int) int {
+	if limit > 0 {
+		return min(limit, s.cfg.PageSize)
+	}
+	return s.cfg.PageSize
+}
+
+// readPage reads up to limit events of the global log after (or, backwards,
+// before) from, below the horizon, passing filter. It also returns the
+// horizon the read used.
+func (s *Store) readPage(ctx context.Context, buf []eventstore.RecordedEvent, from eventstore.Position, backwards bool, limit int, filter eventstore.Filter) ([]eventstore.RecordedEvent, int64, error) {
+	query := s.sql.readAll
+	if backwards {
+		query = s.sql.readAllBack
+	}
+	var types, prefixes []string
+	if len(filter.EventTypes) > 0 {
+		types = filter.EventTypes
+	}
+	if len(filter.StreamPrefixes) > 0 {
+		prefixes = filter.StreamPrefixes
+	}
+	rows, err := s.pool.Query(ctx, query, clampPos(from.Commit), clampPos(from.Prepare), limit, types, prefixes)
+	if err != nil {
+		return buf, 0, err
+	}
+	defer rows.Close()
+	var horizon int64
+	for rows.Next() {
+		var tid *int64
+		var r row
+		if err := rows.Scan(&horizon, &tid, &r.position, &r.stream, &r.version, &r.id, &r.typ, &r.data, &r.metadata, &r.recordedAt); err != nil {
+			return buf, 0, err
+		}
+		if tid == nil { // the horizon row of an empty page
+			continue
+		}
+		r.tid = *tid
+		e, err := r.event()
+		if err != nil {
+			return buf, 0, err
+		}
+		buf = append(buf, e)
+	}
+	return buf, horizon, rows.Err()
+}
+
+// fetch runs a stream read and appends its events to buf.
+func (s *Store) fetch(ctx context.Context, buf []eventstore.RecordedEvent, query string, args ...any) ([]eventstore.RecordedEvent, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return buf, err
+	}
+	defer rows.Close()
+	var r row
+	for rows.Next() {
+		if err := rows.Scan(&r.tid, &r.position, &r.stream, &r.version, &r.id, &r.typ, &r.data, &r.metadata, &r.recordedAt); err != nil {
+			return buf, err
+		}
+		e, err := r.event()
+		if err != nil {
+			return buf, err
+		}
+		buf = append(buf, e)
+		r.data, r.metadata = nil, nil
+	}
+	return buf, rows.Err()
+}
+
+// row is one events row as scanned.
+type row struct {
+	tid        int64
+	position   int64
+	stream     string
+	version    int64
+	id         [16]byte
+	typ        string
+	data       []byte
+	metadata   []byte
+	recordedAt time.Time
+}
+
+func (r *row) event() (eventstore.RecordedEvent, error) {
+	e := eventstore.RecordedEvent{
+		Event:      eventstore.Event{ID: r.id, Type: r.typ, Data: r.data},
+		StreamID:   r.stream,
+		Version:    uint64(r.version),
+		Position:   eventstore.Position{Commit: uint64(r.tid), Prepare: uint64(r.position)},
+		RecordedAt: r.recordedAt.UTC(),
+	}
+	if len(r.metadata) > 0 {
+		if err := json.Unmarshal(r.metadata, &e.Metadata); err != nil {
+			return e, err
+		}
+	}
+	return e, nil
+}
+
+func clampPos(v uint64) int64 {
+	return int64(min(v, math.MaxInt64))
+}

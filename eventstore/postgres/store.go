@@ -1,0 +1,207 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/pgmigrate"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// DefaultSchema is the schema [Config.Schema] defaults to.
+const DefaultSchema = "chronicle"
+
+// Defaults for [Config].
+const (
+	DefaultPollInterval   = 250 * time.Millisecond
+	DefaultAppendAttempts = 10
+	DefaultPageSize       = 500
+)
+
+//go:embed migrations/*.sql
+var migrationsFS embed.FS
+
+// Migrations is the event store's migration set (component "eventstore"),
+// for [pgmigrate]-based tooling such as `chronicle migrate`.
+var Migrations = pgmigrate.MustLoad("eventstore", migrationsFS, "migrations")
+
+// Config configures a [Store]. The zero value works.
+type Config struct {
+	// Schema holds the store's tables; default [DefaultSchema]. It must be a
+	// plain identifier (see [pgmigrate.ValidateSchema]).
+	Schema string
+	// Limits bounds appends; zero fields take the defaults.
+	Limits eventstore.Limits
+	// Logger receives background problems (a dropped LISTEN connection, a
+	// failed wake-up); default slog.Default().
+	Logger *slog.Logger
+	// PollInterval is how often a live subscription re-reads the log when no
+	// wake-up arrives: the fallback for lost notifications and for writers
+	// that send none. Default [DefaultPollInterval].
+	PollInterval time.Duration
+	// AppendAttempts bounds how many transactions one Append may use when the
+	// per-stream order guard or a concurrent insert of the same event ID
+	// sends it round again. Default [DefaultAppendAttempts].
+	AppendAttempts int
+	// PageSize is how many events a read fetches per query. Default
+	// [DefaultPageSize].
+	PageSize int
+}
+
+// Validate reports every problem with c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Schema != "" {
+		if err := pgmigrate.ValidateSchema(c.Schema); err != nil {
+			errs = append(errs, fmt.Errorf("postgres: Schema: %w", err))
+		}
+	}
+	if c.PollInterval < 0 {
+		errs = append(errs, fmt.Errorf("postgres: PollInterval is %v, want 0 (the default) or more", c.PollInterval))
+	}
+	if c.AppendAttempts < 0 {
+		errs = append(errs, fmt.Errorf("postgres: AppendAttempts is %d, want 0 (the default) or more", c.AppendAttempts))
+	}
+	if c.PageSize < 0 {
+		errs = append(errs, fmt.Errorf("postgres: PageSize is %d, want 0 (the default) or more", c.PageSize))
+	}
+	l := c.Limits
+	if l.MaxStreamIDLength < 0 || l.MaxTypeLength < 0 || l.MaxEventSize < 0 || l.MaxAppendEvents < 0 {
+		errs = append(errs, fmt.Errorf("postgres: Limits %+v: negative limit", l))
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) withDefaults() Config {
+	c.Schema = cmp.Or(c.Schema, DefaultSchema)
+	c.Limits = c.Limits.WithDefaults()
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	c.PollInterval = cmp.Or(c.PollInterval, DefaultPollInterval)
+	c.AppendAttempts = cmp.Or(c.AppendAttempts, DefaultAppendAttempts)
+	c.PageSize = cmp.Or(c.PageSize, DefaultPageSize)
+	return c
+}
+
+// Store is the PostgreSQL event store. It is safe for concurrent use.
+type Store struct {
+	pool    *pgxpool.Pool
+	cfg     Config
+	log     *slog.Logger
+	channel string
+	sql     statements
+
+	// wake is closed and replaced whenever the log may have grown (a local
+	// append, a notification): live subscriptions wait on it.
+	mu      sync.Mutex
+	wake    chan struct{}
+	closed  bool
+	done    chan struct{} // closed by Close
+	bg      sync.WaitGroup
+	listen  sync.Once
+	notifyC chan struct{} // size 1: a pending wake-up for other processes
+}
+
+var _ eventstore.Store = (*Store)(nil)
+
+// New returns a store on pool. It validates cfg and never touches the
+// database: run [Store.Migrate] (or `chronicle migrate`) to create the
+// schema. The pool stays the caller's: [Store.Close] does not close it.
+func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
+	if pool == nil {
+		return nil, errors.New("postgres: New: nil pool")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	s := &Store{
+		pool:    pool,
+		cfg:     cfg,
+		log:     cfg.Logger.With("component", "chronicle/eventstore/postgres", "schema", cfg.Schema),
+		channel: channelName(cfg.Schema),
+		sql:     newStatements(cfg.Schema),
+		wake:    make(chan struct{}),
+		done:    make(chan struct{}),
+		notifyC: make(chan struct{}, 1),
+	}
+	s.bg.Add(1)
+	go s.notifier()
+	return s, nil
+}
+
+// Schema returns the schema the store uses.
+func (s *Store) Schema() string { return s.cfg.Schema }
+
+// Migrate applies the event store's pending migrations to its schema,
+// creating the schema if needed. It is safe to call from several processes
+// at once.
+func (s *Store) Migrate(ctx context.Context) error {
+	_, err := pgmigrate.Apply(ctx, s.pool, s.cfg.Schema, Migrations)
+	return err
+}
+
+// Close stops the store's background work (wake-ups, the LISTEN
+// connection), ends live subscriptions with [eventstore.ErrClosed] and makes
+// later calls fail with it. It does not close the pool.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.done)
+	close(s.wake)
+	s.mu.Unlock()
+	s.bg.Wait()
+	return nil
+}
+
+func (s *Store) isClosed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// waitChan returns the channel the next wake-up closes.
+func (s *Store) waitChan() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.wake
+}
+
+// broadcast wakes every live subscription of this store.
+func (s *Store) broadcast() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	close(s.wake)
+	s.wake = make(chan struct{})
+}
+
+// channelName derives the LISTEN/NOTIFY channel from the schema; channel
+// names are identifiers, at most 63 bytes.
+func channelName(schema string) string {
+	name := "chronicle_events." + schema
+	if len(name) <= 63 {
+		return name
+	}
+	sum := sha256.Sum256([]byte(schema))
+	return "chronicle_events." + schema[:29] + "." + hex.EncodeToString(sum[:8])
+}

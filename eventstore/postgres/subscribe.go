@@ -1,0 +1,101 @@
+package postgres
+
+import (
+	"context"
+	"iter"
+	"math"
+	"time"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+)
+
+// Subscribe implements [eventstore.Store]. It catches up in pages of
+// [Config.PageSize] events, then waits for a wake-up (a local append, a
+// NOTIFY from another process) or for [Config.PollInterval] to pass, and
+// reads again. Every read stops at the horizon, so no event can later
+// commit behind the subscription's position; a long-running transaction
+// anywhere in the cluster therefore delays delivery until it ends.
+//
+// A dropped connection or another transient error is retried with back-off
+// from the last delivered position: nothing is skipped or delivered twice.
+// Other errors end the subscription.
+func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions) iter.Seq2[eventstore.RecordedEvent, error] {
+	return func(yield func(eventstore.RecordedEvent, error) bool) {
+		s.startListener()
+		const minBackoff, maxBackoff = 50 * time.Millisecond, 5 * time.Second
+		backoff := minBackoff
+		pos := opts.From
+		page := s.cfg.PageSize
+		buf := make([]eventstore.RecordedEvent, 0, page)
+		timer := time.NewTimer(s.cfg.PollInterval)
+		defer timer.Stop()
+		for {
+			if err := ctx.Err(); err != nil {
+				yield(eventstore.RecordedEvent{}, err)
+				return
+			}
+			if s.isClosed() {
+				yield(eventstore.RecordedEvent{}, eventstore.ErrClosed)
+				return
+			}
+			// Take the wake-up channel before reading, so an append that
+			// commits during the read still wakes the next wait.
+			wake := s.waitChan()
+			var horizon int64
+			var err error
+			buf, horizon, err = s.readPage(ctx, buf[:0], pos, false, page, opts.Filter)
+			if err != nil {
+				if ctx.Err() != nil {
+					yield(eventstore.RecordedEvent{}, ctx.Err())
+					return
+				}
+				if !transient(err) {
+					yield(eventstore.RecordedEvent{}, s.mapError("subscribe", "", err))
+					return
+				}
+				s.log.Warn("chronicle: subscription read failed; retrying from its last position", "position", pos.String(), "error", err, "retry_in", backoff)
+				if !sleep(ctx, s.done, backoff) {
+					continue // the loop reports ctx or Close
+				}
+				backoff = min(2*backoff, maxBackoff)
+				continue
+			}
+			backoff = minBackoff
+			for _, e := range buf {
+				if !yield(e, nil) {
+					return
+				}
+				pos = e.Position
+			}
+			if len(buf) == page {
+				continue
+			}
+			// Caught up: every event below the horizon after pos has been
+			// read (a filtered one passed over), and none can appear there
+			// later, so the next read may start at the horizon.
+			if skip := (eventstore.Position{Commit: uint64(horizon - 1), Prepare: math.MaxInt64}); horizon > 0 && skip.After(pos) {
+				pos = skip
+			}
+			timer.Reset(s.cfg.PollInterval)
+			select {
+			case <-wake:
+			case <-timer.C:
+			case <-ctx.Done():
+			}
+		}
+	}
+}
+
+// sleep waits for d, ctx or done; it reports whether d passed.
+func sleep(ctx context.Context, done <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-done:
+		return false
+	}
+}
