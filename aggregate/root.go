@@ -10,6 +10,10 @@ type Aggregate interface {
 	// Apply evolves the aggregate's state by one event (a value of a type
 	// registered in the repository's [eventstore.Registry]).
 	Apply(event any)
+	// AggregateID, Version and Uncommitted come from the embedded [Root].
+	AggregateID() string
+	Version() uint64
+	Uncommitted() []any
 	root() *Root
 }
 
@@ -61,4 +65,20 @@ func Record(a Aggregate, event any) {
 	a.Apply(event)
 	r := a.root()
 	r.uncommitted = append(r.uncommitted, event)
+}
+
+// Rehydrate sets a's ID and applies history to it, as if it had been loaded
+// from a stream holding those events: its version becomes len(history) and
+// nothing is uncommitted. Test kits use it ([aggregatetest]); so can code
+// that reads events from somewhere other than a [Repository].
+//
+// [aggregatetest]: https://pkg.go.dev/github.com/chronicle-go/chronicle/aggregate/aggregatetest
+func Rehydrate(a Aggregate, id string, history ...any) {
+	for _, e := range history {
+		a.Apply(e)
+	}
+	r := a.root()
+	r.id = id
+	r.version += uint64(len(history))
+	r.uncommitted = nil
 }
