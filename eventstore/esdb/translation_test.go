@@ -35,7 +35,9 @@ func TestTranslationAgainstInProcessGRPC(t *testing.T) {
 				require.EqualValues(t, 0, o.GetRevision(), "Exact(1) -> revision 0")
 			}},
 			{eventstore.Any, func(o *api.AppendReq_Options) { require.NotNil(t, o.GetAny(), "Any -> any") }},
-			{eventstore.StreamExists, func(o *api.AppendReq_Options) { require.NotNil(t, o.GetStreamExists(), "StreamExists -> stream_exists") }},
+			{eventstore.StreamExists, func(o *api.AppendReq_Options) {
+				require.NotNil(t, o.GetStreamExists(), "StreamExists -> stream_exists")
+			}},
 			{eventstore.Exact(4), func(o *api.AppendReq_Options) {
 				require.IsType(t, &api.AppendReq_Options_Revision{}, o.GetExpectedStreamRevision())
 				require.EqualValues(t, 3, o.GetRevision(), "Exact(4) -> revision 3")
