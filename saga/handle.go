@@ -1,0 +1,250 @@
+package saga
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+)
+
+// maxConflictRetries bounds how often a batch is re-planned after losing a
+// race (to the deadline scheduler or a dispatcher) on an instance.
+const maxConflictRetries = 20
+
+// HandleEvents handles events in order, as the subscription does, but
+// without moving the checkpoint: for callers that feed the engine from
+// their own subscription, and for tests. Events must come from the store
+// (they carry their global positions): an event at or before the position
+// an instance last handled is a duplicate delivery and changes nothing.
+func (e *Engine) HandleEvents(ctx context.Context, events ...eventstore.RecordedEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	return e.handleBatch(ctx, events, nil)
+}
+
+func (e *Engine) handleBatch(ctx context.Context, events []eventstore.RecordedEvent, lease Lease) error {
+	for attempt := 1; ; attempt++ {
+		c, err := e.plan(ctx, events)
+		if err != nil {
+			return err
+		}
+		if lease != nil {
+			c.Checkpoint = &CheckpointWrite{Position: events[len(events)-1].Position, Token: lease.Token()}
+		}
+		if c.IsZero() {
+			return nil
+		}
+		err = e.store.Commit(ctx, c)
+		if err == nil {
+			if len(c.Commands) > 0 {
+				e.poke()
+			}
+			return nil
+		}
+		if errors.Is(err, ErrConflict) && attempt < maxConflictRetries && ctx.Err() == nil {
+			continue
+		}
+		return err
+	}
+}
+
+// working is an instance while a batch (or a deadline) is planned.
+type working struct {
+	inst      Instance
+	expected  int64 // the stored version; 0 if not stored
+	live      bool  // stored, or created in this batch
+	dirty     bool
+	cancelAll bool
+	deadlines map[string]*time.Time // nil value: cancel
+}
+
+func (e *Engine) now() time.Time { return e.cfg.Clock.Now().UTC().Truncate(time.Microsecond) }
+
+// plan runs the handlers of a batch on the loaded instances and returns what
+// to commit.
+func (e *Engine) plan(ctx context.Context, events []eventstore.RecordedEvent) (Commit, error) {
+	name := e.def.sagaName()
+	now := e.now()
+	type item struct {
+		r   routed
+		ok  bool
+		err error
+	}
+	items := make([]item, len(events))
+	var ids []string
+	for i, ev := range events {
+		r, ok, err := e.def.route(ev)
+		items[i] = item{r, ok, err}
+		if ok && err == nil && r.id != "" && !slices.Contains(ids, r.id) {
+			ids = append(ids, r.id)
+		}
+	}
+	loaded := map[string]Instance{}
+	if len(ids) > 0 {
+		var err error
+		if loaded, err = e.store.Load(ctx, name, ids); err != nil {
+			return Commit{}, err
+		}
+	}
+	works := make(map[string]*working, len(ids))
+	c := Commit{Saga: name}
+	for i, ev := range events {
+		it := items[i]
+		if !it.ok {
+			continue
+		}
+		if it.err != nil {
+			e.park(&c, nil, "", ev, it.err, 1, now)
+			continue
+		}
+		if it.r.id == "" {
+			continue
+		}
+		w := works[it.r.id]
+		if w == nil {
+			w = &working{deadlines: map[string]*time.Time{}}
+			if inst, ok := loaded[it.r.id]; ok {
+				w.inst, w.expected, w.live = inst, inst.Version, true
+			}
+			works[it.r.id] = w
+		}
+		if !w.live {
+			if !it.r.start {
+				continue // no instance to continue: not this saga's business
+			}
+			w.inst = Instance{Saga: name, ID: it.r.id, Status: Running, StartedAt: now}
+		}
+		if w.live && !ev.Position.After(w.inst.Position) {
+			continue // duplicate delivery
+		}
+		if w.inst.Status.Finished() {
+			c.History = append(c.History, entry(w, now, EventIgnored, ev, "instance is "+string(w.inst.Status)))
+			w.inst.Position, w.inst.UpdatedAt, w.dirty = ev.Position, now, true
+			continue
+		}
+		out, err := e.runEvent(ctx, w.inst, it.r, now)
+		if err != nil {
+			if ctx.Err() != nil {
+				return Commit{}, ctx.Err()
+			}
+			e.park(&c, w, it.r.id, ev, err, e.cfg.HandlerAttempts, now)
+			continue
+		}
+		w.live = true
+		w.inst.Position = ev.Position
+		c.History = append(c.History, entry(w, now, EventHandled, ev, ""))
+		e.apply(&c, w, out, ev.ID.String(), now)
+	}
+	for _, id := range slices.Sorted(maps.Keys(works)) {
+		e.flush(&c, works[id])
+	}
+	return c, nil
+}
+
+func (e *Engine) runEvent(ctx context.Context, inst Instance, r routed, now time.Time) (outcome, error) {
+	var err error
+	for attempt := 1; attempt <= e.cfg.HandlerAttempts; attempt++ {
+		var out outcome
+		if out, err = e.def.runEvent(ctx, inst, r, now); err == nil {
+			return out, nil
+		}
+		if attempt < e.cfg.HandlerAttempts && !sleep(ctx, e.cfg.HandlerBackoff) {
+			return outcome{}, ctx.Err()
+		}
+	}
+	return outcome{}, err
+}
+
+// park records an event the handler keeps failing on (or that cannot be
+// decoded) and moves past it.
+func (e *Engine) park(c *Commit, w *working, id string, ev eventstore.RecordedEvent, err error, attempts int, now time.Time) {
+	herr := &HandlerError{Saga: e.def.sagaName(), Instance: id, What: ev.Type, Err: err}
+	e.log.Warn("saga: event parked", "instance", id, "event", ev.ID, "type", ev.Type, "position", ev.Position.String(), "error", herr)
+	c.Parked = append(c.Parked, Parked{Saga: e.def.sagaName(), Instance: id, EventID: ev.ID, EventType: ev.Type,
+		StreamID: ev.StreamID, Version: ev.Version, Position: ev.Position, Error: herr.Error(), Attempts: attempts, ParkedAt: now})
+	if w != nil && w.live {
+		c.History = append(c.History, entry(w, now, EventParked, ev, herr.Error()))
+		w.inst.Position, w.inst.UpdatedAt, w.dirty = ev.Position, now, true
+	}
+}
+
+// apply folds a handler's outcome into the working instance and the commit.
+func (e *Engine) apply(c *Commit, w *working, out outcome, cause string, now time.Time) {
+	name := e.def.sagaName()
+	w.inst.State, w.inst.UpdatedAt, w.dirty = out.state, now, true
+	for _, step := range out.stepped {
+		w.inst.Steps = append(w.inst.Steps, step)
+		c.History = append(c.History, note(w, now, StepCompleted, step))
+	}
+	compensations := 0
+	for _, q := range out.commands {
+		w.inst.Seq++
+		c.Commands = append(c.Commands, Command{
+			ID: CommandID(name, w.inst.ID, w.inst.Seq), Saga: name, Instance: w.inst.ID, Seq: w.inst.Seq,
+			Type: q.typ, Data: q.data, CausationID: cause, Compensation: q.compensation, Step: q.step,
+			CreatedAt: now, NextAttempt: now,
+		})
+		detail := q.typ
+		if q.compensation {
+			compensations++
+			detail += " (compensates " + q.step + ")"
+		}
+		c.History = append(c.History, note(w, now, CommandQueued, detail))
+	}
+	for _, n := range out.cancel {
+		w.deadlines[n] = nil
+		c.History = append(c.History, note(w, now, DeadlineCancelled, n))
+	}
+	for _, d := range out.schedule {
+		due := d.DueAt
+		w.deadlines[d.Name] = &due
+		c.History = append(c.History, note(w, now, DeadlineScheduled, d.Name+" at "+due.Format(time.RFC3339Nano)))
+	}
+	if out.status == Running {
+		return
+	}
+	status := out.status
+	if status == Compensating && compensations == 0 {
+		status = Compensated // nothing to undo
+	}
+	w.inst.Status, w.inst.Reason = status, out.reason
+	w.cancelAll, w.deadlines = true, map[string]*time.Time{}
+	detail := string(status)
+	if out.reason != "" {
+		detail += ": " + out.reason
+	}
+	c.History = append(c.History, note(w, now, StatusChanged, detail))
+}
+
+// flush adds the working instance's writes to the commit.
+func (e *Engine) flush(c *Commit, w *working) {
+	if !w.dirty {
+		return
+	}
+	c.Instances = append(c.Instances, InstanceWrite{Instance: w.inst, Expected: w.expected})
+	if w.cancelAll {
+		c.Cancel = append(c.Cancel, Deadline{Saga: c.Saga, Instance: w.inst.ID})
+	}
+	for _, n := range slices.Sorted(maps.Keys(w.deadlines)) {
+		d := Deadline{Saga: c.Saga, Instance: w.inst.ID, Name: n}
+		if due := w.deadlines[n]; due != nil {
+			d.DueAt = *due
+			c.Schedule = append(c.Schedule, d)
+		} else {
+			c.Cancel = append(c.Cancel, d)
+		}
+	}
+}
+
+func entry(w *working, now time.Time, kind HistoryKind, ev eventstore.RecordedEvent, detail string) HistoryEntry {
+	return HistoryEntry{Saga: w.inst.Saga, Instance: w.inst.ID, At: now, Kind: kind, EventID: ev.ID,
+		EventType: ev.Type, Position: ev.Position, Detail: detail}
+}
+
+func note(w *working, now time.Time, kind HistoryKind, detail string) HistoryEntry {
+	return HistoryEntry{Saga: w.inst.Saga, Instance: w.inst.ID, At: now, Kind: kind, Detail: detail}
+}

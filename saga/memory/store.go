@@ -1,0 +1,329 @@
+package memory
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/saga"
+)
+
+// Store is an in-memory [saga.Store]. The zero value is not usable; call
+// [New].
+type Store struct {
+	mu          sync.Mutex
+	instances   map[key]saga.Instance
+	commands    []*row // in insertion order
+	byID        map[uuid.UUID]*row
+	deadlines   map[dkey]*deadline
+	history     map[key][]saga.HistoryEntry
+	parked      []saga.Parked
+	checkpoints map[string]*checkpoint
+}
+
+type key struct{ saga, id string }
+
+type dkey struct{ saga, instance, name string }
+
+type row struct {
+	saga.Command
+	leaseUntil time.Time
+}
+
+type deadline struct {
+	saga.Deadline
+	leaseUntil time.Time
+}
+
+type checkpoint struct {
+	pos   eventstore.Position
+	epoch int64
+	held  bool
+	free  chan struct{} // closed when the lease is released
+}
+
+var _ saga.Store = (*Store)(nil)
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		instances:   make(map[key]saga.Instance),
+		byID:        make(map[uuid.UUID]*row),
+		deadlines:   make(map[dkey]*deadline),
+		history:     make(map[key][]saga.HistoryEntry),
+		checkpoints: make(map[string]*checkpoint),
+	}
+}
+
+func clone(i saga.Instance) saga.Instance {
+	i.State = slices.Clone(i.State)
+	i.Steps = slices.Clone(i.Steps)
+	return i
+}
+
+// Load implements [saga.Store].
+func (s *Store) Load(ctx context.Context, name string, ids []string) (map[string]saga.Instance, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]saga.Instance, len(ids))
+	for _, id := range ids {
+		if i, ok := s.instances[key{name, id}]; ok {
+			out[id] = clone(i)
+		}
+	}
+	return out, nil
+}
+
+// Commit implements [saga.Store]: it checks everything first, then writes,
+// so a refused commit changes nothing.
+func (s *Store) Commit(ctx context.Context, c saga.Commit) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range c.Instances {
+		cur, ok := s.instances[key{c.Saga, w.Instance.ID}]
+		if (w.Expected == 0 && ok) || (w.Expected != 0 && (!ok || cur.Version != w.Expected)) {
+			return &saga.ConflictError{Saga: c.Saga, Instance: w.Instance.ID, Expected: w.Expected, Reason: "version moved"}
+		}
+	}
+	for _, d := range c.Fired {
+		cur := s.deadlines[dkey{c.Saga, d.Instance, d.Name}]
+		if cur == nil || !cur.DueAt.Equal(d.DueAt) {
+			return &saga.ConflictError{Saga: c.Saga, Instance: d.Instance, Reason: "deadline " + d.Name + " is no longer pending"}
+		}
+	}
+	for _, cmd := range c.Commands {
+		if s.byID[cmd.ID] != nil {
+			return &saga.ConflictError{Saga: c.Saga, Instance: cmd.Instance, Reason: fmt.Sprintf("command %s already queued", cmd.ID)}
+		}
+	}
+	var cp *checkpoint
+	if c.Checkpoint != nil {
+		cp = s.checkpoints[c.Saga]
+		if cp == nil || cp.epoch != c.Checkpoint.Token {
+			return fmt.Errorf("%w: %s: token %d", saga.ErrFenced, c.Saga, c.Checkpoint.Token)
+		}
+	}
+	// Everything checks out: write.
+	for _, w := range c.Instances {
+		i := clone(w.Instance)
+		i.Saga, i.Version = c.Saga, w.Expected+1
+		s.instances[key{c.Saga, i.ID}] = i
+	}
+	for _, d := range c.Fired {
+		delete(s.deadlines, dkey{c.Saga, d.Instance, d.Name})
+	}
+	for _, d := range c.Cancel {
+		if d.Name != "" {
+			delete(s.deadlines, dkey{c.Saga, d.Instance, d.Name})
+			continue
+		}
+		for k := range s.deadlines {
+			if k.saga == c.Saga && k.instance == d.Instance {
+				delete(s.deadlines, k)
+			}
+		}
+	}
+	for _, d := range c.Schedule {
+		d.Saga = c.Saga
+		s.deadlines[dkey{c.Saga, d.Instance, d.Name}] = &deadline{Deadline: d}
+	}
+	for _, cmd := range c.Commands {
+		r := &row{Command: cmd}
+		r.Saga, r.Data = c.Saga, slices.Clone(cmd.Data)
+		s.commands = append(s.commands, r)
+		s.byID[cmd.ID] = r
+	}
+	for _, h := range c.History {
+		h.Saga = c.Saga
+		k := key{c.Saga, h.Instance}
+		s.history[k] = append(s.history[k], h)
+	}
+	for _, p := range c.Parked {
+		p.Saga = c.Saga
+		s.parked = append(s.parked, p)
+	}
+	if cp != nil {
+		cp.pos = c.Checkpoint.Position
+	}
+	return nil
+}
+
+// Checkpoint implements [saga.Store].
+func (s *Store) Checkpoint(ctx context.Context, name string) (eventstore.Position, error) {
+	if err := ctx.Err(); err != nil {
+		return eventstore.Position{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cp := s.checkpoints[name]; cp != nil {
+		return cp.pos, nil
+	}
+	return eventstore.Start, nil
+}
+
+// Acquire implements [saga.Store]: one holder per saga in this process.
+func (s *Store) Acquire(ctx context.Context, name string) (saga.Lease, error) {
+	for {
+		s.mu.Lock()
+		cp := s.checkpoints[name]
+		if cp == nil {
+			cp = &checkpoint{}
+			s.checkpoints[name] = cp
+		}
+		if !cp.held {
+			cp.held = true
+			cp.epoch++
+			cp.free = make(chan struct{})
+			l := &lease{s: s, name: name, token: cp.epoch, lost: make(chan struct{})}
+			s.mu.Unlock()
+			return l, nil
+		}
+		free := cp.free
+		s.mu.Unlock()
+		select {
+		case <-free:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+type lease struct {
+	s     *Store
+	name  string
+	token int64
+	lost  chan struct{}
+	once  sync.Once
+}
+
+func (l *lease) Token() int64          { return l.token }
+func (l *lease) Lost() <-chan struct{} { return l.lost }
+
+func (l *lease) Release(context.Context) error {
+	l.once.Do(func() {
+		l.s.mu.Lock()
+		defer l.s.mu.Unlock()
+		if cp := l.s.checkpoints[l.name]; cp != nil && cp.held && cp.epoch == l.token {
+			cp.held = false
+			close(cp.free)
+		}
+	})
+	return nil
+}
+
+// ClaimCommands implements [saga.Store].
+func (s *Store) ClaimCommands(ctx context.Context, name string, now time.Time, leaseFor time.Duration, limit int) ([]saga.Command, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := map[string]bool{} // instances whose oldest unsent command was met
+	var heads []*row
+	for _, r := range s.commands {
+		if r.Saga != name || r.Sent() || seen[r.Instance] {
+			continue
+		}
+		seen[r.Instance] = true
+		if r.NextAttempt.After(now) || r.leaseUntil.After(now) {
+			continue
+		}
+		heads = append(heads, r)
+	}
+	slices.SortStableFunc(heads, func(a, b *row) int { return a.NextAttempt.Compare(b.NextAttempt) })
+	var out []saga.Command
+	for _, r := range heads[:min(limit, len(heads))] {
+		r.leaseUntil = now.Add(leaseFor)
+		r.Attempts++
+		c := r.Command
+		c.Data = slices.Clone(c.Data)
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// MarkSent implements [saga.Store].
+func (s *Store) MarkSent(ctx context.Context, name string, ids []uuid.UUID, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	touched := map[string]bool{}
+	for _, id := range ids {
+		if r := s.byID[id]; r != nil && r.Saga == name && !r.Sent() {
+			r.SentAt, r.leaseUntil = now, time.Time{}
+			touched[r.Instance] = true
+		}
+	}
+	for id := range touched {
+		k := key{name, id}
+		inst, ok := s.instances[k]
+		if !ok || inst.Status != saga.Compensating || s.unsent(name, id) {
+			continue
+		}
+		inst.Status, inst.Version, inst.UpdatedAt = saga.Compensated, inst.Version+1, now
+		s.instances[k] = inst
+		s.history[k] = append(s.history[k], saga.HistoryEntry{Saga: name, Instance: id, At: now,
+			Kind: saga.StatusChanged, Detail: string(saga.Compensated)})
+	}
+	return nil
+}
+
+func (s *Store) unsent(name, instance string) bool {
+	for _, r := range s.commands {
+		if r.Saga == name && r.Instance == instance && !r.Sent() {
+			return true
+		}
+	}
+	return false
+}
+
+// MarkFailed implements [saga.Store].
+func (s *Store) MarkFailed(ctx context.Context, name string, id uuid.UUID, sendErr string, retryAt time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.byID[id]; r != nil && r.Saga == name && !r.Sent() {
+		r.LastError, r.NextAttempt, r.leaseUntil = sendErr, retryAt, time.Time{}
+	}
+	return nil
+}
+
+// ClaimDeadlines implements [saga.Store].
+func (s *Store) ClaimDeadlines(ctx context.Context, name string, now time.Time, leaseFor time.Duration, limit int) ([]saga.Deadline, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var due []*deadline
+	for k, d := range s.deadlines {
+		if k.saga == name && !d.DueAt.After(now) && !d.leaseUntil.After(now) {
+			due = append(due, d)
+		}
+	}
+	slices.SortFunc(due, func(a, b *deadline) int {
+		return cmp.Or(a.DueAt.Compare(b.DueAt), cmp.Compare(a.Instance, b.Instance), cmp.Compare(a.Name, b.Name))
+	})
+	var out []saga.Deadline
+	for _, d := range due[:min(limit, len(due))] {
+		d.leaseUntil = now.Add(leaseFor)
+		out = append(out, d.Deadline)
+	}
+	return out, nil
+}

@@ -1,0 +1,131 @@
+package saga
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+)
+
+// Store keeps saga instances, their outbox, deadlines, history, parked events
+// and the engine's checkpoint. [saga/memory] and [saga/postgres] implement
+// it; both pass [saga/sagatest].
+//
+// Implementations must be safe for concurrent use by several engines (in one
+// or several processes) and must guarantee:
+//   - [Store.Commit] is atomic: all of it or nothing.
+//   - An instance write whose expected version is not the stored one (or
+//     0 for an instance that exists) fails with a [*ConflictError], as does a
+//     fired deadline that is no longer stored with the same due time.
+//   - A checkpoint write whose lease token is not the latest fails with
+//     [ErrFenced].
+//   - Claims ([Store.ClaimCommands], [Store.ClaimDeadlines]) never hand the
+//     same unexpired row to two callers, and hand out only the oldest unsent
+//     command of an instance, so an instance's commands are sent in order.
+type Store interface {
+	// Load returns the stored instances of saga among ids; missing IDs are
+	// absent from the map.
+	Load(ctx context.Context, saga string, ids []string) (map[string]Instance, error)
+	// Commit writes c in one transaction.
+	Commit(ctx context.Context, c Commit) error
+	// Checkpoint returns the position after which the engine of saga
+	// resumes; [eventstore.Start] if it never committed one.
+	Checkpoint(ctx context.Context, saga string) (eventstore.Position, error)
+	// Acquire blocks until the caller owns the event subscription of saga,
+	// or ctx ends. Taking the lease fences every earlier holder.
+	Acquire(ctx context.Context, saga string) (Lease, error)
+
+	// ClaimCommands leases up to limit due, unsent commands of saga until
+	// now+lease: for each instance only its oldest unsent command, and only
+	// if its NextAttempt is due. Attempts is incremented.
+	ClaimCommands(ctx context.Context, saga string, now time.Time, lease time.Duration, limit int) ([]Command, error)
+	// MarkSent records commands as sent at now. An instance that is
+	// [Compensating] and has no unsent command left becomes [Compensated],
+	// in the same transaction, with a history entry.
+	MarkSent(ctx context.Context, saga string, ids []uuid.UUID, now time.Time) error
+	// MarkFailed records a failed send: the error, and when to retry. The
+	// lease is released.
+	MarkFailed(ctx context.Context, saga string, id uuid.UUID, sendErr string, retryAt time.Time) error
+	// ClaimDeadlines leases up to limit deadlines of saga due at or before
+	// now, until now+lease.
+	ClaimDeadlines(ctx context.Context, saga string, now time.Time, lease time.Duration, limit int) ([]Deadline, error)
+
+	// Instances lists instances of saga, oldest ID first, per q.
+	Instances(ctx context.Context, saga string, q Query) ([]Instance, error)
+	// Count returns how many instances of saga are in each status.
+	Count(ctx context.Context, saga string) (map[Status]int, error)
+	// History returns everything recorded about one instance, or an error
+	// matching [ErrNotFound].
+	History(ctx context.Context, saga, id string) (History, error)
+	// ParkedEvents lists the parked events of saga, oldest first.
+	ParkedEvents(ctx context.Context, saga string) ([]Parked, error)
+	// FailingCommands lists unsent commands of saga that failed at least
+	// once: sends being retried.
+	FailingCommands(ctx context.Context, saga string) ([]Command, error)
+}
+
+// Lease is the ownership of a saga's event subscription.
+type Lease interface {
+	// Token fences checkpoint writes: a commit made with an older token
+	// fails with [ErrFenced].
+	Token() int64
+	// Lost is closed when the store detects the lease is gone (its
+	// connection died); commits with the token then fail.
+	Lost() <-chan struct{}
+	// Release gives the lease up.
+	Release(ctx context.Context) error
+}
+
+// Query selects instances for [Store.Instances].
+type Query struct {
+	// Status, if set, keeps instances with that status.
+	Status Status
+	// After, if set, keeps instances whose ID sorts after it (paging).
+	After string
+	// Limit caps the result; 0 means 100.
+	Limit int
+}
+
+// Commit is what one engine step writes atomically.
+type Commit struct {
+	Saga string
+	// Instances are the new records with the versions they were loaded at.
+	Instances []InstanceWrite
+	// Commands are new outbox rows.
+	Commands []Command
+	// Fired is applied first, then Cancel, then Schedule.
+	// Cancel removes deadlines. A key with an empty
+	// Name removes all of the instance's deadlines.
+	Cancel []Deadline
+	// Schedule inserts or replaces deadlines by (instance, name).
+	Schedule []Deadline
+	// Fired removes deadlines that fired; each must still be stored with
+	// the same DueAt, otherwise the commit fails with a [*ConflictError].
+	Fired   []Deadline
+	History []HistoryEntry
+	Parked  []Parked
+	// Checkpoint, if set, moves the saga's checkpoint; fenced by its token.
+	Checkpoint *CheckpointWrite
+}
+
+// IsZero reports whether c writes nothing.
+func (c Commit) IsZero() bool {
+	return len(c.Instances) == 0 && len(c.Commands) == 0 && len(c.Cancel) == 0 && len(c.Schedule) == 0 &&
+		len(c.Fired) == 0 && len(c.History) == 0 && len(c.Parked) == 0 && c.Checkpoint == nil
+}
+
+// InstanceWrite is an instance to store if its stored version is still
+// Expected (0: it must not exist yet). The stored version becomes
+// Expected+1, whatever Instance.Version says.
+type InstanceWrite struct {
+	Instance Instance
+	Expected int64
+}
+
+// CheckpointWrite moves a checkpoint under a lease.
+type CheckpointWrite struct {
+	Position eventstore.Position
+	Token    int64
+}
