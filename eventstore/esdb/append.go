@@ -129,24 +129,33 @@ func (s *Store) conflict(ctx context.Context, c *kurrentdb.Client, stream string
 		return eventstore.AppendResult{}, s.mapError(ctx, c, op+": read the current version", err)
 	}
 	ce := &eventstore.ConflictError{Stream: stream, Expected: expected, Actual: current}
-	var start uint64 // where a retry of this append would start
+	var stored []eventstore.RecordedEvent
 	switch e := expected.(type) {
-	case eventstore.NoStreamVersion:
-		start = 1
-	case eventstore.ExactVersion:
-		start = uint64(e) + 1
+	case eventstore.NoStreamVersion, eventstore.ExactVersion:
+		// A retry starts right after the expected version.
+		start := uint64(1)
+		if v, ok := e.(eventstore.ExactVersion); ok {
+			start = uint64(v) + 1
+		}
+		if current < start {
+			return eventstore.AppendResult{}, ce
+		}
+		if stored, err = s.readRange(ctx, c, name, start, uint64(len(ids))); err != nil {
+			return eventstore.AppendResult{}, s.mapError(ctx, c, op+": read the stored events", err)
+		}
+		if res, ok := matchRun(stored, ids); ok {
+			return res, nil
+		}
 	default:
-		return eventstore.AppendResult{}, ce
-	}
-	if current < start {
-		return eventstore.AppendResult{}, ce
-	}
-	stored, err := s.readRange(ctx, c, name, start, uint64(len(ids)))
-	if err != nil {
-		return eventstore.AppendResult{}, s.mapError(ctx, c, op+": read the stored events", err)
-	}
-	if res, ok := matchRun(stored, ids); ok {
-		return res, nil
+		// Any and StreamExists fail only when the server found some of the
+		// IDs in the stream but not as one retry (or, for StreamExists, no
+		// stream): look for them in the whole stream.
+		if current == 0 {
+			return eventstore.AppendResult{}, ce
+		}
+		if stored, err = s.readRange(ctx, c, name, 1, current); err != nil {
+			return eventstore.AppendResult{}, s.mapError(ctx, c, op+": read the stored events", err)
+		}
 	}
 	for _, id := range ids {
 		if j := slices.IndexFunc(stored, func(e eventstore.RecordedEvent) bool { return e.ID == id }); j >= 0 {

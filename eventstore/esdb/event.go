@@ -129,9 +129,9 @@ func fromRecorded(r *kurrentdb.RecordedEvent) eventstore.RecordedEvent {
 }
 
 // fromPosition maps a $all position 1:1. The server sends -1 (the largest
-// uint64 on the wire) for a position it does not know, which EventStoreDB
-// before 21.10 does for events read from a stream; that becomes the zero
-// Position.
+// uint64 on the wire) for a position it does not know, which older
+// EventStoreDB releases do for events read from a stream; that becomes the
+// zero Position.
 func fromPosition(p kurrentdb.Position) eventstore.Position {
 	if p.Commit == math.MaxUint64 || p.Prepare == math.MaxUint64 {
 		return eventstore.Position{}

@@ -64,12 +64,15 @@ func (c Config) Validate() error {
 	if c.MaxAppendSize < 0 {
 		errs = append(errs, fmt.Errorf("esdb: config: MaxAppendSize %d is negative", c.MaxAppendSize))
 	}
-	for name, v := range map[string]int{
-		"MaxStreamIDLength": c.Limits.MaxStreamIDLength, "MaxTypeLength": c.Limits.MaxTypeLength,
-		"MaxEventSize": c.Limits.MaxEventSize, "MaxAppendEvents": c.Limits.MaxAppendEvents,
+	for _, l := range []struct {
+		name string
+		v    int
+	}{
+		{"MaxStreamIDLength", c.Limits.MaxStreamIDLength}, {"MaxTypeLength", c.Limits.MaxTypeLength},
+		{"MaxEventSize", c.Limits.MaxEventSize}, {"MaxAppendEvents", c.Limits.MaxAppendEvents},
 	} {
-		if v < 0 {
-			errs = append(errs, fmt.Errorf("esdb: config: Limits.%s %d is negative", name, v))
+		if l.v < 0 {
+			errs = append(errs, fmt.Errorf("esdb: config: Limits.%s %d is negative", l.name, l.v))
 		}
 	}
 	return errors.Join(errs...)

@@ -51,13 +51,15 @@ const checkpointInterval = 100
 // in some releases (KurrentDB issues 3697 and 4970). When the connection
 // drops, the subscription reopens itself from the last event it delivered,
 // up to five times in a row with back-off, then yields an
-// [*UnavailableError].
+// [*UnavailableError]; a server that cannot be reached when the
+// subscription starts is reported at once.
 func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
 		filter := opts.Filter
 		server := serverFilter(filter, s.namespace)
 		from := opts.From
 		failures := 0
+		established := false // a subscription was open once: reopen it on a drop
 		for {
 			if err := ctx.Err(); err != nil {
 				yield(eventstore.RecordedEvent{}, err)
@@ -75,6 +77,7 @@ func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions)
 			var delivered int
 			sub, err := c.SubscribeToAll(ctx, so)
 			if err == nil {
+				established = true
 				var stop bool
 				delivered, stop, err = s.follow(sub, filter, &from, yield)
 				if stop {
@@ -90,7 +93,7 @@ func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions)
 				failures = 0
 			}
 			failures++
-			if !eventstore.IsRetryable(err) || failures > resubscribeAttempts {
+			if !established || !eventstore.IsRetryable(err) || failures > resubscribeAttempts {
 				yield(eventstore.RecordedEvent{}, err)
 				return
 			}
