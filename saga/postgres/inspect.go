@@ -127,4 +127,3 @@ func scanParked(name string) func(pgx.Rows) (saga.Parked, error) {
 		return p, err
 	}
 }
-

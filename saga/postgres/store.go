@@ -113,9 +113,9 @@ func conflict(sagaName string, err error) error {
 
 type statements struct {
 	load, insertInst, updateInst, fired, cancel, schedule, outbox, history, parked, checkpoint string
-	getCheckpoint, fence                                                                        string
-	claimCommands, markSent, compensated, markFailed, claimDeadlines                            string
-	instances, count, one, historyOf, commandsOf, deadlinesOf, parkedOf, parkedAll, failing     string
+	getCheckpoint, fence                                                                       string
+	claimCommands, markSent, compensated, markFailed, claimDeadlines                           string
+	instances, count, one, historyOf, commandsOf, deadlinesOf, parkedOf, parkedAll, failing    string
 }
 
 func newStatements(schema string) statements {

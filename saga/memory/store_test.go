@@ -1,0 +1,13 @@
+package memory_test
+
+import (
+	"testing"
+
+	"github.com/chronicle-go/chronicle/saga"
+	"github.com/chronicle-go/chronicle/saga/memory"
+	"github.com/chronicle-go/chronicle/saga/sagatest"
+)
+
+func TestStore(t *testing.T) {
+	sagatest.Run(t, func(*testing.T) saga.Store { return memory.New() })
+}

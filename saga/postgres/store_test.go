@@ -1,0 +1,34 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/saga"
+	"github.com/chronicle-go/chronicle/saga/postgres"
+	"github.com/chronicle-go/chronicle/saga/sagatest"
+)
+
+func newStore(t *testing.T) *postgres.Store {
+	t.Helper()
+	pool, schema := pgtest.Pool(t, pgtest.MaxConns(16))
+	s, err := postgres.New(pool, postgres.Config{Schema: schema})
+	require.NoError(t, err)
+	require.NoError(t, s.Migrate(t.Context()))
+	return s
+}
+
+func TestStore(t *testing.T) {
+	sagatest.Run(t, func(t *testing.T) saga.Store { return newStore(t) })
+}
+
+func TestConfigValidate(t *testing.T) {
+	_, err := postgres.New(nil, postgres.Config{})
+	require.ErrorIs(t, err, saga.ErrInvalidConfig)
+	err = postgres.Config{Schema: `bad"; DROP TABLE x; --`, LockPollInterval: -1}.Validate()
+	require.ErrorIs(t, err, saga.ErrInvalidConfig)
+	require.ErrorContains(t, err, "LockPollInterval")
+	require.ErrorContains(t, err, "invalid schema")
+}
