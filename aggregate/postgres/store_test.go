@@ -19,7 +19,7 @@ import (
 
 // open returns a migrated event store and a paired snapshot store in a fresh
 // schema.
-func open(t *testing.T) (*espg.Store, *postgres.SnapshotStore, *pgxpool.Pool) {
+func open(t testing.TB) (*espg.Store, *postgres.SnapshotStore, *pgxpool.Pool) {
 	t.Helper()
 	pool, schema := pgtest.Pool(t, pgtest.MaxConns(40))
 	ctx := context.Background()
