@@ -55,7 +55,10 @@ func (r *Repository[T]) load(ctx context.Context, id string) (T, error) {
 
 	scope := ScopeFrom(ctx)
 	var seen appliedMatcher
-	seeded := scope != nil && scope.Seed != uuid.Nil
+	// A seeded scope checks the events read for the command's own, unless
+	// the command itself saved to this stream already (a handler that
+	// reloads what it saved).
+	seeded := scope != nil && scope.Seed != uuid.Nil && !scope.savedTo(stream)
 	if seeded {
 		seen.start(scope.Seed, stream)
 	}
@@ -87,16 +90,16 @@ func (r *Repository[T]) load(ctx context.Context, id string) (T, error) {
 			return zero, &AlreadyAppliedError{Seed: scope.Seed, Appended: seen.result}
 		}
 		if from > 0 {
-			scope.hide(hiddenHistory{stream: stream, read: r.readStream(stream)})
+			scope.hide(hiddenHistory{stream: stream, snapshot: from, window: r.cfg.ReplayWindow, read: r.readStream(stream)})
 		}
 	}
 	return a, nil
 }
 
-// readStream reads stream from its start.
-func (r *Repository[T]) readStream(stream string) func(context.Context) iter.Seq2[eventstore.RecordedEvent, error] {
-	return func(ctx context.Context) iter.Seq2[eventstore.RecordedEvent, error] {
-		return r.store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{})
+// readStream reads stream forwards from a version.
+func (r *Repository[T]) readStream(stream string) func(context.Context, uint64) iter.Seq2[eventstore.RecordedEvent, error] {
+	return func(ctx context.Context, from uint64) iter.Seq2[eventstore.RecordedEvent, error] {
+		return r.store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{From: from})
 	}
 }
 

@@ -38,6 +38,15 @@ type Config[T Aggregate] struct {
 	// default (exported fields, or the type's own json.Marshaler).
 	SnapshotCodec eventstore.Codec
 
+	// ReplayWindow bounds the slow path of idempotency (see
+	// [Scope.FindApplied]): when a command re-sent through the bus fails or
+	// decides nothing on an aggregate loaded from a snapshot, the last this
+	// many events up to the snapshot's version are searched for the
+	// command's original events (default 1000). A re-sent command never appends twice
+	// whatever the window; the window decides how far back it is still
+	// answered with its original result rather than the handler's answer.
+	ReplayWindow uint64
+
 	// Logger receives warnings (a snapshot that could not be read or
 	// written); discarded by default.
 	Logger *slog.Logger
@@ -87,6 +96,9 @@ func (c Config[T]) withDefaults() Config[T] {
 	}
 	if c.SnapshotCodec == nil {
 		c.SnapshotCodec = eventstore.JSONCodec{}
+	}
+	if c.ReplayWindow == 0 {
+		c.ReplayWindow = 1000
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -57,10 +57,13 @@ type Scope struct {
 }
 
 // hiddenHistory is a stream loaded from a snapshot in a seeded scope: the
-// events before the snapshot were not checked for the seed's IDs.
+// events up to the snapshot's version were not checked for the seed's IDs.
+// read yields the stream from version from.
 type hiddenHistory struct {
-	stream string
-	read   func(ctx context.Context) iter.Seq2[eventstore.RecordedEvent, error]
+	stream   string
+	snapshot uint64
+	window   uint64
+	read     func(ctx context.Context, from uint64) iter.Seq2[eventstore.RecordedEvent, error]
 }
 
 type scopeKey struct{}
@@ -119,7 +122,9 @@ func (s *Scope) Replay(original ...Appended) {
 // FindApplied looks for the seed's event IDs in the part of each stream that
 // a snapshot hid when it was loaded in this scope (history that Load did not
 // read). It is the slow path of idempotency, for a handler that failed or
-// appended nothing: it reads those streams from their start.
+// appended nothing: it reads, for each such stream, at most
+// [Config.ReplayWindow] events before the snapshot (and the rest of the
+// command's run after it).
 func (s *Scope) FindApplied(ctx context.Context) (*AlreadyAppliedError, error) {
 	s.mu.Lock()
 	hidden := slices.Clone(s.hidden)
@@ -131,11 +136,15 @@ func (s *Scope) FindApplied(ctx context.Context) (*AlreadyAppliedError, error) {
 	for _, h := range hidden {
 		var m appliedMatcher
 		m.start(seed, h.stream)
-		for e, err := range h.read(ctx) {
+		from := uint64(1)
+		if h.snapshot > h.window {
+			from = h.snapshot - h.window + 1
+		}
+		for e, err := range h.read(ctx, from) {
 			if err != nil {
 				return nil, err
 			}
-			if m.see(e) {
+			if m.see(e) || (!m.found() && e.Version > h.snapshot) {
 				break
 			}
 		}
@@ -183,6 +192,13 @@ func (s *Scope) record(a Appended) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.appended = append(s.appended, a)
+}
+
+// savedTo reports whether the scope already saved events to stream.
+func (s *Scope) savedTo(stream string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts[stream] > 0
 }
 
 func (s *Scope) hide(h hiddenHistory) {

@@ -53,13 +53,17 @@
 //   - The n-th event a command saves to a stream has the ID
 //     UUIDv5(command ID, stream + "\x00" + n) ([aggregate.EventID]); retries
 //     inside [RetryConflicts] derive the same IDs.
-//   - Sending a command whose ID was already applied successfully appends
-//     nothing, whatever happened to the streams since, and returns a nil
-//     error with the original result: [Result.Appended] lists the versions,
-//     event IDs and positions of the events appended the first time, and
-//     [Result.Replayed] is true. This holds for sequential re-sends, for
-//     concurrent duplicates (the store's idempotent append), and after a
-//     crash between the append and the reply.
+//   - Sending a command whose ID was already applied successfully never
+//     appends its events again, whatever happened to the streams since.
+//   - It returns a nil error with the original result — [Result.Appended]
+//     lists the versions, event IDs and positions of the events appended the
+//     first time, and [Result.Replayed] is true — for sequential re-sends,
+//     for concurrent duplicates (the store's idempotent append), and after a
+//     crash between the append and the reply. One exception: when the
+//     original events lie behind the aggregate's snapshot by more than
+//     [aggregate.Config.ReplayWindow] events (default 1000) and the handler,
+//     deciding on today's state, refuses the command or decides nothing, the
+//     caller gets the handler's answer (still with nothing appended).
 //   - A command that failed (its handler returned an error and appended
 //     nothing) is not remembered: sending it again runs it again.
 //   - The original result reported is the one for the stream where the
