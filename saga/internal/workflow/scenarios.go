@@ -1,0 +1,514 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/chronicle-go/chronicle/command"
+	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/saga"
+)
+
+// Env is what a backend's test provides to the scenarios.
+type Env struct {
+	// Events returns a fresh event store.
+	Events func(t *testing.T) eventstore.Store
+	// Store returns a fresh saga store, and a function that opens another
+	// handle to the same storage, as a second process would.
+	Store func(t *testing.T) (saga.Store, func(t *testing.T) saga.Store)
+	// Orders is the instance count of the concurrency scenario.
+	Orders int
+}
+
+// TestConfig is an engine configuration with short polls for tests.
+func TestConfig(clock saga.Clock) saga.Config {
+	return saga.Config{Clock: clock, PollInterval: 20 * time.Millisecond, ClaimLease: 2 * time.Second,
+		RetryMin: 10 * time.Millisecond, RetryMax: 200 * time.Millisecond, HandlerBackoff: time.Millisecond}
+}
+
+type rig struct {
+	svc   *Services
+	def   *saga.Definition[State]
+	store saga.Store
+	open  func(t *testing.T) saga.Store
+	clock *saga.ManualClock
+}
+
+func newRig(t *testing.T, env Env) *rig {
+	events, commands := Registries()
+	store, open := env.Store(t)
+	return &rig{svc: NewServices(env.Events(t), events), def: Definition(events, commands), store: store, open: open,
+		clock: saga.NewManualClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))}
+}
+
+func (r *rig) engine(t *testing.T, store saga.Store, sender saga.Sender) *saga.Engine {
+	t.Helper()
+	if sender == nil {
+		sender = saga.BusSender(r.svc.Bus)
+	}
+	e, err := saga.NewEngine(r.def, store, r.svc.Store, sender, TestConfig(r.clock))
+	require.NoError(t, err)
+	return e
+}
+
+// run runs e until the test ends (or stop is called).
+func run(t *testing.T, e *saga.Engine) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = e.Run(ctx) }()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return stop
+}
+
+func waitFor(t *testing.T, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (r *rig) checked(t *testing.T, e *saga.Engine, orderID, fail string) {
+	t.Helper()
+	waitFor(t, "order "+orderID, func() error { return Check(t.Context(), e, r.svc, orderID, fail) })
+}
+
+// Run runs every scenario.
+func Run(t *testing.T, env Env) {
+	t.Run("HappyPathAndEachFailurePoint", func(t *testing.T) { happyAndFailures(t, env) })
+	t.Run("DeadlineFiresAndCompensates", func(t *testing.T) { deadlineFires(t, env) })
+	t.Run("DeadlineOfFinishedSagaDoesNothing", func(t *testing.T) { deadlineAfterFinish(t, env) })
+	t.Run("DuplicateDeliveryIsNoOp", func(t *testing.T) { duplicateDelivery(t, env) })
+	t.Run("LateEventIsRecordedAndIgnored", func(t *testing.T) { lateEvent(t, env) })
+	t.Run("CrashAfterCommitBeforeDispatch", func(t *testing.T) { crashBeforeDispatch(t, env) })
+	t.Run("CrashAfterSendBeforeMark", func(t *testing.T) { crashAfterSend(t, env) })
+	t.Run("FailingCompensationIsRetriedAndSurfaced", func(t *testing.T) { failingCompensation(t, env) })
+	t.Run("UndecodableEventIsParked", func(t *testing.T) { undecodable(t, env) })
+	t.Run("ConcurrentInstances", func(t *testing.T) { concurrent(t, env) })
+	t.Run("KillOneEngineMidFlight", func(t *testing.T) { killOne(t, env) })
+}
+
+func happyAndFailures(t *testing.T, env Env) {
+	r := newRig(t, env)
+	e := r.engine(t, r.store, nil)
+	run(t, e)
+	modes := []string{"", "stock", "payment", "shipment"}
+	for i, fail := range modes {
+		require.NoError(t, r.svc.Place(t.Context(), fmt.Sprintf("o%d", i), fail))
+	}
+	for i, fail := range modes {
+		r.checked(t, e, fmt.Sprintf("o%d", i), fail)
+	}
+	// The compensations are queued newest step first, after the status
+	// change, and each names the step it undoes.
+	h, err := e.History(t.Context(), "o3")
+	require.NoError(t, err)
+	var comp []string
+	for _, c := range h.Commands {
+		if c.Compensation {
+			comp = append(comp, c.Step+":"+c.Type)
+		}
+	}
+	assert.Equal(t, []string{"payment:RefundPayment", "stock:ReleaseStock", "order:CancelOrder"}, comp)
+	assert.Equal(t, "shipment failed", h.Instance.Reason)
+	assert.Equal(t, []string{"order", "stock", "payment"}, h.Instance.Steps)
+	var kinds []saga.HistoryKind
+	for _, en := range h.Entries {
+		kinds = append(kinds, en.Kind)
+	}
+	assert.Contains(t, kinds, saga.DeadlineCancelled)
+	assert.Equal(t, saga.StatusChanged, kinds[len(kinds)-1])
+	for i := range modes {
+		h, err := e.History(t.Context(), fmt.Sprintf("o%d", i))
+		require.NoError(t, err)
+		assert.Empty(t, h.Deadlines, "finished sagas keep no deadlines")
+		for _, c := range h.Commands {
+			assert.Equal(t, 1, r.svc.Deliveries(c.ID), "command %s %s delivered once", c.Type, c.ID)
+		}
+	}
+	counts, err := e.Count(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, map[saga.Status]int{saga.Completed: 1, saga.Compensated: 3}, counts)
+	parked, err := e.Parked(t.Context())
+	require.NoError(t, err)
+	assert.Empty(t, parked)
+}
+
+func deadlineFires(t *testing.T, env Env) {
+	r := newRig(t, env)
+	e := r.engine(t, r.store, nil)
+	run(t, e)
+	require.NoError(t, r.svc.Place(t.Context(), "late-pay", "payment-timeout"))
+	waitFor(t, "the charge sent and its deadline pending", func() error {
+		h, err := e.History(t.Context(), "late-pay")
+		if err != nil {
+			return err
+		}
+		if len(h.Commands) != 2 || !h.Commands[1].Sent() || len(h.Deadlines) != 1 {
+			return fmt.Errorf("commands %d, deadlines %v", len(h.Commands), h.Deadlines)
+		}
+		return nil
+	})
+	// Before the deadline nothing fires, however often the scheduler runs.
+	r.clock.Advance(PaymentTimeout - time.Second)
+	n, err := e.FireDeadlines(t.Context())
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	h, err := e.History(t.Context(), "late-pay")
+	require.NoError(t, err)
+	assert.Equal(t, saga.Running, h.Instance.Status)
+
+	r.clock.Advance(2 * time.Second)
+	r.checked(t, e, "late-pay", "payment-timeout")
+	h, err = e.History(t.Context(), "late-pay")
+	require.NoError(t, err)
+	assert.Equal(t, "deadline payment expired", h.Instance.Reason)
+	var fired bool
+	for _, en := range h.Entries {
+		fired = fired || (en.Kind == saga.DeadlineFired && en.Detail == "payment")
+	}
+	assert.True(t, fired, "history records the deadline firing")
+}
+
+func deadlineAfterFinish(t *testing.T, env Env) {
+	r := newRig(t, env)
+	e := r.engine(t, r.store, nil)
+	run(t, e)
+	require.NoError(t, r.svc.Place(t.Context(), "done", ""))
+	r.checked(t, e, "done", "")
+
+	// The payment deadline was cancelled when the payment came first: time
+	// passing fires nothing.
+	r.clock.Advance(24 * time.Hour)
+	n, err := e.FireDeadlines(t.Context())
+	require.NoError(t, err)
+	assert.Zero(t, n)
+
+	// A deadline still stored for the finished saga (as when the scheduler
+	// claimed it just before the saga completed) is removed and recorded as
+	// ignored; nothing is sent.
+	before, err := e.History(t.Context(), "done")
+	require.NoError(t, err)
+	require.NoError(t, r.store.Commit(t.Context(), saga.Commit{Saga: Name,
+		Schedule: []saga.Deadline{{Instance: "done", Name: "payment", DueAt: r.clock.Now()}}}))
+	n, err = e.FireDeadlines(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	after, err := e.History(t.Context(), "done")
+	require.NoError(t, err)
+	assert.Equal(t, saga.Completed, after.Instance.Status)
+	assert.Equal(t, before.Instance.Version, after.Instance.Version)
+	assert.Len(t, after.Commands, len(before.Commands))
+	assert.Empty(t, after.Deadlines)
+	last := after.Entries[len(after.Entries)-1]
+	assert.Equal(t, saga.DeadlineIgnored, last.Kind)
+}
+
+func readAll(t *testing.T, s eventstore.Store) []eventstore.RecordedEvent {
+	var out []eventstore.RecordedEvent
+	for ev, err := range s.ReadAll(t.Context(), eventstore.ReadAllOptions{}) {
+		require.NoError(t, err)
+		out = append(out, ev)
+	}
+	return out
+}
+
+func duplicateDelivery(t *testing.T, env Env) {
+	r := newRig(t, env)
+	e := r.engine(t, r.store, nil)
+	require.NoError(t, r.svc.Place(t.Context(), "dup", ""))
+	evs := readAll(t, r.svc.Store)
+	require.Len(t, evs, 1)
+	require.NoError(t, e.HandleEvents(t.Context(), evs...))
+	h1, err := e.History(t.Context(), "dup")
+	require.NoError(t, err)
+	// Delivered again, alone and within a batch: nothing changes.
+	require.NoError(t, e.HandleEvents(t.Context(), evs...))
+	require.NoError(t, e.HandleEvents(t.Context(), evs[0], evs[0]))
+	h2, err := e.History(t.Context(), "dup")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), h2.Instance.Version)
+	assert.Len(t, h2.Commands, 1)
+	assert.Equal(t, h1.Entries, h2.Entries)
+
+	// The subscription then delivers it a third time, and the rest of the
+	// flow runs once.
+	run(t, e)
+	r.checked(t, e, "dup", "")
+}
+
+func lateEvent(t *testing.T, env Env) {
+	r := newRig(t, env)
+	e := r.engine(t, r.store, nil)
+	run(t, e)
+	require.NoError(t, r.svc.Place(t.Context(), "fin", ""))
+	r.checked(t, e, "fin", "")
+	before, err := e.History(t.Context(), "fin")
+	require.NoError(t, err)
+	ev, err := r.svc.Events.Encode(ShipmentFailed{OrderID: "fin"}, eventstore.Metadata{})
+	require.NoError(t, err)
+	_, err = r.svc.Store.Append(t.Context(), "shipment-fin", eventstore.Any, ev)
+	require.NoError(t, err)
+	waitFor(t, "the late event recorded", func() error {
+		h, err := e.History(t.Context(), "fin")
+		if err != nil {
+			return err
+		}
+		last := h.Entries[len(h.Entries)-1]
+		if last.Kind != saga.EventIgnored || last.EventID != ev.ID {
+			return fmt.Errorf("last entry %+v", last)
+		}
+		return nil
+	})
+	after, err := e.History(t.Context(), "fin")
+	require.NoError(t, err)
+	assert.Equal(t, saga.Completed, after.Instance.Status)
+	assert.Len(t, after.Commands, len(before.Commands))
+	parked, err := e.Parked(t.Context())
+	require.NoError(t, err)
+	assert.Empty(t, parked)
+}
+
+func crashBeforeDispatch(t *testing.T, env Env) {
+	r := newRig(t, env)
+	// Process 1 handles OrderPlaced (the state and the outbox row commit)
+	// and dies before its dispatcher runs.
+	first := r.engine(t, r.store, nil)
+	require.NoError(t, r.svc.Place(t.Context(), "crash", ""))
+	require.NoError(t, first.HandleEvents(t.Context(), readAll(t, r.svc.Store)...))
+	h, err := first.History(t.Context(), "crash")
+	require.NoError(t, err)
+	require.Len(t, h.Commands, 1)
+	require.False(t, h.Commands[0].Sent())
+	require.Zero(t, r.svc.Deliveries(h.Commands[0].ID))
+
+	// Process 2 starts on the same database: the command goes out exactly
+	// once and the saga runs to its end.
+	second := r.engine(t, r.open(t), nil)
+	run(t, second)
+	r.checked(t, second, "crash", "")
+	h, err = second.History(t.Context(), "crash")
+	require.NoError(t, err)
+	for _, c := range h.Commands {
+		assert.Equal(t, 1, r.svc.Deliveries(c.ID), "%s", c.Type)
+	}
+}
+
+func crashAfterSend(t *testing.T, env Env) {
+	r := newRig(t, env)
+	// The first send of ReserveStock reaches the bus, then the process
+	// "dies" before it records the send (the sender reports a failure).
+	var lost atomic.Bool
+	bus := saga.BusSender(r.svc.Bus)
+	sender := saga.SenderFunc(func(ctx context.Context, c command.Command) error {
+		if err := bus.Send(ctx, c); err != nil {
+			return err
+		}
+		if _, ok := c.Payload.(ReserveStock); ok && lost.CompareAndSwap(false, true) {
+			return errors.New("connection reset after send")
+		}
+		return nil
+	})
+	e := r.engine(t, r.store, sender)
+	run(t, e)
+	require.NoError(t, r.svc.Place(t.Context(), "resend", ""))
+	waitFor(t, "the failed send recorded", func() error {
+		failing, err := e.FailingCommands(t.Context())
+		if err != nil || len(failing) != 1 {
+			return fmt.Errorf("failing %v, %v", failing, err)
+		}
+		return nil
+	})
+	// The retry is due after the back-off, by the engine's clock.
+	r.clock.Advance(time.Second)
+	r.checked(t, e, "resend", "")
+	h, err := e.History(t.Context(), "resend")
+	require.NoError(t, err)
+	assert.Equal(t, 2, r.svc.Deliveries(h.Commands[0].ID), "ReserveStock sent twice, with the same ID")
+	assert.Equal(t, 2, h.Commands[0].Attempts)
+	// ...and applied once: Check saw exactly one StockReserved.
+}
+
+func failingCompensation(t *testing.T, env Env) {
+	r := newRig(t, env)
+	var broken atomic.Bool
+	broken.Store(true)
+	bus := saga.BusSender(r.svc.Bus)
+	sender := saga.SenderFunc(func(ctx context.Context, c command.Command) error {
+		if _, ok := c.Payload.(CancelOrder); ok && broken.Load() {
+			return errors.New("order service unavailable")
+		}
+		return bus.Send(ctx, c)
+	})
+	e := r.engine(t, r.store, sender)
+	run(t, e)
+	require.NoError(t, r.svc.Place(t.Context(), "stuck", "payment"))
+	waitFor(t, "the compensation failing", func() error {
+		failing, err := e.FailingCommands(t.Context())
+		if err != nil || len(failing) != 1 || failing[0].Type != "CancelOrder" {
+			return fmt.Errorf("failing %v, %v", failing, err)
+		}
+		return nil
+	})
+	failing, err := e.FailingCommands(t.Context())
+	require.NoError(t, err)
+	assert.Contains(t, failing[0].LastError, "order service unavailable")
+	h, err := e.History(t.Context(), "stuck")
+	require.NoError(t, err)
+	assert.Equal(t, saga.Compensating, h.Instance.Status, "not compensated while a compensation is unsent")
+	// Retried with back-off while it fails: advance past several back-offs.
+	for range 3 {
+		r.clock.Advance(time.Second)
+		waitFor(t, "another try", func() error {
+			f, err := e.FailingCommands(t.Context())
+			if err != nil || len(f) != 1 || f[0].NextAttempt.Before(r.clock.Now()) || f[0].Attempts <= failing[0].Attempts {
+				return fmt.Errorf("failing %v, %v", f, err)
+			}
+			failing = f
+			return nil
+		})
+	}
+	broken.Store(false)
+	r.clock.Advance(time.Minute)
+	r.checked(t, e, "stuck", "payment")
+}
+
+func undecodable(t *testing.T, env Env) {
+	r := newRig(t, env)
+	e := r.engine(t, r.store, nil)
+	run(t, e)
+	bad := eventstore.NewEvent("StockReserved", []byte(`{"order_id": 5}`))
+	_, err := r.svc.Store.Append(t.Context(), "stock-bad", eventstore.Any, bad)
+	require.NoError(t, err)
+	require.NoError(t, r.svc.Place(t.Context(), "after-bad", ""))
+	// The bad event is parked, visible with its error, and the engine goes
+	// on with the next ones.
+	r.checked(t, e, "after-bad", "")
+	parked, err := e.Parked(t.Context())
+	require.NoError(t, err)
+	require.Len(t, parked, 1)
+	assert.Equal(t, bad.ID, parked[0].EventID)
+	assert.Equal(t, "stock-bad", parked[0].StreamID)
+	assert.Contains(t, parked[0].Error, "decode")
+}
+
+func modeOf(i int) string {
+	return []string{"", "", "", "stock", "payment", "shipment"}[i%6]
+}
+
+func concurrent(t *testing.T, env Env) {
+	r := newRig(t, env)
+	n := env.Orders
+	if n == 0 {
+		n = 100
+	}
+	a := r.engine(t, r.store, nil)
+	b := r.engine(t, r.open(t), nil)
+	run(t, a)
+	run(t, b)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for w := range 8 {
+		wg.Go(func() {
+			for i := w; i < n; i += 8 {
+				if err := r.svc.Place(context.Background(), fmt.Sprintf("c%04d", i), modeOf(i)); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	waitFor(t, "every instance finished", func() error {
+		counts, err := a.Count(t.Context())
+		if err != nil {
+			return err
+		}
+		if counts[saga.Completed]+counts[saga.Compensated] != n {
+			return fmt.Errorf("counts %v", counts)
+		}
+		return nil
+	})
+	for i := range n {
+		require.NoError(t, Check(t.Context(), a, r.svc, fmt.Sprintf("c%04d", i), modeOf(i)))
+	}
+	counts, err := a.Count(t.Context())
+	require.NoError(t, err)
+	completed := 0
+	for i := range n {
+		if modeOf(i) == "" {
+			completed++
+		}
+	}
+	assert.Equal(t, map[saga.Status]int{saga.Completed: completed, saga.Compensated: n - completed}, counts, "none stuck")
+	parked, err := a.Parked(t.Context())
+	require.NoError(t, err)
+	assert.Empty(t, parked)
+}
+
+func killOne(t *testing.T, env Env) {
+	r := newRig(t, env)
+	n := max(env.Orders/5, 40)
+	storeA, storeB := r.store, r.open(t)
+	a := r.engine(t, storeA, nil)
+	stopA := run(t, a)
+	waitFor(t, "engine A owning the subscription", func() error {
+		if !a.Owner() {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	b := r.engine(t, storeB, nil)
+	run(t, b)
+	for i := range n {
+		require.NoError(t, r.svc.Place(t.Context(), fmt.Sprintf("k%03d", i), modeOf(i)))
+	}
+	// Kill A once it is mid-flight: some sagas done, others not.
+	waitFor(t, "some progress", func() error {
+		c, err := b.Count(t.Context())
+		if err != nil {
+			return err
+		}
+		if c[saga.Completed]+c[saga.Compensated] < n/5 {
+			return fmt.Errorf("counts %v", c)
+		}
+		return nil
+	})
+	stopA()
+	// A's claims die with it; they expire by the clock, and B takes them.
+	r.clock.Advance(3 * time.Second)
+	waitFor(t, "every instance finished by B", func() error {
+		counts, err := b.Count(t.Context())
+		if err != nil {
+			return err
+		}
+		if counts[saga.Completed]+counts[saga.Compensated] != n {
+			return fmt.Errorf("counts %v", counts)
+		}
+		return nil
+	})
+	assert.True(t, b.Owner(), "B took the subscription over")
+	for i := range n {
+		require.NoError(t, Check(t.Context(), b, r.svc, fmt.Sprintf("k%03d", i), modeOf(i)))
+	}
+}

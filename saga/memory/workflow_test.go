@@ -1,0 +1,27 @@
+package memory_test
+
+import (
+	"testing"
+
+	esmemory "github.com/chronicle-go/chronicle/eventstore/memory"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/saga"
+	"github.com/chronicle-go/chronicle/saga/internal/workflow"
+	"github.com/chronicle-go/chronicle/saga/memory"
+)
+
+func TestWorkflow(t *testing.T) {
+	workflow.Run(t, workflow.Env{
+		Events: func(t *testing.T) eventstore.Store {
+			s := esmemory.New(esmemory.Config{})
+			t.Cleanup(func() { _ = s.Close() })
+			return s
+		},
+		Store: func(*testing.T) (saga.Store, func(*testing.T) saga.Store) {
+			s := memory.New()
+			return s, func(*testing.T) saga.Store { return s }
+		},
+		Orders: 200,
+	})
+}
