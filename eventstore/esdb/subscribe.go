@@ -136,7 +136,7 @@ func (s *Store) follow(sub *kurrentdb.Subscription, filter eventstore.Filter, fr
 			}
 			e := fromRecorded(r)
 			e.StreamID = stream
-			if !e.Position.After(*from) {
+			if !from.IsZero() && !e.Position.After(*from) {
 				continue // at or before the resume point: already delivered
 			}
 			if !yield(e, nil) {
