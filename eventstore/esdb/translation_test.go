@@ -1,6 +1,7 @@
 package esdb
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"iter"
@@ -452,6 +453,36 @@ func TestTranslationAgainstInProcessGRPC(t *testing.T) {
 			require.Equal(t, c.stream, ie.Stream)
 		}
 		require.Zero(t, srv.appendCount(), "nothing reached the server")
+	})
+
+	t.Run("CancelledContext", func(t *testing.T) {
+		srv, st := newWireStore(t, Config{})
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		_, err := st.Append(ctx, "cancel", eventstore.Any, eventstore.NewEvent("A", nil))
+		require.ErrorIs(t, err, context.Canceled)
+		require.Zero(t, srv.appendCount(), "a cancelled append sends nothing")
+
+		// A live subscription ends with the context's error when cancelled.
+		_, err = st.Append(t.Context(), "cancel", eventstore.NoStream, eventstore.NewEvent("A", nil))
+		require.NoError(t, err)
+		ctx, cancel = contextFor(t)
+		defer cancel()
+		subCtx, stop := context.WithCancel(ctx)
+		defer stop()
+		var last error
+		n := 0
+		for _, err := range st.Subscribe(subCtx, eventstore.SubscribeOptions{}) {
+			if err != nil {
+				last = err
+				break
+			}
+			n++
+			stop() // cancel while the subscription is live
+		}
+		require.Equal(t, 1, n)
+		require.ErrorIs(t, last, context.Canceled)
+		require.NoError(t, ctx.Err(), "ended by the cancellation, not by the test's deadline")
 	})
 
 	t.Run("Closed", func(t *testing.T) {
