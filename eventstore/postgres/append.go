@@ -180,10 +180,10 @@ func (s *Store) encode(stream string, expected eventstore.ExpectedVersion, event
 	case eventstore.StreamExistsVersion:
 		a.kind = 2
 	case eventstore.ExactVersion:
-		if uint64(e) > 1<<62 {
-			return appendArgs{}, fmt.Errorf("postgres: append to %q: expected version %d is out of range", stream, uint64(e))
-		}
 		a.kind, a.version = 3, int64(e)
+		if uint64(e) > 1<<62 {
+			a.version = -1 // no stream can reach it: always a mismatch
+		}
 	default:
 		return appendArgs{}, fmt.Errorf("postgres: append to %q: unknown expected version %T", stream, expected)
 	}

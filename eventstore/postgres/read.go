@@ -98,6 +98,9 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 		}
 		remaining := opts.Limit
 		buf := make([]eventstore.RecordedEvent, 0, s.pageFor(remaining))
+		first := true
+		var deadline time.Time
+		wait := time.Millisecond
 		for {
 			if err := ctx.Err(); err != nil {
 				yield(eventstore.RecordedEvent{}, err)
@@ -111,16 +114,44 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 			if opts.Limit > 0 {
 				page = min(page, remaining)
 			}
+			var h horizon
 			var err error
-			buf, _, err = s.readPage(ctx, buf[:0], from, backwards, page, eventstore.Filter{})
+			buf, h, err = s.readPage(ctx, buf[:0], from, backwards, page, eventstore.Filter{})
 			if err != nil {
 				yield(eventstore.RecordedEvent{}, s.mapError("read all", "", err))
 				return
 			}
-			for _, e := range buf {
-				if !yield(e, nil) {
-					return
+			// Committed events wait behind a transaction in flight. Forwards,
+			// at the end of the log, or backwards, before the first event:
+			// wait up to HorizonWait for it to end, so a read returns what
+			// was committed before it began.
+			if h.held() && ((backwards && first) || (!backwards && len(buf) < page)) {
+				if deadline.IsZero() {
+					deadline = time.Now().Add(s.cfg.HorizonWait)
 				}
+				if time.Now().Before(deadline) {
+					if !backwards {
+						if !yieldAll(buf, yield) {
+							return
+						}
+						remaining -= len(buf)
+						if len(buf) > 0 {
+							from = buf[len(buf)-1].Position
+						}
+						if opts.Limit > 0 && remaining <= 0 {
+							return
+						}
+					}
+					if !sleep(ctx, s.done, wait) {
+						continue // reports ctx or Close
+					}
+					wait = min(2*wait, 50*time.Millisecond)
+					continue
+				}
+			}
+			first = false
+			if !yieldAll(buf, yield) {
+				return
 			}
 			remaining -= len(buf)
 			if len(buf) < page || (opts.Limit > 0 && remaining <= 0) {
@@ -131,6 +162,15 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 	}
 }
 
+func yieldAll(buf []eventstore.RecordedEvent, yield func(eventstore.RecordedEvent, error) bool) bool {
+	for _, e := range buf {
+		if !yield(e, nil) {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *Store) pageFor(limit int) int {
 	if limit > 0 {
 		return min(limit, s.cfg.PageSize)
@@ -138,10 +178,22 @@ func (s *Store) pageFor(limit int) int {
 	return s.cfg.PageSize
 }
 
+// horizon is what a page read learnt about the log's horizon.
+type horizon struct {
+	// horizon is the first transaction id (plus epoch offset) that may still
+	// be in flight; the read stopped below it.
+	horizon int64
+	// top is the highest committed transaction id in the log, -1 if none.
+	top int64
+}
+
+// held reports whether committed events wait behind the horizon.
+func (h horizon) held() bool { return h.top >= h.horizon }
+
 // readPage reads up to limit events of the global log after (or, backwards,
 // before) from, below the horizon, passing filter. It also returns the
 // horizon the read used.
-func (s *Store) readPage(ctx context.Context, buf []eventstore.RecordedEvent, from eventstore.Position, backwards bool, limit int, filter eventstore.Filter) ([]eventstore.RecordedEvent, int64, error) {
+func (s *Store) readPage(ctx context.Context, buf []eventstore.RecordedEvent, from eventstore.Position, backwards bool, limit int, filter eventstore.Filter) ([]eventstore.RecordedEvent, horizon, error) {
 	query := s.sql.readAll
 	if backwards {
 		query = s.sql.readAllBack
@@ -155,27 +207,25 @@ func (s *Store) readPage(ctx context.Context, buf []eventstore.RecordedEvent, fr
 	}
 	rows, err := s.pool.Query(ctx, query, clampPos(from.Commit), clampPos(from.Prepare), limit, types, prefixes)
 	if err != nil {
-		return buf, 0, err
+		return buf, horizon{}, err
 	}
 	defer rows.Close()
-	var horizon int64
+	var h horizon
 	for rows.Next() {
-		var tid *int64
 		var r row
-		if err := rows.Scan(&horizon, &tid, &r.position, &r.stream, &r.version, &r.id, &r.typ, &r.data, &r.metadata, &r.recordedAt); err != nil {
-			return buf, 0, err
+		if err := rows.Scan(&h.horizon, &h.top, &r.tid, &r.position, &r.stream, &r.version, &r.id, &r.typ, &r.data, &r.metadata, &r.recordedAt); err != nil {
+			return buf, horizon{}, err
 		}
-		if tid == nil { // the horizon row of an empty page
+		if r.tid < 0 { // the horizon row of an empty page
 			continue
 		}
-		r.tid = *tid
 		e, err := r.event()
 		if err != nil {
-			return buf, 0, err
+			return buf, horizon{}, err
 		}
 		buf = append(buf, e)
 	}
-	return buf, horizon, rows.Err()
+	return buf, h, rows.Err()
 }
 
 // fetch runs a stream read and appends its events to buf.

@@ -18,6 +18,12 @@ type statements struct {
 	epoch        string
 }
 
+// nullableColumns are eventColumns for a LEFT JOIN that may yield one row of
+// NULLs (an empty page still returns the horizon); transaction_id -1 marks it.
+const nullableColumns = `coalesce(ev.transaction_id, -1), coalesce(ev.position, 0), coalesce(ev.stream_id, ''),
+	coalesce(ev.version, 0), coalesce(ev.event_id, '00000000-0000-0000-0000-000000000000'), coalesce(ev.type, ''),
+	ev.data, ev.metadata, coalesce(ev.recorded_at, 'epoch')`
+
 // eventColumns are the columns every read selects, in scan order.
 const eventColumns = `ev.transaction_id, ev.position, ev.stream_id, ev.version, ev.event_id, ev.type, ev.data, ev.metadata, ev.recorded_at`
 
@@ -29,20 +35,24 @@ func newStatements(schema string) statements {
 	// shifted by the epoch offset: every event below it is committed (or
 	// gone) for good, so nothing can appear behind a reader that stops there.
 	horizon := `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + ep.offset_xid AS horizon FROM ` + epoch + ` ep`
+	// top is the highest committed transaction id in the log: when it is not
+	// below the horizon, committed events wait behind a transaction in flight.
+	horizonTop := `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + ep.offset_xid AS horizon,
+		coalesce((SELECT max(transaction_id) FROM ` + events + `), -1) AS top FROM ` + epoch + ` ep`
 	filter := ` AND ($4::text[] IS NULL OR ev.type = ANY ($4::text[]))
 		AND ($5::text[] IS NULL OR EXISTS (SELECT 1 FROM unnest($5::text[]) p WHERE starts_with(ev.stream_id, p)))`
 	return statements{
-		appendEvents: `SELECT status, version, actual, conflict_id, reason, tids, positions FROM ` +
+		appendEvents: `SELECT status, coalesce(version, 0), actual, conflict_id, reason, tids, positions FROM ` +
 			pgmigrate.Table(schema, "append_events") + `($1, $2, $3, $4, $5, $6, $7, $8)`,
 		horizon: horizon,
-		readAll: `WITH h AS MATERIALIZED (` + horizon + `)
-			SELECT h.horizon, ` + eventColumns + ` FROM h LEFT JOIN LATERAL (
+		readAll: `WITH h AS MATERIALIZED (` + horizonTop + `)
+			SELECT h.horizon, h.top, ` + nullableColumns + ` FROM h LEFT JOIN LATERAL (
 				SELECT * FROM ` + events + ` ev
 				WHERE (ev.transaction_id, ev.position) > ($1, $2) AND ev.transaction_id < h.horizon` + filter + `
 				ORDER BY ev.transaction_id, ev.position LIMIT $3) ev ON true
 			ORDER BY ev.transaction_id, ev.position`,
-		readAllBack: `WITH h AS MATERIALIZED (` + horizon + `)
-			SELECT h.horizon, ` + eventColumns + ` FROM h LEFT JOIN LATERAL (
+		readAllBack: `WITH h AS MATERIALIZED (` + horizonTop + `)
+			SELECT h.horizon, h.top, ` + nullableColumns + ` FROM h LEFT JOIN LATERAL (
 				SELECT * FROM ` + events + ` ev
 				WHERE (ev.transaction_id, ev.position) < ($1, $2) AND ev.transaction_id < h.horizon` + filter + `
 				ORDER BY ev.transaction_id DESC, ev.position DESC LIMIT $3) ev ON true

@@ -25,6 +25,7 @@ const (
 	DefaultPollInterval   = 250 * time.Millisecond
 	DefaultAppendAttempts = 10
 	DefaultPageSize       = 500
+	DefaultHorizonWait    = 2 * time.Second
 )
 
 //go:embed migrations/*.sql
@@ -55,6 +56,12 @@ type Config struct {
 	// PageSize is how many events a read fetches per query. Default
 	// [DefaultPageSize].
 	PageSize int
+	// HorizonWait bounds how long ReadAll waits, when committed events sit
+	// behind a transaction still in flight, for that transaction to end (so
+	// that a read returns what was committed before it began). Past it,
+	// ReadAll returns what is final and leaves the rest to a later read.
+	// Default [DefaultHorizonWait]; negative means do not wait.
+	HorizonWait time.Duration
 }
 
 // Validate reports every problem with c at once.
@@ -90,6 +97,7 @@ func (c Config) withDefaults() Config {
 	c.PollInterval = cmp.Or(c.PollInterval, DefaultPollInterval)
 	c.AppendAttempts = cmp.Or(c.AppendAttempts, DefaultAppendAttempts)
 	c.PageSize = cmp.Or(c.PageSize, DefaultPageSize)
+	c.HorizonWait = cmp.Or(c.HorizonWait, DefaultHorizonWait)
 	return c
 }
 

@@ -28,6 +28,7 @@ func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions)
 		page := s.cfg.PageSize
 		buf := make([]eventstore.RecordedEvent, 0, page)
 		timer := time.NewTimer(s.cfg.PollInterval)
+		held := time.Millisecond
 		defer timer.Stop()
 		for {
 			if err := ctx.Err(); err != nil {
@@ -41,9 +42,9 @@ func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions)
 			// Take the wake-up channel before reading, so an append that
 			// commits during the read still wakes the next wait.
 			wake := s.waitChan()
-			var horizon int64
+			var h horizon
 			var err error
-			buf, horizon, err = s.readPage(ctx, buf[:0], pos, false, page, opts.Filter)
+			buf, h, err = s.readPage(ctx, buf[:0], pos, false, page, opts.Filter)
 			if err != nil {
 				if ctx.Err() != nil {
 					yield(eventstore.RecordedEvent{}, ctx.Err())
@@ -73,10 +74,18 @@ func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions)
 			// Caught up: every event below the horizon after pos has been
 			// read (a filtered one passed over), and none can appear there
 			// later, so the next read may start at the horizon.
-			if skip := (eventstore.Position{Commit: uint64(horizon - 1), Prepare: math.MaxInt64}); horizon > 0 && skip.After(pos) {
+			if skip := (eventstore.Position{Commit: uint64(h.horizon - 1), Prepare: math.MaxInt64}); h.horizon > 0 && skip.After(pos) {
 				pos = skip
 			}
-			timer.Reset(s.cfg.PollInterval)
+			// Committed events wait behind a transaction in flight, which
+			// may end without anyone sending a wake-up: look again soon.
+			if h.held() {
+				timer.Reset(held)
+				held = min(2*held, s.cfg.PollInterval)
+			} else {
+				timer.Reset(s.cfg.PollInterval)
+				held = time.Millisecond
+			}
 			select {
 			case <-wake:
 			case <-timer.C:
