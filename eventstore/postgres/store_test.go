@@ -2,7 +2,10 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/eventstore/postgres"
@@ -10,11 +13,18 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// newStore returns a migrated store on a fresh schema, closed when t ends.
+// newStore returns a migrated store on a fresh schema (dropped when t ends),
+// polling every 20ms so that tests relying on the polling fallback are quick.
 func newStore(t testing.TB, opts ...func(*pgxpool.Config)) (*postgres.Store, *pgxpool.Pool, string) {
 	t.Helper()
+	return newStoreConfig(t, postgres.Config{PollInterval: 20 * time.Millisecond}, opts...)
+}
+
+func newStoreConfig(t testing.TB, cfg postgres.Config, opts ...func(*pgxpool.Config)) (*postgres.Store, *pgxpool.Pool, string) {
+	t.Helper()
 	pool, schema := pgtest.Pool(t, opts...)
-	s, err := postgres.New(pool, postgres.Config{Schema: schema})
+	cfg.Schema = schema
+	s, err := postgres.New(pool, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,18 +35,110 @@ func newStore(t testing.TB, opts ...func(*pgxpool.Config)) (*postgres.Store, *pg
 	return s, pool, schema
 }
 
-func TestSmoke(t *testing.T) {
-	s, _, _ := newStore(t)
+// follow runs a subscription from `from` in the background and sends what
+// it yields on the returned channel; errors other than the end of ctx fail
+// the test.
+func follow(t testing.TB, ctx context.Context, s eventstore.Store, from eventstore.Position) <-chan eventstore.RecordedEvent {
+	t.Helper()
+	out := make(chan eventstore.RecordedEvent, 1024)
+	go func() {
+		defer close(out)
+		for e, err := range s.Subscribe(ctx, eventstore.SubscribeOptions{From: from}) {
+			if err != nil {
+				if ctx.Err() == nil {
+					t.Errorf("subscription: %v", err)
+				}
+				return
+			}
+			select {
+			case out <- e:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// next waits (bounded, so a broken store fails rather than hangs) for the
+// next delivered event.
+func next(t testing.TB, ch <-chan eventstore.RecordedEvent) eventstore.RecordedEvent {
+	t.Helper()
+	select {
+	case e, ok := <-ch:
+		if !ok {
+			t.Fatal("subscription ended")
+		}
+		return e
+	case <-time.After(30 * time.Second):
+		t.Fatal("no event within 30s")
+	}
+	panic("unreachable")
+}
+
+// quiet asserts that nothing is delivered for a while: an absence check,
+// never a bound on how fast something happens.
+func quiet(t testing.TB, ch <-chan eventstore.RecordedEvent, d time.Duration, why string) {
+	t.Helper()
+	select {
+	case e := <-ch:
+		t.Fatalf("%s: got %s v%d at %v", why, e.StreamID, e.Version, e.Position)
+	case <-time.After(d):
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	pool, _ := pgtest.Pool(t)
+	for _, bad := range []postgres.Config{
+		{Schema: `x"; DROP TABLE events; --`},
+		{Schema: "1abc"},
+		{PollInterval: -time.Second},
+		{AppendAttempts: -1},
+		{Limits: eventstore.Limits{MaxEventSize: -1}},
+	} {
+		if _, err := postgres.New(pool, bad); err == nil {
+			t.Errorf("New(%+v) accepted a bad config", bad)
+		}
+	}
+	err := postgres.Config{Schema: "a-b", PageSize: -1}.Validate()
+	if err == nil || !strings.Contains(err.Error(), "Schema") || !strings.Contains(err.Error(), "PageSize") {
+		t.Errorf("Validate should report every problem at once, got %v", err)
+	}
+	if _, err := postgres.New(nil, postgres.Config{}); err == nil {
+		t.Error("New accepted a nil pool")
+	}
+}
+
+func TestNewNeverCreatesTables(t *testing.T) {
+	pool, schema := pgtest.Pool(t)
 	ctx := context.Background()
-	res, err := s.Append(ctx, "a", eventstore.NoStream, eventstore.NewEvent("X", []byte(`{"a":1}`)), eventstore.NewEvent("Y", nil))
+	s, err := postgres.New(pool, postgres.Config{Schema: schema})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%+v", res)
-	for e, err := range s.ReadAll(ctx, eventstore.ReadAllOptions{}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("%+v", e)
+	defer s.Close()
+	_, err = s.Append(ctx, "a", eventstore.Any, eventstore.NewEvent("X", nil))
+	if !errors.Is(err, postgres.ErrNotMigrated) {
+		t.Fatalf("append before Migrate: %v, want ErrNotMigrated", err)
+	}
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_schema = $1`, schema).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("tables before Migrate: %d, %v", n, err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("second Migrate: %v", err)
+	}
+	st, err := s.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Migrations) == 0 || st.Migrations[len(st.Migrations)-1].Pending() {
+		t.Fatalf("migrations after Migrate: %+v", st.Migrations)
+	}
+	if _, err := s.Append(ctx, "a", eventstore.Any, eventstore.NewEvent("X", nil)); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,0 +1,264 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/jackc/pgx/v5"
+)
+
+// TestLateCommit: transaction A appends and stays open while B appends and
+// commits. A subscriber must not pass A; once A ends it has everything A
+// committed and B, none skipped, in order.
+func TestLateCommit(t *testing.T) {
+	for _, commitA := range []bool{true, false} {
+		name := "Commit"
+		if !commitA {
+			name = "Rollback"
+		}
+		t.Run(name, func(t *testing.T) {
+			s, pool, _ := newStore(t)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			base, err := s.Append(ctx, "base", eventstore.NoStream, eventstore.NewEvent("Base", nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sub := follow(t, ctx, s, eventstore.Start)
+			if e := next(t, sub); e.StreamID != "base" {
+				t.Fatalf("first event: %s", e.StreamID)
+			}
+
+			txA, err := pool.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer txA.Rollback(context.Background())
+			resA, err := s.AppendTx(ctx, txA, "a", eventstore.NoStream, eventstore.NewEvent("A", nil), eventstore.NewEvent("A", nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resB, err := s.Append(ctx, "b", eventstore.NoStream, eventstore.NewEvent("B", nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !resA.Positions[0].After(base.Positions[0]) || !resB.Positions[0].After(resA.Positions[1]) {
+				t.Fatalf("positions: base %v, A %v, B %v: want base < A < B", base.Positions, resA.Positions, resB.Positions)
+			}
+			// B is committed but sits behind A: nobody may see it yet.
+			quiet(t, sub, 300*time.Millisecond, "delivered while A is open")
+			head, err := s.Head(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if head != base.Positions[0] {
+				t.Fatalf("head while A is open: %v, want %v", head, base.Positions[0])
+			}
+
+			if commitA {
+				if err := txA.Commit(ctx); err != nil {
+					t.Fatal(err)
+				}
+				for i := range 2 {
+					e := next(t, sub)
+					if e.StreamID != "a" || e.Version != uint64(i+1) || e.Position != resA.Positions[i] {
+						t.Fatalf("after A commits, event %d: %s v%d %v", i, e.StreamID, e.Version, e.Position)
+					}
+				}
+			} else {
+				if err := txA.Rollback(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if e := next(t, sub); e.StreamID != "b" || e.Position != resB.Positions[0] {
+				t.Fatalf("then: %s v%d %v, want b at %v", e.StreamID, e.Version, e.Position, resB.Positions[0])
+			}
+			quiet(t, sub, 100*time.Millisecond, "more events than appended")
+
+			// ReadAll agrees with the subscription.
+			var got []string
+			for e, err := range s.ReadAll(ctx, eventstore.ReadAllOptions{}) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, e.StreamID)
+			}
+			want := []string{"base", "a", "a", "b"}
+			if !commitA {
+				want = []string{"base", "b"}
+			}
+			if len(got) != len(want) {
+				t.Fatalf("ReadAll: %v, want %v", got, want)
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("ReadAll: %v, want %v", got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestIdleTransactionOnlyDelays: an unrelated session that wrote something
+// and sits idle in its transaction holds the horizon back; subscribers wait
+// and catch up as soon as it ends, and Status shows the wait.
+func TestIdleTransactionOnlyDelays(t *testing.T) {
+	s, _, _ := newStore(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	sub := follow(t, ctx, s, eventstore.Start)
+
+	idle, err := pgx.Connect(ctx, pgtest.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close(context.Background())
+	tx, err := idle.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var xid string
+	if err := tx.QueryRow(ctx, `SELECT pg_current_xact_id()::text`).Scan(&xid); err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := s.Append(ctx, "x", eventstore.NoStream, eventstore.NewEvent("X", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet(t, sub, 300*time.Millisecond, "delivered past an idle transaction's horizon")
+	st, err := s.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.HorizonAge <= 0 || st.Horizon > res.Positions[0].Commit {
+		t.Fatalf("status while idle: %+v, want a horizon at or below %d with an age", st, res.Positions[0].Commit)
+	}
+
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e := next(t, sub); e.Position != res.Positions[0] {
+		t.Fatalf("after the idle transaction ended: %v, want %v", e.Position, res.Positions[0])
+	}
+}
+
+// TestAppendTx: events commit or roll back with the caller's transaction,
+// conflicts leave it usable, and the order guard returns a retryable
+// conflict instead of a version out of the global order.
+func TestAppendTx(t *testing.T) {
+	s, pool, _ := newStore(t)
+	ctx := t.Context()
+	if _, err := pool.Exec(ctx, `CREATE TABLE read_model (id text PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO read_model VALUES ('one')`); err != nil {
+			return err
+		}
+		_, err := s.AppendTx(ctx, tx, "s", eventstore.NoStream, eventstore.NewEvent("One", nil))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Rolled back: neither the read model row nor the event.
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO read_model VALUES ('two')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AppendTx(ctx, tx, "s", eventstore.Exact(1), eventstore.NewEvent("Two", nil)); err != nil {
+		t.Fatal(err)
+	}
+	// A conflict inside the transaction leaves it usable.
+	_, err = s.AppendTx(ctx, tx, "s", eventstore.Exact(1), eventstore.NewEvent("Three", nil))
+	var ce *eventstore.ConflictError
+	if !errors.As(err, &ce) || ce.Actual != 2 || ce.Retry {
+		t.Fatalf("AppendTx with a stale version: %v", err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT 1`); err != nil {
+		t.Fatalf("transaction unusable after a conflict: %v", err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM read_model`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("read model rows: %d, %v", n, err)
+	}
+	if v := streamVersion(t, s, "s"); v != 1 {
+		t.Fatalf("stream version after rollback: %d, want 1", v)
+	}
+
+	// The order guard: tx takes its transaction id first, then another
+	// append to the stream commits with a higher one.
+	tx, err = pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(ctx, `INSERT INTO read_model VALUES ('early')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, "s", eventstore.Exact(1), eventstore.NewEvent("Later", nil)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.AppendTx(ctx, tx, "s", eventstore.Exact(2), eventstore.NewEvent("Early", nil))
+	if !errors.As(err, &ce) || !ce.Retry || !eventstore.IsRetryable(err) || !errors.Is(err, eventstore.ErrConcurrencyConflict) {
+		t.Fatalf("AppendTx behind a later append: %v, want a retryable conflict", err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Run again in a new transaction: it succeeds.
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		_, err := s.AppendTx(ctx, tx, "s", eventstore.Exact(2), eventstore.NewEvent("Early", nil))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireStreamInGlobalOrder(t, s, "s", 3)
+}
+
+func streamVersion(t testing.TB, s eventstore.Store, stream string) uint64 {
+	t.Helper()
+	var v uint64
+	for e, err := range s.ReadStream(t.Context(), stream, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, Limit: 1}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		v = e.Version
+	}
+	return v
+}
+
+// requireStreamInGlobalOrder checks that stream holds versions 1..n and that
+// their positions ascend with their versions.
+func requireStreamInGlobalOrder(t testing.TB, s eventstore.Store, stream string, n uint64) {
+	t.Helper()
+	var last eventstore.Position
+	var v uint64
+	for e, err := range s.ReadStream(t.Context(), stream, eventstore.ReadStreamOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		v++
+		if e.Version != v || !e.Position.After(last) {
+			t.Fatalf("stream %s: version %d at %v after %v, want version %d after", stream, e.Version, e.Position, last, v)
+		}
+		last = e.Position
+	}
+	if v != n {
+		t.Fatalf("stream %s has %d events, want %d", stream, v, n)
+	}
+}
