@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -140,6 +141,7 @@ func tallyBus(repo *aggregate.Repository[*tally], runs ...*atomic.Int64) *comman
 		if t.Limit > 0 && t.Count+c.N > t.Limit {
 			return errLimit
 		}
+		runtime.Gosched() // let concurrent commands interleave between load and save
 		aggregate.Record(t, tallyCounted{N: c.N})
 		_, err = repo.Save(ctx, t)
 		return err
