@@ -1,0 +1,250 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/projection"
+)
+
+// Claim implements [projection.CheckpointStore]: it opens a dedicated
+// connection (outside the pool), takes the projection's session-level
+// advisory lock on it — retrying every ClaimInterval while another runner
+// holds it — and creates or updates the projection's row. Every batch of the
+// projection then runs on that connection, so the lock and the writes die
+// together, and every checkpoint write is fenced on the checkpoint this
+// owner last wrote.
+func (s *Store) Claim(ctx context.Context, name string, filter eventstore.Filter) (projection.Claim[*Tx], error) {
+	if err := projection.ValidateName(name); err != nil {
+		return nil, err
+	}
+	key := lockKey(s.cfg.Schema, name)
+	var conn *pgx.Conn
+	for {
+		if conn == nil {
+			c, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				s.cfg.Logger.Warn("projection claim: connect failed", "projection", name, "err", err)
+				if !wait(ctx, s.cfg.ClaimInterval) {
+					return nil, ctx.Err()
+				}
+				continue
+			}
+			conn = c
+		}
+		var locked bool
+		err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`, key).Scan(&locked)
+		if err != nil {
+			conn.Close(context.WithoutCancel(ctx))
+			conn = nil
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			s.cfg.Logger.Warn("projection claim: lock attempt failed", "projection", name, "err", err)
+		}
+		if locked {
+			break
+		}
+		if !wait(ctx, s.cfg.ClaimInterval) {
+			if conn != nil {
+				conn.Close(context.WithoutCancel(ctx))
+			}
+			return nil, ctx.Err()
+		}
+	}
+	types, prefixes := filter.EventTypes, filter.StreamPrefixes
+	if types == nil {
+		types = []string{}
+	}
+	if prefixes == nil {
+		prefixes = []string{}
+	}
+	if _, err := conn.Exec(ctx, `INSERT INTO `+s.table+` AS t (name, event_types, stream_prefixes, owner)
+		VALUES ($1, $2, $3, $4)
+		ON CONFLICT (name) DO UPDATE SET event_types = $2, stream_prefixes = $3, owner = $4,
+			state = CASE WHEN t.state = 'stopped' THEN 'running' ELSE t.state END, updated_at = now()`,
+		name, types, prefixes, s.cfg.Owner); err != nil {
+		conn.Close(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("projection/postgres: claim %q: %w", name, err)
+	}
+	return &claim{s: s, name: name, key: key, conn: conn, lost: make(chan struct{})}, nil
+}
+
+func wait(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+type claim struct {
+	s    *Store
+	name string
+	key  string
+	conn *pgx.Conn
+
+	lostOnce sync.Once
+	lost     chan struct{}
+}
+
+// check turns an error seen on the claim's connection into
+// [projection.ErrClaimLost] when the connection is gone (and with it the
+// lock).
+func (c *claim) check(err error) error {
+	if err == nil {
+		return nil
+	}
+	if c.conn.IsClosed() {
+		c.lostOnce.Do(func() { close(c.lost) })
+		if errors.Is(err, projection.ErrClaimLost) {
+			return err
+		}
+		return fmt.Errorf("%w: %q: %w", projection.ErrClaimLost, c.name, err)
+	}
+	return err
+}
+
+func (c *claim) Lost() <-chan struct{} { return c.lost }
+
+func (c *claim) Record(ctx context.Context) (projection.Record, error) {
+	r, err := scanRecord(c.conn.QueryRow(ctx, `SELECT `+recordColumns+` FROM `+c.s.table+` WHERE name = $1`, c.name))
+	if err != nil {
+		return projection.Record{}, c.check(fmt.Errorf("projection/postgres: read %q: %w", c.name, err))
+	}
+	r.Owned = true
+	return r, nil
+}
+
+func pos(p eventstore.Position) (int64, int64, error) {
+	if p.Commit > math.MaxInt64 || p.Prepare > math.MaxInt64 {
+		return 0, 0, fmt.Errorf("projection/postgres: position %v does not fit in bigint", p)
+	}
+	return int64(p.Commit), int64(p.Prepare), nil
+}
+
+// inTx runs fn and then the fenced statement update in one transaction on
+// the claim's connection; update must affect one row.
+func (c *claim) inTx(ctx context.Context, fn func(context.Context, *Tx) error, update string, args ...any) error {
+	if c.conn.IsClosed() {
+		return c.check(errors.New("connection closed"))
+	}
+	ptx, err := c.conn.Begin(ctx)
+	if err != nil {
+		return c.check(err)
+	}
+	tx := &Tx{Tx: ptx}
+	defer ptx.Rollback(context.WithoutCancel(ctx))
+	if fn != nil {
+		if err := fn(ctx, tx); err != nil {
+			return c.check(err)
+		}
+	}
+	// The checkpoint write goes in the same pipeline as the handlers'
+	// queued statements: one round trip for both.
+	tx.batch.Queue(update, args...)
+	b := tx.batch
+	tx.batch = pgx.Batch{}
+	br := ptx.SendBatch(ctx, &b)
+	for range b.Len() - 1 {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return c.check(err)
+		}
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return c.check(err)
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("%w: %q", projection.ErrFenced, c.name)
+	}
+	return c.check(ptx.Commit(ctx))
+}
+
+const fence = ` WHERE name = $1 AND commit_pos = $2 AND prepare_pos = $3`
+
+func (c *claim) Commit(ctx context.Context, from eventstore.Position, adv projection.Advance, apply func(context.Context, *Tx) error) error {
+	fc, fp, err := pos(from)
+	if err != nil {
+		return err
+	}
+	tc, tp, err := pos(adv.To)
+	if err != nil {
+		return err
+	}
+	return c.inTx(ctx, apply, `UPDATE `+c.s.table+` SET commit_pos = $4, prepare_pos = $5, checkpoint_at = $6,
+		handled = handled + $7, updated_at = now()`+fence+` AND state IN ('running', 'rebuilding')`,
+		c.name, fc, fp, tc, tp, timeOrNil(adv.At), adv.Events)
+}
+
+func (c *claim) Fail(ctx context.Context, from eventstore.Position, f projection.Failure) error {
+	fc, fp, err := pos(from)
+	if err != nil {
+		return err
+	}
+	ec, ep, err := pos(f.Position)
+	if err != nil {
+		return err
+	}
+	return c.inTx(ctx, nil, `UPDATE `+c.s.table+` SET state = 'failed', failed_commit = $4, failed_prepare = $5,
+		failed_event_id = $6, failed_stream = $7, failed_version = $8, failed_type = $9, failed_recorded_at = $10,
+		failed_attempts = $11, failed_at = $12, last_error = $13, updated_at = now()`+fence+` AND state IN ('running', 'rebuilding')`,
+		c.name, fc, fp, ec, ep, f.EventID, f.Stream, int64(f.Version), f.Type, timeOrNil(f.RecordedAt),
+		f.Attempts, timeOrNil(f.At), f.Error)
+}
+
+func (c *claim) Reset(ctx context.Context, from eventstore.Position, reset func(context.Context, *Tx) error) error {
+	fc, fp, err := pos(from)
+	if err != nil {
+		return err
+	}
+	return c.inTx(ctx, reset, `UPDATE `+c.s.table+` SET commit_pos = 0, prepare_pos = 0, checkpoint_at = NULL,
+		handled = 0, state = 'rebuilding', failed_commit = NULL, failed_prepare = NULL, failed_event_id = NULL,
+		failed_stream = NULL, failed_version = NULL, failed_type = NULL, failed_recorded_at = NULL,
+		failed_attempts = NULL, failed_at = NULL, last_error = '', updated_at = now()`+fence,
+		c.name, fc, fp)
+}
+
+func (c *claim) SetState(ctx context.Context, from eventstore.Position, s projection.State) error {
+	fc, fp, err := pos(from)
+	if err != nil {
+		return err
+	}
+	if s == projection.Failed {
+		return errors.New("projection/postgres: use Fail to set a projection failed")
+	}
+	return c.inTx(ctx, nil, `UPDATE `+c.s.table+` SET state = $4, updated_at = now()`+fence+` AND state <> 'failed'`,
+		c.name, fc, fp, string(s))
+}
+
+func (c *claim) Release(ctx context.Context) error {
+	defer c.conn.Close(ctx)
+	if c.conn.IsClosed() {
+		return nil
+	}
+	if _, err := c.conn.Exec(ctx, `UPDATE `+c.s.table+` SET state = 'stopped', updated_at = now()
+		WHERE name = $1 AND state = 'running'`, c.name); err != nil {
+		return fmt.Errorf("projection/postgres: release %q: %w", c.name, err)
+	}
+	if _, err := c.conn.Exec(ctx, `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, c.key); err != nil {
+		return fmt.Errorf("projection/postgres: release %q: %w", c.name, err)
+	}
+	return nil
+}

@@ -1,0 +1,75 @@
+package projection
+
+import (
+	"context"
+	"time"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+)
+
+// LagScanLimit is the most events [Describe] reads to count a projection's
+// lag; beyond it the count is a lower bound.
+const LagScanLimit = 10000
+
+// Status is a projection's record with where the log is.
+type Status struct {
+	Record
+	// Head is the position of the last event in the log.
+	Head eventstore.Position
+	// LagEvents counts the events after the checkpoint that the projection
+	// will handle (those passing its filter). LagAtLeast is set when there
+	// were more than [LagScanLimit] events to look at, so LagEvents is only
+	// a lower bound.
+	LagEvents  int
+	LagAtLeast bool
+	// Lag is how long the oldest event the projection has not handled has
+	// been waiting; zero when it is caught up.
+	Lag time.Duration
+}
+
+// Head returns the position and recording time of the last event in the
+// log, or the zero Position for an empty log. It works on every store.
+func Head(ctx context.Context, store eventstore.Store) (eventstore.Position, time.Time, error) {
+	for e, err := range store.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, Limit: 1}) {
+		if err != nil {
+			return eventstore.Position{}, time.Time{}, err
+		}
+		return e.Position, e.RecordedAt, nil
+	}
+	return eventstore.Position{}, time.Time{}, nil
+}
+
+// Describe adds the head of store's log and each projection's lag to
+// records. A process that does not run the projections (the CLI) calls it
+// with the records it read from the checkpoint store.
+func Describe(ctx context.Context, store eventstore.Store, records ...Record) ([]Status, error) {
+	head, _, err := Head(ctx, store)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	out := make([]Status, len(records))
+	for i, r := range records {
+		s := Status{Record: r, Head: head}
+		if r.Checkpoint.Before(head) {
+			scanned := 0
+			for e, err := range store.ReadAll(ctx, eventstore.ReadAllOptions{From: r.Checkpoint, Limit: LagScanLimit + 1}) {
+				if err != nil {
+					return nil, err
+				}
+				if scanned++; scanned > LagScanLimit {
+					s.LagAtLeast = true
+					break
+				}
+				if r.Filter.Match(e.StreamID, e.Type) {
+					if s.LagEvents == 0 {
+						s.Lag = max(now.Sub(e.RecordedAt), 0)
+					}
+					s.LagEvents++
+				}
+			}
+		}
+		out[i] = s
+	}
+	return out, nil
+}
