@@ -37,6 +37,8 @@ type State[S any] struct {
 	evolve func(S, any) S
 }
 
+var _ Aggregate = (*State[struct{}])(nil)
+
 // Apply implements [Aggregate] with the decider's Evolve.
 // A State made otherwise than by [Decider.New] has no Evolve and panics.
 func (s *State[S]) Apply(event any) {

@@ -39,7 +39,10 @@ type Result struct {
 	Appended []aggregate.Appended
 	// Replayed is set when the command had already been applied (same
 	// command ID, with [Idempotent]): nothing new was appended, and Appended
-	// is what the command appended the first time.
+	// is what the command appended the first time. A duplicate sent
+	// concurrently with the original, which the store's idempotent append
+	// absorbs, gets the same Appended but may report Replayed false: the
+	// store does not say whether it wrote.
 	Replayed bool
 }
 

@@ -1,6 +1,9 @@
 package command
 
-import "context"
+import (
+	"context"
+	"log/slog"
+)
 
 // Handler handles one command. Implementations load aggregates, run the
 // command on them and save them through an aggregate repository, using the
@@ -13,6 +16,8 @@ type Handler interface {
 
 // HandlerFunc adapts a function to a [Handler].
 type HandlerFunc func(ctx context.Context, cmd Command) error
+
+var _ Handler = HandlerFunc(nil)
 
 // Handle calls f.
 func (f HandlerFunc) Handle(ctx context.Context, cmd Command) error { return f(ctx, cmd) }
@@ -27,4 +32,10 @@ func Chain(h Handler, mw ...Middleware) Handler {
 		h = mw[i](h)
 	}
 	return h
+}
+
+// DefaultMiddleware is the recommended stack, outermost first: [Logging],
+// [Validate], [Metadata], [Idempotent], [RetryConflicts] with its defaults.
+func DefaultMiddleware(logger *slog.Logger) []Middleware {
+	return []Middleware{Logging(logger), Validate(nil), Metadata(), Idempotent(), RetryConflicts(RetryConfig{})}
 }

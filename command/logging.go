@@ -41,9 +41,3 @@ func Logging(logger *slog.Logger) Middleware {
 		})
 	}
 }
-
-// DefaultMiddleware is the recommended stack, outermost first: [Logging],
-// [Validate], [Metadata], [Idempotent], [RetryConflicts] with its defaults.
-func DefaultMiddleware(logger *slog.Logger) []Middleware {
-	return []Middleware{Logging(logger), Validate(nil), Metadata(), Idempotent(), RetryConflicts(RetryConfig{})}
-}
