@@ -3,7 +3,6 @@ package memory
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/google/uuid"
@@ -20,17 +19,19 @@ func (s *Store) Append(ctx context.Context, streamID string, expected eventstore
 	if err := s.limits.CheckAppend(streamID, events); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	// Copy outside the lock: the store keeps its own bytes, so a caller
-	// reusing its buffers cannot change history.
-	now := s.now().UTC().Truncate(1000) // microseconds, as PostgreSQL keeps them
-	recs := make([]eventstore.RecordedEvent, len(events))
-	for i, e := range events {
-		if e.ID == uuid.Nil {
-			e.ID = eventstore.NewEventID()
+	// IDs and the time are taken outside the lock; a single event's record
+	// stays on the stack.
+	var one [1]record
+	recs := one[:]
+	if len(events) > 1 {
+		recs = make([]record, len(events))
+	}
+	now := s.now().UnixMicro() // microseconds, as PostgreSQL keeps them
+	for i := range events {
+		recs[i] = record{id: events[i].ID, typ: events[i].Type, recordedAt: now}
+		if recs[i].id == uuid.Nil {
+			recs[i].id = eventstore.NewEventID()
 		}
-		e.Data = slices.Clip(slices.Clone(e.Data))
-		e.Metadata = e.Metadata.Clone()
-		recs[i] = eventstore.RecordedEvent{Event: e, StreamID: streamID, RecordedAt: now}
 	}
 
 	s.mu.Lock()
@@ -53,30 +54,35 @@ func (s *Store) Append(ctx context.Context, streamID string, expected eventstore
 		return eventstore.AppendResult{}, &eventstore.ConflictError{Stream: streamID, Expected: expected, Actual: current}
 	}
 	if st == nil {
-		st = &stream{}
+		st = &stream{id: streamID}
 		s.streams[streamID] = st
 	}
 	res := eventstore.AppendResult{Positions: make([]eventstore.Position, len(recs))}
 	for i := range recs {
-		idx := len(s.log)
 		r := &recs[i]
-		r.Version = current + uint64(i) + 1
-		r.Position = position(idx)
-		s.log = append(s.log, *r)
+		r.stream = st
+		r.version = current + uint64(i) + 1
+		// The store keeps its own copies, so a caller reusing its
+		// buffers cannot change history.
+		r.data = s.arena.copyBytes(events[i].Data)
+		r.md = s.arena.keepMetadata(events[i].Metadata)
+		idx := s.log.push(*r)
 		st.events = append(st.events, idx)
-		s.ids[r.ID] = eventRef{stream: streamID, version: r.Version}
-		res.Positions[i] = r.Position
+		s.ids[r.id] = idx
+		res.Positions[i] = position(idx)
 	}
 	res.Version = current + uint64(len(recs))
-	close(s.appended)
-	s.appended = make(chan struct{})
+	if s.waiting.Load() {
+		close(s.appended)
+		s.appended = make(chan struct{})
+		s.waiting.Store(false)
+	}
 	return res, nil
 }
 
-// idempotent decides an append whose first event ID is already stored. It
-// returns done=false when no event ID of the append is stored. Callers hold
-// s.mu.
-func (s *Store) idempotent(streamID string, st *stream, expected eventstore.ExpectedVersion, recs []eventstore.RecordedEvent) (eventstore.AppendResult, bool, error) {
+// idempotent decides an append some of whose event IDs are already stored.
+// It returns done=false when none is. Callers hold s.mu.
+func (s *Store) idempotent(streamID string, st *stream, expected eventstore.ExpectedVersion, recs []record) (eventstore.AppendResult, bool, error) {
 	var current uint64
 	if st != nil {
 		current = uint64(len(st.events))
@@ -85,41 +91,43 @@ func (s *Store) idempotent(streamID string, st *stream, expected eventstore.Expe
 		return eventstore.AppendResult{}, true, &eventstore.ConflictError{
 			Stream: streamID, Expected: expected, Actual: current, EventID: id, Reason: reason}
 	}
-	first, stored := s.ids[recs[0].ID]
+	firstIdx, stored := s.ids[recs[0].id]
 	if !stored {
 		for _, r := range recs[1:] {
-			if ref, ok := s.ids[r.ID]; ok {
-				return conflict(r.ID, fmt.Sprintf("already stored as version %d of stream %q", ref.version, ref.stream))
+			if idx, ok := s.ids[r.id]; ok {
+				ref := s.log.at(idx)
+				return conflict(r.id, fmt.Sprintf("already stored as version %d of stream %q", ref.version, ref.stream.id))
 			}
 		}
 		return eventstore.AppendResult{}, false, nil
 	}
-	if first.stream != streamID {
-		return conflict(recs[0].ID, fmt.Sprintf("already stored as version %d of stream %q", first.version, first.stream))
+	first := s.log.at(firstIdx)
+	if first.stream != st {
+		return conflict(recs[0].id, fmt.Sprintf("already stored as version %d of stream %q", first.version, first.stream.id))
 	}
 	// Where must the retried events start for the append to be a retry?
 	start := first.version
 	switch e := expected.(type) {
 	case eventstore.NoStreamVersion:
 		if start != 1 {
-			return conflict(recs[0].ID, fmt.Sprintf("stored as version %d, not right after the expected version", start))
+			return conflict(recs[0].id, fmt.Sprintf("stored as version %d, not right after the expected version", start))
 		}
 	case eventstore.ExactVersion:
 		if start != uint64(e)+1 {
-			return conflict(recs[0].ID, fmt.Sprintf("stored as version %d, not right after the expected version", start))
+			return conflict(recs[0].id, fmt.Sprintf("stored as version %d, not right after the expected version", start))
 		}
 	}
 	res := eventstore.AppendResult{Positions: make([]eventstore.Position, len(recs))}
 	for i, r := range recs {
 		v := start + uint64(i)
 		if v > current {
-			return conflict(recs[0].ID, "the retry carries more events than were stored")
+			return conflict(recs[0].id, "the retry carries more events than were stored")
 		}
-		stored := &s.log[st.events[v-1]]
-		if stored.ID != r.ID {
-			return conflict(recs[0].ID, fmt.Sprintf("version %d holds another event", v))
+		idx := st.events[v-1]
+		if s.log.at(idx).id != r.id {
+			return conflict(recs[0].id, fmt.Sprintf("version %d holds another event", v))
 		}
-		res.Positions[i] = stored.Position
+		res.Positions[i] = position(idx)
 	}
 	res.Version = start + uint64(len(recs)) - 1
 	return res, true, nil

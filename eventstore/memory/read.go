@@ -24,7 +24,7 @@ func (s *Store) ReadStream(ctx context.Context, streamID string, opts eventstore
 			next = 1
 		}
 		remaining := opts.Limit
-		buf := make([]eventstore.RecordedEvent, 0, min(chunk, max(remaining, 1)))
+		buf := make([]eventstore.RecordedEvent, 0, chunkFor(opts.Limit))
 		first := true
 		for {
 			if err := ctx.Err(); err != nil {
@@ -52,7 +52,8 @@ func (s *Store) ReadStream(ctx context.Context, streamID string, opts eventstore
 			}
 			first = false
 			for len(buf) < cap(buf) && next >= 1 && next <= current && (opts.Limit == 0 || remaining > 0) {
-				buf = append(buf, s.log[st.events[next-1]])
+				idx := st.events[next-1]
+				buf = append(buf, s.log.at(idx).event(idx))
 				remaining--
 				if backwards {
 					next--
@@ -78,7 +79,7 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
 		backwards := opts.Direction == eventstore.Backwards
 		remaining := opts.Limit
-		buf := make([]eventstore.RecordedEvent, 0, min(chunk, max(remaining, 1)))
+		buf := make([]eventstore.RecordedEvent, 0, chunkFor(opts.Limit))
 		// next is the log index to read next; -1 is past the start.
 		next := -2
 		for {
@@ -93,12 +94,12 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 				yield(eventstore.RecordedEvent{}, eventstore.ErrClosed)
 				return
 			}
-			head := len(s.log)
+			head := s.log.len()
 			if next == -2 {
 				next = startIndex(opts.From, backwards, head)
 			}
 			for len(buf) < cap(buf) && next >= 0 && next < head && (opts.Limit == 0 || remaining > 0) {
-				buf = append(buf, s.log[next])
+				buf = append(buf, s.log.at(next).event(next))
 				remaining--
 				if backwards {
 					next--
@@ -119,27 +120,38 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 	}
 }
 
+// chunkFor returns the size of the buffer a read with limit needs.
+func chunkFor(limit int) int {
+	if limit > 0 {
+		return min(chunk, limit)
+	}
+	return chunk
+}
+
 // startIndex returns the log index of the first event after from (forwards)
-// or before it (backwards, where the zero position means from the head).
-// The event at log index i has position {i+1, i+1}.
+// or before it (backwards, where the zero position means from the head). It
+// may be past the head forwards, and -1 backwards when nothing is before
+// from. The event at log index i has position {i+1, i+1}.
 func startIndex(from eventstore.Position, backwards bool, head int) int {
-	c := int(min(from.Commit, uint64(head)+1))
+	// The largest index worth returning: past every index a log can reach.
+	const far = uint64(1) << 62
 	if backwards {
 		if from.IsZero() {
 			return head - 1
 		}
-		if from.Prepare > from.Commit { // {c, c} sorts before from
-			return min(c-1, head-1)
+		// The last i with {i+1, i+1} < from: i+1 < Commit, or i+1 ==
+		// Commit and Commit < Prepare.
+		last := min(from.Commit, far)
+		if from.Prepare <= from.Commit {
+			last-- // {Commit, Commit} is not before from
 		}
-		return min(c-2, head-1)
+		return min(int(last)-1, head-1)
 	}
-	if from.Commit > uint64(head) {
-		// Past the head: what is appended next gets positions up to from,
-		// which are not after it.
-		return int(min(from.Commit, uint64(1)<<62))
+	// The first i with {i+1, i+1} > from: i+1 > Commit, or i+1 == Commit
+	// and Commit > Prepare.
+	first := min(from.Commit, far)
+	if from.Prepare < from.Commit {
+		return int(first) - 1 // {Commit, Commit} is after from
 	}
-	if from.Prepare < from.Commit { // {c, c} sorts after from
-		return c - 1
-	}
-	return c
+	return int(first)
 }

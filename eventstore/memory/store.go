@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
@@ -24,24 +25,25 @@ type Store struct {
 	now    func() time.Time
 
 	mu      sync.RWMutex
-	log     []eventstore.RecordedEvent // the global log; log[i] has position {i+1, i+1}
+	log     eventLog // the global log; log.at(i) has position {i+1, i+1}
+	arena   arena    // copies of payloads and metadata
 	streams map[string]*stream
-	ids     map[uuid.UUID]eventRef
-	// appended is closed and replaced on every append: a broadcast that
-	// wakes live subscribers without the writer ever waiting for them.
+	ids     map[uuid.UUID]int // event ID -> log index
+	// appended is closed and replaced by an append when waiting is set: a
+	// broadcast that wakes live subscribers without the writer ever
+	// waiting for them. A subscriber sets waiting while it holds the read
+	// lock, right after it takes appended, so the next writer (which
+	// holds the write lock) sees it.
 	appended chan struct{}
+	waiting  atomic.Bool
 	closed   bool
 }
 
 // stream holds the indexes into the global log of one stream's events, so
 // stream[v-1] is the log index of version v.
 type stream struct {
+	id     string
 	events []int
-}
-
-type eventRef struct {
-	stream  string
-	version uint64
 }
 
 var _ eventstore.Store = (*Store)(nil)
@@ -55,7 +57,7 @@ func New(cfg Config) *Store {
 		limits:   cfg.Limits.WithDefaults(),
 		now:      cfg.Now,
 		streams:  make(map[string]*stream),
-		ids:      make(map[uuid.UUID]eventRef),
+		ids:      make(map[uuid.UUID]int),
 		appended: make(chan struct{}),
 	}
 }
@@ -77,7 +79,7 @@ func (s *Store) Close() error {
 func (s *Store) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.log)
+	return s.log.len()
 }
 
 // Streams returns the IDs of every stream with its current version, sorted by

@@ -34,21 +34,25 @@ func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions)
 				yield(eventstore.RecordedEvent{}, eventstore.ErrClosed)
 				return
 			}
-			head := len(s.log)
+			head := s.log.len()
 			if next < 0 {
 				next = startIndex(opts.From, false, head)
 			}
 			// Scan at most a few chunks' worth for a filtered subscription,
 			// so the lock is never held long.
 			for scanned := 0; next < head && len(buf) < cap(buf) && scanned < 8*chunk; scanned++ {
-				e := &s.log[next]
-				if all || filter.Match(e.StreamID, e.Type) {
-					buf = append(buf, *e)
+				r := s.log.at(next)
+				if all || filter.Match(r.stream.id, r.typ) {
+					buf = append(buf, r.event(next))
 				}
 				next++
 			}
-			wait := s.appended
 			caughtUp := next >= head
+			var wait chan struct{}
+			if caughtUp {
+				wait = s.appended
+				s.waiting.Store(true) // under the read lock: see Store.waiting
+			}
 			s.mu.RUnlock()
 			for _, e := range buf {
 				if !yield(e, nil) {
