@@ -1,0 +1,261 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	aggpg "github.com/chronicle-go/chronicle/aggregate/postgres"
+	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
+	"github.com/chronicle-go/chronicle/internal/pgmigrate"
+	projpg "github.com/chronicle-go/chronicle/projection/postgres"
+	sagapg "github.com/chronicle-go/chronicle/saga/postgres"
+)
+
+// component is one package's migrations. set is nil for a package that
+// does not export its migration set; migrate then applies it, and status
+// reads what the bookkeeping table recorded.
+type component struct {
+	name    string
+	set     *pgmigrate.Set
+	migrate func(ctx context.Context, env *Env) error
+}
+
+// components lists every component `migrate` knows, in the order it
+// applies them.
+func components() []component {
+	return []component{
+		{name: espg.Migrations.Component, set: &espg.Migrations},
+		{name: aggpg.Migrations.Component, set: &aggpg.Migrations},
+		{name: projpg.Component, migrate: func(ctx context.Context, env *Env) error {
+			s, err := projpg.New(env.Pool, projpg.Config{Schema: env.Schema, Logger: env.Logger})
+			if err != nil {
+				return err
+			}
+			return s.Migrate(ctx)
+		}},
+		{name: sagapg.Migrations.Component, set: &sagapg.Migrations},
+	}
+}
+
+func componentNames() []string {
+	var names []string
+	for _, c := range components() {
+		names = append(names, c.name)
+	}
+	return names
+}
+
+// selectComponents returns the components named in list (comma-separated),
+// or all of them for an empty list.
+func selectComponents(list string) ([]component, error) {
+	all := components()
+	if list == "" {
+		return all, nil
+	}
+	var out []component
+	for name := range strings.SplitSeq(list, ",") {
+		name = strings.TrimSpace(name)
+		i := slices.IndexFunc(all, func(c component) bool { return c.name == name })
+		if i < 0 {
+			return nil, usagef("--components: unknown component %q, want some of %s", name, strings.Join(componentNames(), ","))
+		}
+		if !slices.ContainsFunc(out, func(c component) bool { return c.name == name }) {
+			out = append(out, all[i])
+		}
+	}
+	return out, nil
+}
+
+// migrationState is a row of `migrate status` and of `migrate`'s report.
+type migrationState struct {
+	Component string     `json:"component"`
+	Version   int        `json:"version"`
+	Name      string     `json:"name"`
+	AppliedAt *time.Time `json:"applied_at"`
+	Pending   bool       `json:"pending"`
+}
+
+func runMigrate(ctx context.Context, a *app, args []string) error {
+	if len(args) > 0 && args[0] == "status" {
+		return runMigrateStatus(ctx, a, args[1:])
+	}
+	if len(args) > 0 && args[0] == "up" {
+		args = args[1:]
+	}
+	fs := newFlagSet("migrate", &a.g, a.stderr)
+	only := fs.String("components", "", "comma-separated components to migrate (default all: "+strings.Join(componentNames(), ",")+")")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs("migrate", rest, 0, 0, ""); err != nil {
+		return err
+	}
+	comps, err := selectComponents(*only)
+	if err != nil {
+		return err
+	}
+	env, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	var applied []migrationState
+	for _, c := range comps {
+		if c.set != nil {
+			ran, err := pgmigrate.Apply(ctx, env.Pool, env.Schema, *c.set)
+			for _, r := range ran {
+				applied = append(applied, migrationState{Component: r.Component, Version: r.Version, Name: r.Name})
+			}
+			if err != nil {
+				return a.reportMigrated(applied, fmt.Errorf("migrate %s: %w", c.name, err))
+			}
+			continue
+		}
+		before, err := recorded(ctx, env, c.name)
+		if err != nil {
+			return a.reportMigrated(applied, err)
+		}
+		if err := c.migrate(ctx, env); err != nil {
+			return a.reportMigrated(applied, fmt.Errorf("migrate %s: %w", c.name, err))
+		}
+		after, err := recorded(ctx, env, c.name)
+		if err != nil {
+			return a.reportMigrated(applied, err)
+		}
+		for _, m := range after {
+			if !slices.ContainsFunc(before, func(b migrationState) bool { return b.Version == m.Version }) {
+				applied = append(applied, migrationState{Component: m.Component, Version: m.Version, Name: m.Name})
+			}
+		}
+	}
+	return a.reportMigrated(applied, nil)
+}
+
+// reportMigrated prints what was applied, also when a later migration
+// failed, and returns err.
+func (a *app) reportMigrated(applied []migrationState, err error) error {
+	if applied == nil {
+		applied = []migrationState{}
+	}
+	if a.g.json {
+		if err != nil {
+			return err // the error goes to stderr; partial progress is in `migrate status`
+		}
+		return writeJSON(a.stdout, struct {
+			Schema  string           `json:"schema"`
+			Applied []migrationState `json:"applied"`
+		}{a.g.schema, applied})
+	}
+	for _, m := range applied {
+		fmt.Fprintf(a.stdout, "applied %s %04d_%s\n", m.Component, m.Version, m.Name)
+	}
+	if err == nil {
+		if len(applied) == 0 {
+			fmt.Fprintf(a.stdout, "schema %s is up to date\n", a.g.schema)
+		} else {
+			fmt.Fprintf(a.stdout, "schema %s is up to date (%d migration(s) applied)\n", a.g.schema, len(applied))
+		}
+	}
+	return err
+}
+
+func runMigrateStatus(ctx context.Context, a *app, args []string) error {
+	fs := newFlagSet("migrate status", &a.g, a.stderr)
+	check := fs.Bool("check", false, "exit with code 4 when a migration is pending")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs("migrate status", rest, 0, 0, ""); err != nil {
+		return err
+	}
+	env, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	var rows []migrationState
+	for _, c := range components() {
+		if c.set != nil {
+			states, err := pgmigrate.Status(ctx, env.Pool, env.Schema, *c.set)
+			if err != nil {
+				return err
+			}
+			for _, s := range states {
+				m := migrationState{Component: s.Component, Version: s.Version, Name: s.Name, Pending: s.Pending()}
+				if !s.Pending() {
+					at := s.AppliedAt.UTC()
+					m.AppliedAt = &at
+				}
+				rows = append(rows, m)
+			}
+			continue
+		}
+		rec, err := recorded(ctx, env, c.name)
+		if err != nil {
+			return err
+		}
+		if len(rec) == 0 {
+			rec = []migrationState{{Component: c.name, Pending: true}}
+		}
+		rows = append(rows, rec...)
+	}
+	pending := slices.ContainsFunc(rows, func(m migrationState) bool { return m.Pending })
+	if a.g.json {
+		if err := writeJSON(a.stdout, rows); err != nil {
+			return err
+		}
+	} else {
+		t := newTable(a.stdout, "COMPONENT", "VERSION", "NAME", "APPLIED")
+		for _, m := range rows {
+			version, name, at := fmt.Sprintf("%04d", m.Version), m.Name, "pending"
+			if m.Version == 0 {
+				version, name = "-", "-"
+			}
+			if m.AppliedAt != nil {
+				at = formatTime(*m.AppliedAt)
+			}
+			t.row(m.Component, version, name, at)
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+	}
+	if *check && pending {
+		return &notMigratedError{schema: env.Schema, detail: "migrations pending"}
+	}
+	return nil
+}
+
+// recorded reads the migrations the bookkeeping table holds for component.
+func recorded(ctx context.Context, env *Env, component string) ([]migrationState, error) {
+	rows, err := env.Pool.Query(ctx, `SELECT version, name, applied_at FROM `+
+		pgmigrate.Table(env.Schema, "chronicle_migrations")+` WHERE component = $1 ORDER BY version`, component)
+	if err != nil {
+		if pgmigrate.IsUndefinedTable(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	defer rows.Close()
+	var out []migrationState
+	for rows.Next() {
+		m := migrationState{Component: component}
+		var at time.Time
+		if err := rows.Scan(&m.Version, &m.Name, &at); err != nil {
+			return nil, err
+		}
+		at = at.UTC()
+		m.AppliedAt = &at
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		if pgmigrate.IsUndefinedTable(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return out, nil
+}

@@ -1,0 +1,56 @@
+package cli
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
+	"github.com/chronicle-go/chronicle/projection"
+	"github.com/chronicle-go/chronicle/saga"
+)
+
+// Options configures [Main]. The zero value is the generic `chronicle`
+// binary: every store-level command, and projection and saga status read
+// from the database.
+type Options struct {
+	// Name is the program's name in usage and messages; default "chronicle".
+	Name string
+	// Projections, if set, builds the application's projection runner on
+	// the connection the command opened. It is called only by the
+	// projection commands. With it, `projections rebuild` works, and the
+	// other projection commands go through the runner. A
+	// [*projection.Runner] satisfies [ProjectionRunner].
+	Projections func(ctx context.Context, env *Env) (ProjectionRunner, error)
+	// Sagas, if set, builds the application's saga engines on the
+	// connection the command opened. It is called only by the saga
+	// commands: `sagas list` then shows every registered saga without being
+	// told its name, and reads through the engines' own stores.
+	Sagas func(ctx context.Context, env *Env) ([]*saga.Engine, error)
+	// Logger receives the stores' background logs; default: discarded.
+	Logger *slog.Logger
+}
+
+// Env is what a command opened: the pool, the schema and the PostgreSQL
+// event store on them. [Options.Projections] and [Options.Sagas] build the
+// application's runner and engines on it. Main closes the store and the pool
+// when the command ends.
+type Env struct {
+	Pool   *pgxpool.Pool
+	Schema string
+	Events *espg.Store
+	Logger *slog.Logger
+}
+
+// ProjectionRunner is what the projection commands need from an
+// application's projections. [*projection.Runner] implements it, whatever
+// its unit of work.
+type ProjectionRunner interface {
+	Status(ctx context.Context) ([]projection.Status, error)
+	Skip(ctx context.Context, name string) error
+	Retry(ctx context.Context, name string) error
+	Rebuild(ctx context.Context, name string, opts projection.RebuildOptions) error
+}
+
+var _ ProjectionRunner = (*projection.Runner[*projection.MemoryTx])(nil)
