@@ -1,0 +1,89 @@
+package eventstore_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+)
+
+func TestLimitsWithDefaults(t *testing.T) {
+	want := eventstore.Limits{
+		MaxStreamIDLength: eventstore.DefaultMaxStreamIDLength,
+		MaxTypeLength:     eventstore.DefaultMaxTypeLength,
+		MaxEventSize:      eventstore.DefaultMaxEventSize,
+		MaxAppendEvents:   eventstore.DefaultMaxAppendEvents,
+	}
+	if got := (eventstore.Limits{}).WithDefaults(); got != want {
+		t.Errorf("zero limits with defaults = %+v, want %+v", got, want)
+	}
+	if got := (eventstore.Limits{MaxStreamIDLength: -3}).WithDefaults(); got != want {
+		t.Errorf("negative limits with defaults = %+v, want %+v", got, want)
+	}
+	custom := eventstore.Limits{MaxStreamIDLength: 10, MaxTypeLength: 5, MaxEventSize: 100, MaxAppendEvents: 2}
+	if got := custom.WithDefaults(); got != custom {
+		t.Errorf("set limits changed: %+v", got)
+	}
+}
+
+func TestLimitsCheckAppend(t *testing.T) {
+	l := eventstore.Limits{MaxStreamIDLength: 10, MaxTypeLength: 5, MaxEventSize: 20, MaxAppendEvents: 2}
+	ok := eventstore.Event{Type: "A", Data: []byte(`{}`)}
+	withID := func(e eventstore.Event) eventstore.Event { e.ID = eventstore.NewEventID(); return e }
+	dup := withID(ok)
+	cases := []struct {
+		name     string
+		stream   string
+		events   []eventstore.Event
+		sentinel error
+		index    int
+	}{
+		{"StreamAtLimit", strings.Repeat("s", 10), []eventstore.Event{ok}, nil, 0},
+		{"StreamTooLong", strings.Repeat("s", 11), []eventstore.Event{ok}, eventstore.ErrInvalidStreamID, -1},
+		{"StreamEmpty", "", []eventstore.Event{ok}, eventstore.ErrInvalidStreamID, -1},
+		{"StreamControl", "a\u0007b", []eventstore.Event{ok}, eventstore.ErrInvalidStreamID, -1},
+		{"NoEvents", "s", nil, eventstore.ErrEmptyAppend, -1},
+		{"TooManyEvents", "s", []eventstore.Event{ok, ok, ok}, eventstore.ErrEventTooLarge, -1},
+		{"TypeAtLimit", "s", []eventstore.Event{{Type: "ABCDE"}}, nil, 0},
+		{"TypeTooLong", "s", []eventstore.Event{ok, {Type: "ABCDEF"}}, eventstore.ErrInvalidEvent, 1},
+		{"EventAtLimit", "s", []eventstore.Event{{Type: "A", Data: []byte(`"` + strings.Repeat("x", 18) + `"`)}}, nil, 0},
+		{"EventTooLarge", "s", []eventstore.Event{{Type: "A", Data: []byte(`"` + strings.Repeat("x", 19) + `"`)}}, eventstore.ErrEventTooLarge, 0},
+		{"MetadataCounts", "s", []eventstore.Event{{Type: "A", Data: []byte(`{}`), Metadata: eventstore.Metadata{CorrelationID: strings.Repeat("c", 19)}}}, eventstore.ErrEventTooLarge, 0},
+		{"EmptyPayload", "s", []eventstore.Event{{Type: "A"}}, nil, 0},
+		{"NotJSON", "s", []eventstore.Event{{Type: "A", Data: []byte(`{`)}}, eventstore.ErrInvalidEvent, 0},
+		{"InvalidUTF8", "s", []eventstore.Event{{Type: "A", Data: []byte("\"\xff\"")}}, eventstore.ErrInvalidEvent, 0},
+		{"NULEscape", "s", []eventstore.Event{{Type: "A", Data: []byte(`"\u0000"`)}}, eventstore.ErrInvalidEvent, 0},
+		{"NULInMetadata", "s", []eventstore.Event{{Type: "A", Metadata: eventstore.Metadata{}.With("k", "\x00")}}, eventstore.ErrInvalidEvent, 0},
+		{"ZeroIDsTwice", "s", []eventstore.Event{ok, ok}, nil, 0},
+		{"DuplicateIDs", "s", []eventstore.Event{dup, dup}, eventstore.ErrDuplicateEventID, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := l.CheckAppend(c.stream, c.events)
+			if c.sentinel == nil {
+				if err != nil {
+					t.Fatalf("CheckAppend: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, c.sentinel) {
+				t.Fatalf("CheckAppend = %v, want %v", err, c.sentinel)
+			}
+			ie, ok := errors.AsType[*eventstore.InvalidAppendError](err)
+			if !ok || ie.Stream != c.stream || ie.Index != c.index || ie.Err != c.sentinel {
+				t.Fatalf("CheckAppend = %#v, want an InvalidAppendError for stream %q, index %d", err, c.stream, c.index)
+			}
+		})
+	}
+}
+
+func TestInvalidAppendErrorMessage(t *testing.T) {
+	err := eventstore.Limits{}.CheckAppend("order-1", []eventstore.Event{{Type: "A"}, {Type: ""}})
+	msg := err.Error()
+	for _, part := range []string{"invalid event", `"order-1"`, "event 1", "empty"} {
+		if !strings.Contains(msg, part) {
+			t.Errorf("%q does not mention %q", msg, part)
+		}
+	}
+}
