@@ -1,0 +1,107 @@
+package cli_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/chronicle-go/chronicle/cli"
+	"github.com/chronicle-go/chronicle/internal/pgmigrate"
+)
+
+type storeStatus struct {
+	Schema        string `json:"schema"`
+	Head          string `json:"head"`
+	Horizon       uint64 `json:"horizon"`
+	Epoch         uint64 `json:"epoch"`
+	NeedsReanchor bool   `json:"needs_reanchor"`
+	Migrations    []struct {
+		Component string `json:"component"`
+		Pending   bool   `json:"pending"`
+	} `json:"migrations"`
+}
+
+func (e *env) status() storeStatus {
+	e.t.Helper()
+	var st storeStatus
+	if err := json.Unmarshal([]byte(e.ok("", "status", "--json")), &st); err != nil {
+		e.t.Fatal(err)
+	}
+	return st
+}
+
+// TestReanchorAfterRestore simulates a dump restored on a server whose
+// transaction ids are lower than the stored ones, and repairs it.
+func TestReanchorAfterRestore(t *testing.T) {
+	t.Parallel()
+	e := migrated(t)
+	var appended struct {
+		Events []struct {
+			Position string `json:"position"`
+		} `json:"events"`
+	}
+	if err := json.Unmarshal([]byte(e.ok(`{"type": "A"}{"type": "B"}`, "append", "s", "--expected", "no-stream", "--json")), &appended); err != nil {
+		t.Fatal(err)
+	}
+	st := e.status()
+	if st.Schema != e.schema || st.Head != appended.Events[1].Position || st.NeedsReanchor || st.Epoch != 0 ||
+		len(st.Migrations) != 1 || st.Migrations[0].Component != "eventstore" || st.Migrations[0].Pending {
+		t.Fatalf("status --json: %+v (appended at %v)", st, appended)
+	}
+	if got := e.ok("", "reanchor"); !strings.Contains(got, "nothing to do") {
+		t.Errorf("reanchor on a healthy store: %q", got)
+	}
+
+	// The "restore": stored transaction ids jump far ahead of the server's.
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, e.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, table := range []string{"events", "streams"} {
+		if _, err := conn.Exec(ctx, `UPDATE `+pgmigrate.Table(e.schema, table)+` SET transaction_id = transaction_id + 1000000000`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st = e.status()
+	if !st.NeedsReanchor {
+		t.Fatalf("status after a restore: %+v, want needs_reanchor", st)
+	}
+	if got := e.ok("", "status"); !strings.Contains(got, "YES") || !strings.Contains(got, "reanchor --schema "+e.schema) {
+		t.Errorf("status text should tell to reanchor:\n%s", got)
+	}
+
+	var re struct {
+		Before  uint64 `json:"epoch_before"`
+		After   uint64 `json:"epoch_after"`
+		Changed bool   `json:"changed"`
+	}
+	if err := json.Unmarshal([]byte(e.ok("", "reanchor", "--json")), &re); err != nil {
+		t.Fatal(err)
+	}
+	if !re.Changed || re.Before != 0 || re.After == 0 {
+		t.Fatalf("reanchor --json: %+v", re)
+	}
+	if st = e.status(); st.NeedsReanchor || st.Epoch != re.After {
+		t.Fatalf("status after reanchor: %+v", st)
+	}
+	// Appends to the old stream work again and sort after the stored events.
+	e.ok(`{"type": "C"}`, "append", "s", "--expected", "2")
+	tctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	r := e.runCtx(tctx, "", "tail", "--from", "start", "--limit", "3")
+	if r.code != cli.ExitOK {
+		t.Fatalf("tail: exit %d: %s", r.code, r.stderr)
+	}
+	if got := e.normalise(r.stdout); got != "<TIME>  <POS>  s@1  A  null\n<TIME>  <POS>  s@2  B  null\n<TIME>  <POS>  s@3  C  null\n" {
+		t.Errorf("log after reanchor:\n%s", got)
+	}
+	if got := e.ok("", "reanchor"); !strings.Contains(got, "nothing to do") {
+		t.Errorf("second reanchor: %q", got)
+	}
+}
