@@ -53,7 +53,9 @@ func (e *Engine) fire(ctx context.Context, d Deadline) error {
 				return &HandlerError{Saga: name, Instance: d.Instance, What: "deadline " + d.Name, Err: err}
 			}
 			c.History = append(c.History, note(w, now, DeadlineFired, d.Name))
-			e.apply(&c, w, out, "deadline:"+d.Name, now)
+			if summary := e.apply(&c, w, out, "deadline:"+d.Name, now); summary != "" {
+				c.History[0].Detail += ": " + summary
+			}
 			e.flush(&c, w)
 		}
 		err = e.store.Commit(ctx, c)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
@@ -136,8 +137,9 @@ func (e *Engine) plan(ctx context.Context, events []eventstore.RecordedEvent) (C
 		}
 		w.live = true
 		w.inst.Position = ev.Position
+		at := len(c.History)
 		c.History = append(c.History, entry(w, now, EventHandled, ev, ""))
-		e.apply(&c, w, out, ev.ID.String(), now)
+		c.History[at].Detail = e.apply(&c, w, out, ev.ID.String(), now)
 	}
 	for _, id := range slices.Sorted(maps.Keys(works)) {
 		e.flush(&c, works[id])
@@ -172,13 +174,17 @@ func (e *Engine) park(c *Commit, w *working, id string, ev eventstore.RecordedEv
 	}
 }
 
-// apply folds a handler's outcome into the working instance and the commit.
-func (e *Engine) apply(c *Commit, w *working, out outcome, cause string, now time.Time) {
+// apply folds a handler's outcome into the working instance and the commit,
+// and returns a summary of the decisions for the history entry of the
+// event or deadline (the commands themselves are in the outbox, which is
+// the instance's command history).
+func (e *Engine) apply(c *Commit, w *working, out outcome, cause string, now time.Time) string {
 	name := e.def.sagaName()
+	var notes []string
 	w.inst.State, w.inst.UpdatedAt, w.dirty = out.state, now, true
 	for _, step := range out.stepped {
 		w.inst.Steps = append(w.inst.Steps, step)
-		c.History = append(c.History, note(w, now, StepCompleted, step))
+		notes = append(notes, "step "+step+" done")
 	}
 	compensations := 0
 	for _, q := range out.commands {
@@ -188,36 +194,36 @@ func (e *Engine) apply(c *Commit, w *working, out outcome, cause string, now tim
 			Type: q.typ, Data: q.data, CausationID: cause, Compensation: q.compensation, Step: q.step,
 			CreatedAt: now, NextAttempt: now,
 		})
-		detail := q.typ
 		if q.compensation {
 			compensations++
-			detail += " (compensates " + q.step + ")"
+			notes = append(notes, "compensate "+q.step+" with "+q.typ)
+		} else {
+			notes = append(notes, "send "+q.typ)
 		}
-		c.History = append(c.History, note(w, now, CommandQueued, detail))
 	}
 	for _, n := range out.cancel {
 		w.deadlines[n] = nil
-		c.History = append(c.History, note(w, now, DeadlineCancelled, n))
+		notes = append(notes, "cancel deadline "+n)
 	}
 	for _, d := range out.schedule {
 		due := d.DueAt
 		w.deadlines[d.Name] = &due
-		c.History = append(c.History, note(w, now, DeadlineScheduled, d.Name+" at "+due.Format(time.RFC3339Nano)))
+		notes = append(notes, "schedule deadline "+d.Name+" at "+due.Format(time.RFC3339Nano))
 	}
-	if out.status == Running {
-		return
+	if out.status != Running {
+		status := out.status
+		if status == Compensating && compensations == 0 {
+			status = Compensated // nothing to undo
+		}
+		w.inst.Status, w.inst.Reason = status, out.reason
+		w.cancelAll, w.deadlines = true, map[string]*time.Time{}
+		detail := string(status)
+		if out.reason != "" {
+			detail += ": " + out.reason
+		}
+		c.History = append(c.History, note(w, now, StatusChanged, detail))
 	}
-	status := out.status
-	if status == Compensating && compensations == 0 {
-		status = Compensated // nothing to undo
-	}
-	w.inst.Status, w.inst.Reason = status, out.reason
-	w.cancelAll, w.deadlines = true, map[string]*time.Time{}
-	detail := string(status)
-	if out.reason != "" {
-		detail += ": " + out.reason
-	}
-	c.History = append(c.History, note(w, now, StatusChanged, detail))
+	return strings.Join(notes, "; ")
 }
 
 // flush adds the working instance's writes to the commit.

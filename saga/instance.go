@@ -105,23 +105,18 @@ type Deadline struct {
 type HistoryKind string
 
 const (
-	// EventHandled: an event ran the saga's handler.
+	// EventHandled: an event ran the saga's handler; Detail lists what it
+	// decided (steps done, commands sent, deadlines scheduled or cancelled).
 	EventHandled HistoryKind = "event"
 	// EventIgnored: an event arrived for a finished instance (late) and was
 	// ignored.
 	EventIgnored HistoryKind = "event-ignored"
 	// EventParked: an event kept failing and was parked; see [Parked].
 	EventParked HistoryKind = "event-parked"
-	// StepCompleted: the handler marked a step done.
-	StepCompleted HistoryKind = "step"
-	// CommandQueued: a command (or a compensation) was put in the outbox.
-	CommandQueued HistoryKind = "command"
-	// DeadlineScheduled, DeadlineCancelled, DeadlineFired, DeadlineIgnored:
-	// the life of timers. Ignored: it fired after the saga had finished.
-	DeadlineScheduled HistoryKind = "deadline-scheduled"
-	DeadlineCancelled HistoryKind = "deadline-cancelled"
-	DeadlineFired     HistoryKind = "deadline-fired"
-	DeadlineIgnored   HistoryKind = "deadline-ignored"
+	// DeadlineFired, DeadlineIgnored: a deadline fired (Detail: its name
+	// and the decisions), or fired after the instance had finished.
+	DeadlineFired   HistoryKind = "deadline-fired"
+	DeadlineIgnored HistoryKind = "deadline-ignored"
 	// StatusChanged: the instance moved to the status in Detail.
 	StatusChanged HistoryKind = "status"
 )

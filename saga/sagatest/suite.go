@@ -411,7 +411,7 @@ func inspection(t *testing.T, s saga.Store) {
 	eid := uuid.New()
 	c.History = []saga.HistoryEntry{
 		{Instance: "i0", At: t0, Kind: saga.EventHandled, EventID: eid, EventType: "Placed", Position: eventstore.Position{Commit: 3, Prepare: 1}},
-		{Instance: "i0", At: t0, Kind: saga.StepCompleted, Detail: "stock"},
+		{Instance: "i0", At: t0, Kind: saga.EventHandled, Detail: "stock"},
 	}
 	c.Parked = []saga.Parked{{Instance: "i0", EventID: eid, EventType: "Bad", StreamID: "s-1", Version: 2,
 		Position: eventstore.Position{Commit: 4, Prepare: 4}, Error: "boom", Attempts: 3, ParkedAt: t0}}

@@ -27,27 +27,58 @@ type (
 		// "payment-timeout" (the payment service never answers), or "".
 		Fail string `json:"fail,omitempty"`
 	}
-	OrderConfirmed    struct{ OrderID string `json:"order_id"` }
-	OrderCancelled    struct{ OrderID string `json:"order_id"` }
-	StockReserved     struct{ OrderID string `json:"order_id"` }
-	StockUnavailable  struct{ OrderID string `json:"order_id"` }
-	StockReleased     struct{ OrderID string `json:"order_id"` }
-	PaymentCharged    struct{ OrderID string `json:"order_id"` }
-	PaymentDeclined   struct{ OrderID string `json:"order_id"` }
-	PaymentRefunded   struct{ OrderID string `json:"order_id"` }
-	ShipmentCreated   struct{ OrderID string `json:"order_id"` }
-	ShipmentFailed    struct{ OrderID string `json:"order_id"` }
-	ShipmentCancelled struct{ OrderID string `json:"order_id"` }
+	OrderConfirmed struct {
+		OrderID string `json:"order_id"`
+	}
+	OrderCancelled struct {
+		OrderID string `json:"order_id"`
+	}
+	StockReserved struct {
+		OrderID string `json:"order_id"`
+	}
+	StockUnavailable struct {
+		OrderID string `json:"order_id"`
+	}
+	StockReleased struct {
+		OrderID string `json:"order_id"`
+	}
+	PaymentCharged struct {
+		OrderID string `json:"order_id"`
+	}
+	PaymentDeclined struct {
+		OrderID string `json:"order_id"`
+	}
+	PaymentRefunded struct {
+		OrderID string `json:"order_id"`
+	}
+	ShipmentCreated struct {
+		OrderID string `json:"order_id"`
+	}
+	ShipmentFailed struct {
+		OrderID string `json:"order_id"`
+	}
+	ShipmentCancelled struct {
+		OrderID string `json:"order_id"`
+	}
 )
 
 // Commands. Fail tells a service to refuse (a business failure recorded as
 // an event); Ignore tells it to record nothing.
 type (
-	ReserveStock   struct{ OrderID string; Fail bool }
-	ReleaseStock   struct{ OrderID string }
-	ChargePayment  struct{ OrderID string; Fail, Ignore bool }
+	ReserveStock struct {
+		OrderID string
+		Fail    bool
+	}
+	ReleaseStock  struct{ OrderID string }
+	ChargePayment struct {
+		OrderID      string
+		Fail, Ignore bool
+	}
 	RefundPayment  struct{ OrderID string }
-	CreateShipment struct{ OrderID string; Fail bool }
+	CreateShipment struct {
+		OrderID string
+		Fail    bool
+	}
 	CancelShipment struct{ OrderID string }
 	ConfirmOrder   struct{ OrderID string }
 	CancelOrder    struct{ OrderID string }

@@ -1,0 +1,110 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	espostgres "github.com/chronicle-go/chronicle/eventstore/postgres"
+	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/saga"
+	"github.com/chronicle-go/chronicle/saga/internal/workflow"
+	"github.com/chronicle-go/chronicle/saga/postgres"
+)
+
+// roundTrips counts the statements and batches a pool sends: one round
+// trip each.
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	r.n.Add(1)
+	return ctx
+}
+func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	r.n.Add(1)
+	return ctx
+}
+func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+// BenchmarkSagas runs b.N four-step fulfilment sagas (order placed →
+// stock → payment → shipment → confirmation, all succeeding) end to end on
+// PostgreSQL: the events in the PostgreSQL event store, the saga state,
+// outbox and checkpoint in the PostgreSQL saga store, in-process command
+// handlers appending to the event store. It reports completed sagas per
+// second and the saga store's database round trips per saga step.
+//
+//	go test -run '^$' -bench Sagas -benchtime 2000x -count 5 ./saga/postgres/
+func BenchmarkSagas(b *testing.B) {
+	ctx := context.Background()
+	esPool, esSchema := pgtest.Pool(b, pgtest.MaxConns(16))
+	events, err := espostgres.New(esPool, espostgres.Config{Schema: esSchema})
+	require.NoError(b, err)
+	require.NoError(b, events.Migrate(ctx))
+	b.Cleanup(func() { _ = events.Close() })
+
+	rt := &roundTrips{}
+	schema := pgtest.Schema(b)
+	cfg := pgtest.Config(b, schema)
+	cfg.MaxConns = 16
+	cfg.ConnConfig.Tracer = rt
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(b, err)
+	b.Cleanup(pool.Close)
+	store, err := postgres.New(pool, postgres.Config{Schema: schema})
+	require.NoError(b, err)
+	require.NoError(b, store.Migrate(ctx))
+
+	evReg, cmdReg := workflow.Registries()
+	svc := workflow.NewServices(events, evReg)
+	engine, err := saga.NewEngine(workflow.Definition(evReg, cmdReg), store, events, saga.BusSender(svc.Bus),
+		saga.Config{PollInterval: 20 * time.Millisecond})
+	require.NoError(b, err)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = engine.Run(runCtx) }()
+	b.Cleanup(func() { cancel(); <-done })
+
+	n := b.N
+	// Place every order first (not timed), then let the engine run them.
+	placed := make(chan error, 8)
+	for w := range 8 {
+		go func() {
+			var err error
+			for i := w; i < n && err == nil; i += 8 {
+				err = svc.Place(ctx, fmt.Sprintf("b%07d", i), "")
+			}
+			placed <- err
+		}()
+	}
+	for range 8 {
+		require.NoError(b, <-placed)
+	}
+	rt.n.Store(0)
+	start := time.Now()
+	b.ResetTimer()
+	for {
+		counts, err := engine.Count(ctx)
+		require.NoError(b, err)
+		if counts[saga.Completed] == n {
+			// All four commands of each saga sent: the last one too.
+			failing, err := engine.FailingCommands(ctx)
+			require.NoError(b, err)
+			require.Empty(b, failing)
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.StopTimer()
+	elapsed := time.Since(start)
+	trips := rt.n.Load()
+	b.ReportMetric(float64(n)/elapsed.Seconds(), "sagas/s")
+	b.ReportMetric(float64(trips)/float64(4*n), "roundtrips/step")
+}
