@@ -3,6 +3,7 @@ package command
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/chronicle-go/chronicle/aggregate"
 )
@@ -41,13 +42,16 @@ func Idempotent() Middleware {
 				return nil
 			}
 			applied, ferr := scope.FindApplied(ctx)
-			switch {
-			case applied != nil:
+			if applied != nil {
 				scope.Replay(applied.Appended)
 				return nil
-			case ferr != nil && err == nil:
-				return ferr
 			}
+			if err != nil && ferr != nil {
+				// The handler's error stays first, and matchable.
+				return errors.Join(err, fmt.Errorf("command: looking for an earlier run of %s: %w", cmd, ferr))
+			}
+			// A handler that succeeded without appending keeps its success
+			// even if the search for an earlier run failed.
 			return err
 		})
 	}
