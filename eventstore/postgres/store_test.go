@@ -22,7 +22,7 @@ func newStore(t testing.TB, opts ...func(*pgxpool.Config)) (*postgres.Store, *pg
 
 func newStoreConfig(t testing.TB, cfg postgres.Config, opts ...func(*pgxpool.Config)) (*postgres.Store, *pgxpool.Pool, string) {
 	t.Helper()
-	pool, schema := pgtest.Pool(t, opts...)
+	pool, schema := pgtest.Pool(t, append([]func(*pgxpool.Config){asyncCommit}, opts...)...)
 	cfg.Schema = schema
 	s, err := postgres.New(pool, cfg)
 	if err != nil {
@@ -33,6 +33,16 @@ func newStoreConfig(t testing.TB, cfg postgres.Config, opts ...func(*pgxpool.Con
 		t.Fatal(err)
 	}
 	return s, pool, schema
+}
+
+// asyncCommit turns off synchronous_commit for the test's sessions: commits
+// stop waiting for the WAL flush (about 4 ms on the test machine), which
+// would otherwise make the many-writer tests take minutes. Atomicity,
+// isolation and ordering, which the tests check, are unchanged; only
+// durability across a server crash is given up, and no test crashes the
+// server.
+func asyncCommit(c *pgxpool.Config) {
+	c.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
 }
 
 // follow runs a subscription from `from` in the background and sends what

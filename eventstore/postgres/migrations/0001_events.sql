@@ -76,9 +76,17 @@ DECLARE
     v_version  bigint;
     v_ids      uuid[];
 BEGIN
+    -- Serialise appends to the stream with a transaction-scoped advisory
+    -- lock, taken before this transaction has a transaction id (advisory
+    -- locks need none, row locks do): the id is assigned by the writes below,
+    -- after the previous holder committed, so it is above that holder's and
+    -- the order guard only fires for a caller's transaction that had written
+    -- before (AppendTx). With a row lock instead, a waiter takes its id when
+    -- it starts waiting and later arrivals can overtake it.
+    PERFORM pg_advisory_xact_lock(hashtext('chronicle.eventstore:{{schema}}'), hashtext(p_stream));
     LOOP
         SELECT s.version, s.transaction_id INTO actual, v_last
-          FROM {{schema}}.streams s WHERE s.stream_id = p_stream FOR UPDATE;
+          FROM {{schema}}.streams s WHERE s.stream_id = p_stream;
         v_exists := FOUND;
         IF NOT v_exists THEN
             actual := 0;
