@@ -28,14 +28,14 @@ const recordColumns = `name, commit_pos, prepare_pos, checkpoint_at, handled, st
 
 func scanRecord(row pgx.Row, extra ...any) (projection.Record, error) {
 	var (
-		r                                  projection.Record
-		commit, prepare, handled           int64
+		r                                   projection.Record
+		commit, prepare, handled            int64
 		checkpointAt, failedRecAt, failedAt pgtype.Timestamptz
-		state                              string
-		fCommit, fPrepare, fVersion        pgtype.Int8
-		fID                                pgtype.UUID
-		fStream, fType                     pgtype.Text
-		fAttempts                          pgtype.Int4
+		state                               string
+		fCommit, fPrepare, fVersion         pgtype.Int8
+		fID                                 pgtype.UUID
+		fStream, fType                      pgtype.Text
+		fAttempts                           pgtype.Int4
 	)
 	dest := []any{&r.Name, &commit, &prepare, &checkpointAt, &handled, &state,
 		&fCommit, &fPrepare, &fID, &fStream, &fVersion, &fType, &failedRecAt, &fAttempts, &failedAt,
