@@ -40,26 +40,40 @@ func (e *Engine) Dispatch(ctx context.Context) (int, error) {
 		// with the same IDs.
 		return len(cmds), ctx.Err()
 	}
-	now := e.now()
-	sent := make([]uuid.UUID, 0, len(cmds))
+	results := make([]sendResult, len(cmds))
 	for i, c := range cmds {
-		if errs[i] == nil {
+		results[i] = sendResult{c, errs[i]}
+	}
+	return len(cmds), e.settle(ctx, results)
+}
+
+type sendResult struct {
+	cmd Command
+	err error
+}
+
+// settle records the outcome of sends: the delivered ones as sent (one
+// round trip), the failed ones with their error and their next try.
+func (e *Engine) settle(ctx context.Context, results []sendResult) error {
+	now := e.now()
+	sent := make([]uuid.UUID, 0, len(results))
+	for _, r := range results {
+		c := r.cmd
+		if r.err == nil {
 			sent = append(sent, c.ID)
 			continue
 		}
 		retry := now.Add(e.backoff(c.Attempts))
 		e.log.Warn("saga: send failed; will retry", "instance", c.Instance, "command", c.Type, "id", c.ID,
-			"attempts", c.Attempts, "retry_at", retry, "error", errs[i])
-		if err := e.store.MarkFailed(ctx, name, c.ID, errs[i].Error(), retry); err != nil {
-			return len(cmds), err
+			"attempts", c.Attempts, "retry_at", retry, "error", r.err)
+		if err := e.store.MarkFailed(ctx, e.Name(), c.ID, r.err.Error(), retry); err != nil {
+			return err
 		}
 	}
 	if len(sent) > 0 {
-		if err := e.store.MarkSent(ctx, name, sent, now); err != nil {
-			return len(cmds), err
-		}
+		return e.store.MarkSent(ctx, e.Name(), sent, now)
 	}
-	return len(cmds), nil
+	return nil
 }
 
 func (e *Engine) send(ctx context.Context, c Command) (err error) {
@@ -88,21 +102,67 @@ func (e *Engine) backoff(attempts int) time.Duration {
 	return min(d, e.cfg.RetryMax)
 }
 
+// dispatchLoop is the dispatcher of [Engine.Run]: a pipeline rather than
+// rounds. DispatchWorkers goroutines send; the loop claims more commands
+// whenever at most half of DispatchBatch are in flight, and records results
+// as they come, so no send waits for the slowest of a round.
 func (e *Engine) dispatchLoop(ctx context.Context) {
+	jobs := make(chan Command, e.cfg.DispatchBatch)
+	results := make(chan sendResult, e.cfg.DispatchBatch)
+	var wg sync.WaitGroup
+	for range e.cfg.DispatchWorkers {
+		wg.Go(func() {
+			for c := range jobs {
+				results <- sendResult{c, e.send(ctx, c)}
+			}
+		})
+	}
+	defer func() { close(jobs); wg.Wait() }()
 	t := time.NewTicker(e.cfg.PollInterval)
 	defer t.Stop()
+	inflight := 0
 	for ctx.Err() == nil {
-		n, err := e.Dispatch(ctx)
-		if err != nil && ctx.Err() == nil {
-			e.log.Warn("saga: dispatch round failed", "error", err)
+		claimed := 0
+		if inflight <= e.cfg.DispatchBatch/2 {
+			cmds, err := e.store.ClaimCommands(ctx, e.Name(), e.now(), e.cfg.ClaimLease, e.cfg.DispatchBatch-inflight)
+			if err != nil && ctx.Err() == nil {
+				e.log.Warn("saga: claiming commands failed", "error", err)
+			}
+			for _, c := range cmds {
+				jobs <- c // never blocks: at most DispatchBatch are in flight
+			}
+			claimed = len(cmds)
+			inflight += claimed
 		}
-		if n > 0 && err == nil {
-			continue // more may be waiting, among them the next command of each instance just served
+		if inflight == 0 {
+			select {
+			case <-e.wake:
+			case <-t.C:
+			case <-ctx.Done():
+			}
+			continue
 		}
+		var batch []sendResult
 		select {
-		case <-e.wake:
-		case <-t.C:
+		case r := <-results:
+			batch = append(batch, r)
 		case <-ctx.Done():
+			return // in-flight claims expire; their commands are sent again
+		}
+	drain:
+		for {
+			select {
+			case r := <-results:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		inflight -= len(batch)
+		if err := e.settle(ctx, batch); err != nil && ctx.Err() == nil {
+			// The sends happened; their claims expire and they are sent
+			// again, with the same IDs.
+			e.log.Warn("saga: recording sends failed", "error", err)
 		}
 	}
 }
