@@ -14,13 +14,19 @@ import (
 
 // Events and commands of a two-step checkout.
 type (
-	CheckoutStarted struct{ Order string; Card string }
-	SeatHeld        struct{ Order string }
-	PaymentFailed   struct{ Order string }
-	PaymentTaken    struct{ Order string }
-	HoldSeat        struct{ Order string }
-	ReleaseSeat     struct{ Order string }
-	TakePayment     struct{ Order string; Card string }
+	CheckoutStarted struct {
+		Order string
+		Card  string
+	}
+	SeatHeld      struct{ Order string }
+	PaymentFailed struct{ Order string }
+	PaymentTaken  struct{ Order string }
+	HoldSeat      struct{ Order string }
+	ReleaseSeat   struct{ Order string }
+	TakePayment   struct {
+		Order string
+		Card  string
+	}
 )
 
 type checkout struct{ Order, Card string }
