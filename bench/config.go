@@ -66,14 +66,20 @@ func parseFlags(args []string) (Config, error) {
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the schema and its tables after the run")
 	fs.BoolVar(&cfg.Quick, "quick", false, "small sizes that finish in seconds (a smoke test); writes no report unless -out is given")
 	workloads := fs.String("workloads", "", "comma-separated workloads to run, e.g. W1,W3 (default all)")
-	fs.IntVar(&cfg.Runs, "runs", cfg.Runs, "rounds per workload, chronicle and baseline interleaved")
-	fs.IntVar(&cfg.Events, "events", 0, "events in W7's log (default 1000000, or 5000 with -quick)")
+	fs.IntVar(&cfg.Runs, "runs", 0, "rounds per workload, chronicle and baseline interleaved (default 5, or 2 with -quick)")
+	fs.IntVar(&cfg.Events, "events", 0, "events in W7's log (default 1000000, or 2000 with -quick)")
 	out := fs.String("out", "", "Markdown report to write (default docs/benchmarks.md, none with -quick)")
 	fs.StringVar(&cfg.Note, "note", "", "free text recorded in the report under the machine (e.g. that it was shared)")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the timed work to this file")
 	fs.StringVar(&cfg.MemProfile, "memprofile", "", "write an allocation profile to this file at the end")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
+	}
+	if cfg.Runs == 0 {
+		cfg.Runs = 5
+		if cfg.Quick {
+			cfg.Runs = 2
+		}
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("bench: unexpected arguments %q", fs.Args())
@@ -135,8 +141,8 @@ type sizes struct {
 
 func (c Config) sizes() sizes {
 	if c.Quick {
-		return sizes{appends: 50, writerAppends: 10, batches: 10, loads: 1, aggregate: 2_000,
-			readEvents: 2_000, rebuildEvents: orDefault(c.Events, 5_000), sagas: 20, timeout: 2 * time.Minute}
+		return sizes{appends: 20, writerAppends: 4, batches: 5, loads: 1, aggregate: 1_000,
+			readEvents: 1_000, rebuildEvents: orDefault(c.Events, 2_000), sagas: 8, timeout: 5 * time.Minute}
 	}
 	return sizes{appends: 1_000, writerAppends: 150, batches: 200, loads: 5, aggregate: 10_000,
 		readEvents: 100_000, rebuildEvents: orDefault(c.Events, 1_000_000), sagas: 300, timeout: 2 * time.Hour}

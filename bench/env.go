@@ -29,6 +29,8 @@ type env struct {
 	schema  string
 	created bool // the run created the schema (and drops it unless Keep)
 	log     *slog.Logger
+	// progress prints a line of progress.
+	progress func(string)
 
 	events    *espg.Store
 	snapshots *aggpg.SnapshotStore

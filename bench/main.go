@@ -102,6 +102,7 @@ func run(ctx context.Context, cfg Config, out io.Writer) (err error) {
 	}
 	fmt.Fprintf(out, "bench: schema %s, %d runs, %s mode; %s\n", e.schema, cfg.Runs, mode(cfg), pg.version)
 	progress := func(s string) { fmt.Fprintln(out, "  "+s) }
+	e.progress = progress
 
 	var results []result
 	for _, w := range workloads() {
@@ -116,7 +117,7 @@ func run(ctx context.Context, cfg Config, out io.Writer) (err error) {
 		}
 		fmt.Fprintf(out, "  setup %v\n", time.Since(setup).Round(time.Millisecond))
 		for _, c := range cases {
-			r, err := measure(ctx, c, cfg.Runs, progress)
+			r, err := measure(ctx, c, cfg.Runs, !cfg.Quick, progress)
 			if err != nil {
 				return err
 			}

@@ -50,6 +50,9 @@ type benchCase struct {
 	check func(ctx context.Context) error
 	// note is shown under the table.
 	note string
+	// noWarmup skips the untimed warm-up round (for cases whose every round
+	// is long enough that first-use costs vanish in it).
+	noWarmup bool
 }
 
 // result is a case measured: the samples of each variant, in round order.
@@ -59,13 +62,26 @@ type result struct {
 }
 
 // measure runs every round of c: chronicle and the baseline back to back,
-// alternating which goes first, then the memory store. It stops at the
-// first error.
-func measure(ctx context.Context, c *benchCase, runs int, progress func(string)) (result, error) {
+// alternating which goes first, then the memory store. With warmup, an
+// untimed round of each variant goes first, so that first-use costs
+// (connections, prepared statements, plans, caches) are not measured. It
+// stops at the first error.
+func measure(ctx context.Context, c *benchCase, runs int, warmup bool, progress func(string)) (result, error) {
 	res := result{c: c, samples: make(map[string][]sample)}
 	byName := make(map[string]variant, len(c.variants))
 	for _, v := range c.variants {
 		byName[v.name] = v
+	}
+	if warmup && !c.noWarmup {
+		for _, v := range c.variants {
+			// The warm-up is round number runs: its data never collides
+			// with a measured round's.
+			s, err := v.round(ctx, runs)
+			if err != nil {
+				return res, fmt.Errorf("%s %s, warm-up round: %w", c.id, v.name, err)
+			}
+			progress(fmt.Sprintf("%s %-9s warm-up:   %s", c.id, v.name, formatSample(c, s)))
+		}
 	}
 	for r := range runs {
 		order := []string{baselineVariant, chronicleVariant, memoryVariant}

@@ -48,5 +48,17 @@ func workloads() []workload {
 				c, err := e.readAllCase(ctx, e.sizes.readEvents)
 				return one(c), err
 			}},
+		{id: "W7", title: func(s sizes) string {
+			return fmt.Sprintf("rebuild a 3-table read model from %d events", s.rebuildEvents)
+		},
+			build: func(ctx context.Context, e *env) ([]*benchCase, error) {
+				c, err := e.rebuildCase(ctx, e.sizes.rebuildEvents, e.progress)
+				return one(c), err
+			}},
+		{id: "W8", title: func(s sizes) string { return fmt.Sprintf("sagas end to end (%d per round)", s.sagas) },
+			build: func(ctx context.Context, e *env) ([]*benchCase, error) {
+				c, err := e.sagaCase(ctx, e.sizes.sagas)
+				return one(c), err
+			}},
 	}
 }
