@@ -1,0 +1,98 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/eventstore/postgres"
+)
+
+// TestReanchorAfterRestore simulates a pg_dump/restore: the restored rows
+// keep their transaction ids while the new server hands out lower ones
+// (here: the stored ids are moved a billion ahead, which is the same
+// situation). Before the repair, appends to existing streams are refused
+// and the log's head is hidden; after Reanchor, writes work, and a
+// subscriber resuming from its checkpoint gets exactly the new events.
+func TestReanchorAfterRestore(t *testing.T) {
+	s, pool, _ := newStoreConfig(t, postgres.Config{HorizonWait: -1})
+	ctx := t.Context()
+	var checkpoint eventstore.Position // a subscriber's, at the last event
+	for i := range 5 {
+		res, err := s.Append(ctx, "order", eventstore.Exact(uint64(i)), eventstore.NewEvent("E", nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkpoint = res.Positions[0]
+	}
+	if _, after, err := s.Reanchor(ctx); err != nil || after != 0 {
+		t.Fatalf("Reanchor before any restore: offset %d, %v; want 0", after, err)
+	}
+
+	// "Restore": stored transaction ids are now ahead of the server's.
+	const ahead = 1_000_000_000
+	if _, err := pool.Exec(ctx, `UPDATE events SET transaction_id = transaction_id + $1`, ahead); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE streams SET transaction_id = transaction_id + $1`, ahead); err != nil {
+		t.Fatal(err)
+	}
+	checkpoint.Commit += ahead
+
+	st, err := s.Status(ctx)
+	if err != nil || !st.NeedsReanchor {
+		t.Fatalf("status after the restore: %+v, %v; want NeedsReanchor", st, err)
+	}
+	head, err := s.Head(ctx)
+	if err != nil || !head.IsZero() {
+		t.Fatalf("head after the restore: %v, %v; want nothing visible below the stale horizon", head, err)
+	}
+	_, err = s.Append(ctx, "order", eventstore.Exact(5), eventstore.NewEvent("Refused", nil))
+	var ce *eventstore.ConflictError
+	if !errors.As(err, &ce) || !ce.Retry {
+		t.Fatalf("append to a restored stream before Reanchor: %v, want the order guard's retryable conflict", err)
+	}
+
+	before, after, err := s.Reanchor(ctx)
+	if err != nil || before != 0 || after < ahead/2 {
+		t.Fatalf("Reanchor: %d → %d, %v", before, after, err)
+	}
+	if st, err := s.Status(ctx); err != nil || st.NeedsReanchor || st.Epoch != after {
+		t.Fatalf("status after Reanchor: %+v, %v", st, err)
+	}
+	if _, again, err := s.Reanchor(ctx); err != nil || again != after {
+		t.Fatalf("second Reanchor moved the offset: %d → %d, %v", after, again, err)
+	}
+
+	subCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sub := follow(t, subCtx, s, checkpoint)
+	res, err := s.Append(ctx, "order", eventstore.Exact(5), eventstore.NewEvent("AfterRestore", nil))
+	if err != nil {
+		t.Fatalf("append after Reanchor: %v", err)
+	}
+	res2, err := s.Append(ctx, "new-stream", eventstore.NoStream, eventstore.NewEvent("AfterRestore", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Positions[0].After(checkpoint) {
+		t.Fatalf("new event at %v, not after the restored head %v", res.Positions[0], checkpoint)
+	}
+	for _, want := range []eventstore.Position{res.Positions[0], res2.Positions[0]} {
+		if e := next(t, sub); e.Position != want {
+			t.Fatalf("subscriber from the checkpoint got %v (%s v%d), want %v", e.Position, e.StreamID, e.Version, want)
+		}
+	}
+	requireStreamInGlobalOrder(t, s, "order", 6)
+	var all []eventstore.RecordedEvent
+	for e, err := range s.ReadAll(ctx, eventstore.ReadAllOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, e)
+	}
+	if len(all) != 7 {
+		t.Fatalf("ReadAll after Reanchor: %d events, want 7", len(all))
+	}
+}
