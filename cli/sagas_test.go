@@ -1,0 +1,186 @@
+package cli_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/chronicle-go/chronicle/cli"
+	"github.com/chronicle-go/chronicle/command"
+	"github.com/chronicle-go/chronicle/eventstore"
+	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
+	"github.com/chronicle-go/chronicle/saga"
+	sagapg "github.com/chronicle-go/chronicle/saga/postgres"
+)
+
+type (
+	orderEvent   struct{ Order string }
+	reserveStock struct{ Order string }
+	releaseStock struct{ Order string }
+	chargeCard   struct{ Order string }
+	fulfilState  struct {
+		Order   string
+		Charged bool
+	}
+)
+
+// fulfilment is a small saga: reserve stock, charge, and release the stock
+// when the payment is declined.
+func fulfilment() *saga.Definition[fulfilState] {
+	commands := eventstore.NewRegistry(nil)
+	eventstore.MustRegister[reserveStock](commands, "ReserveStock")
+	eventstore.MustRegister[releaseStock](commands, "ReleaseStock")
+	eventstore.MustRegister[chargeCard](commands, "ChargeCard")
+	d := saga.New[fulfilState]("fulfilment", saga.Options{Commands: commands})
+	d.Step("stock", func(s fulfilState) any { return releaseStock{Order: s.Order} })
+	order := func(e orderEvent) string { return e.Order }
+	saga.Start(d, "OrderPlaced", order, func(_ context.Context, s *saga.Scope[fulfilState], e orderEvent) error {
+		s.State().Order = e.Order
+		s.Send(reserveStock{Order: e.Order})
+		s.StepDone("stock")
+		s.Send(chargeCard{Order: e.Order})
+		s.Schedule("payment", time.Hour)
+		return nil
+	})
+	saga.On(d, "PaymentDeclined", order, func(_ context.Context, s *saga.Scope[fulfilState], e orderEvent) error {
+		s.Cancel("payment")
+		s.Fail("payment declined")
+		return nil
+	})
+	saga.On(d, "PaymentCharged", order, func(_ context.Context, s *saga.Scope[fulfilState], e orderEvent) error {
+		s.Cancel("payment")
+		s.State().Charged = true
+		s.Complete()
+		return nil
+	})
+	return d
+}
+
+func newFulfilment(pool *pgxpool.Pool, schema string, events eventstore.Store) (*saga.Engine, error) {
+	store, err := sagapg.New(pool, sagapg.Config{Schema: schema})
+	if err != nil {
+		return nil, err
+	}
+	send := saga.SenderFunc(func(context.Context, command.Command) error { return nil })
+	return saga.NewEngine(fulfilment(), store, events, send, saga.Config{})
+}
+
+func TestSagas(t *testing.T) {
+	t.Parallel()
+	e := migrated(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	e.ok(`{"type": "OrderPlaced", "data": {"Order": "o-1"}}{"type": "PaymentCharged", "data": {"Order": "o-1"}}`, "append", "order-1", "--expected", "no-stream")
+	e.ok(`{"type": "OrderPlaced", "data": {"Order": "o-2"}}{"type": "PaymentDeclined", "data": {"Order": "o-2"}}`, "append", "order-2", "--expected", "no-stream")
+	e.ok(`{"type": "OrderPlaced", "data": {"Order": "o-3"}}`, "append", "order-3", "--expected", "no-stream")
+
+	// The application's engine handles the log and sends its outbox.
+	pool, err := pgxpool.New(ctx, e.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	events, err := espg.New(pool, espg.Config{Schema: e.schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer events.Close()
+	engine, err := newFulfilment(pool, e.schema, events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log []eventstore.RecordedEvent
+	for ev, err := range events.ReadAll(ctx, eventstore.ReadAllOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		log = append(log, ev)
+	}
+	if err := engine.HandleEvents(ctx, log...); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		n, err := engine.Dispatch(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+
+	// The generic binary, told the saga's name.
+	golden(t, "sagas_list", e.normalise(e.ok("", "sagas", "list", "fulfilment")))
+	var running []struct {
+		ID     string   `json:"id"`
+		Status string   `json:"status"`
+		Steps  []string `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(e.ok("", "sagas", "list", "fulfilment", "--status", "running", "--json")), &running); err != nil {
+		t.Fatal(err)
+	}
+	if len(running) != 1 || running[0].ID != "o-3" || running[0].Status != "running" || strings.Join(running[0].Steps, ",") != "stock" {
+		t.Errorf("sagas list --status running --json: %+v", running)
+	}
+	if got := e.ok("", "sagas", "list", "fulfilment", "--after", "o-1", "--limit", "1", "--json"); !strings.Contains(got, `"id":"o-2"`) || strings.Contains(got, "o-3") {
+		t.Errorf("paging: %s", got)
+	}
+	golden(t, "sagas_show_compensated", e.normalise(e.ok("", "sagas", "show", "fulfilment", "o-2")))
+
+	var h struct {
+		Instance struct {
+			ID     string          `json:"id"`
+			Status string          `json:"status"`
+			State  json.RawMessage `json:"state"`
+		} `json:"instance"`
+		History []struct {
+			Kind string `json:"kind"`
+		} `json:"history"`
+		Commands []struct {
+			Type   string  `json:"type"`
+			SentAt *string `json:"sent_at"`
+		} `json:"commands"`
+		Deadlines []struct {
+			Name string `json:"name"`
+		} `json:"deadlines"`
+	}
+	if err := json.Unmarshal([]byte(e.ok("", "sagas", "show", "fulfilment", "o-3", "--json")), &h); err != nil {
+		t.Fatal(err)
+	}
+	if h.Instance.ID != "o-3" || h.Instance.Status != "running" || string(h.Instance.State) != `{"Order":"o-3","Charged":false}` ||
+		len(h.Commands) != 2 || h.Commands[0].Type != "ReserveStock" || h.Commands[0].SentAt == nil ||
+		len(h.Deadlines) != 1 || h.Deadlines[0].Name != "payment" || len(h.History) == 0 {
+		t.Errorf("sagas show o-3 --json: %+v", h)
+	}
+	msg := e.fails(cli.ExitNotFound, "", "sagas", "show", "fulfilment", "o-404")
+	if !strings.Contains(msg, "o-404") {
+		t.Errorf("unknown instance: %q", msg)
+	}
+	e.fails(cli.ExitUsage, "", "sagas", "list") // which saga? the generic binary cannot know
+
+	// The application's binary knows its sagas.
+	e.opts = cli.Options{Sagas: func(ctx context.Context, env *cli.Env) ([]*saga.Engine, error) {
+		en, err := newFulfilment(env.Pool, env.Schema, env.Events)
+		return []*saga.Engine{en}, err
+	}}
+	golden(t, "sagas_counts", e.normalise(e.ok("", "sagas", "list")))
+	var counts []struct {
+		Saga   string         `json:"saga"`
+		Counts map[string]int `json:"counts"`
+	}
+	if err := json.Unmarshal([]byte(e.ok("", "sagas", "list", "--json")), &counts); err != nil {
+		t.Fatal(err)
+	}
+	if len(counts) != 1 || counts[0].Saga != "fulfilment" || counts[0].Counts["running"] != 1 || counts[0].Counts["completed"] != 1 ||
+		counts[0].Counts["compensated"] != 1 || counts[0].Counts["compensating"] != 0 {
+		t.Errorf("sagas list --json: %+v", counts)
+	}
+	if got := e.ok("", "sagas", "show", "fulfilment", "o-1"); !strings.Contains(got, "completed") {
+		t.Errorf("embedded sagas show o-1:\n%s", got)
+	}
+	e.fails(cli.ExitNotFound, "", "sagas", "list", "billing")
+}
