@@ -23,7 +23,9 @@ var migrationFiles embed.FS
 // recorded.
 const Component = "projections"
 
-var migrations = pgmigrate.MustLoad(Component, migrationFiles, "migrations")
+// Migrations is the checkpoint table's migration set (component "projections"),
+// for pgmigrate-based tooling such as `chronicle migrate`.
+var Migrations = pgmigrate.MustLoad(Component, migrationFiles, "migrations")
 
 // DefaultSchema is the schema used when Config.Schema is empty.
 const DefaultSchema = "chronicle"
@@ -104,7 +106,7 @@ func checkpointTable(schema string) string {
 
 // Migrate creates or upgrades the checkpoint table in the store's schema.
 func (s *Store) Migrate(ctx context.Context) error {
-	_, err := pgmigrate.Apply(ctx, s.pool, s.cfg.Schema, migrations)
+	_, err := pgmigrate.Apply(ctx, s.pool, s.cfg.Schema, Migrations)
 	return err
 }
 
