@@ -113,8 +113,8 @@ func (l Limits) CheckAppend(stream string, events []Event) error {
 		if !utf8.Valid(e.Data) {
 			return bad(ErrInvalidEvent, "payload is not valid UTF-8")
 		}
-		if bytes.Contains(e.Data, nulEscape) {
-			return bad(ErrInvalidEvent, `payload holds \u0000, which PostgreSQL's jsonb cannot store`)
+		if msg := checkEscapes(e.Data); msg != "" {
+			return bad(ErrInvalidEvent, "payload %s", msg)
 		}
 		if err := checkMetadata(e.Metadata); err != "" {
 			return bad(ErrInvalidEvent, "metadata: %s", err)
@@ -129,7 +129,59 @@ func (l Limits) CheckAppend(stream string, events []Event) error {
 	return nil
 }
 
-var nulEscape = []byte(`\u0000`)
+// checkEscapes refuses the \u escapes of valid JSON that PostgreSQL's
+// jsonb cannot store: \u0000, and a surrogate that is not half of a pair.
+// data is valid JSON, so every backslash starts an escape inside a string.
+func checkEscapes(data []byte) string {
+	for i := bytes.IndexByte(data, '\\'); i >= 0 && i+1 < len(data); {
+		if data[i+1] != 'u' {
+			i += 2 // \", \\, \n ...
+		} else {
+			r := hex4(data[i+2:])
+			switch {
+			case r == 0:
+				return `holds \u0000, which PostgreSQL's jsonb cannot store`
+			case r >= 0xD800 && r < 0xDC00: // a high surrogate: a low one must follow
+				if len(data) < i+12 || data[i+6] != '\\' || data[i+7] != 'u' {
+					return fmt.Sprintf(`holds \u%04x, half of a surrogate pair`, r)
+				}
+				if lo := hex4(data[i+8:]); lo < 0xDC00 || lo > 0xDFFF {
+					return fmt.Sprintf(`holds \u%04x, half of a surrogate pair`, r)
+				}
+				i += 6
+			case r >= 0xDC00 && r <= 0xDFFF:
+				return fmt.Sprintf(`holds \u%04x, half of a surrogate pair`, r)
+			}
+			i += 6
+		}
+		if i >= len(data) {
+			break
+		}
+		next := bytes.IndexByte(data[i:], '\\')
+		if next < 0 {
+			break
+		}
+		i += next
+	}
+	return ""
+}
+
+// hex4 reads the four hex digits of a \u escape in valid JSON.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c-'a') + 10
+		case c >= 'A' && c <= 'F':
+			r |= rune(c-'A') + 10
+		}
+	}
+	return r
+}
 
 func (l Limits) checkType(t string) string {
 	switch {

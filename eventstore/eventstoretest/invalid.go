@@ -93,6 +93,7 @@ func (s *suite) testInvalidInput(t *testing.T) {
 		{"Payload/SingleQuotes", withData(`{'a':1}`), eventstore.ErrInvalidEvent, 1},
 		{"Payload/InvalidUTF8", withData("{\"a\":\"\xff\"}"), eventstore.ErrInvalidEvent, 1},
 		{"Payload/NULEscape", withData(`{"a":"x\u0000y"}`), eventstore.ErrInvalidEvent, 1},
+		{"Payload/LoneSurrogate", withData(`{"a":"x\ud83cy"}`), eventstore.ErrInvalidEvent, 1},
 		{"Payload/TooLarge", withData(jsonString(l.MaxEventSize + 1)), eventstore.ErrEventTooLarge, 1},
 		{"Metadata/TooLarge", withMetadata(eventstore.Metadata{}.With("big", strings.Repeat("m", l.MaxEventSize))), eventstore.ErrEventTooLarge, 1},
 

@@ -71,6 +71,7 @@ func (s *suite) testRoundTrip(t *testing.T) {
 			"{\n  \"spaced\" :  [ 1 , 2 ]\n}",
 			`{"s":"ünïcödé 🎉 \"quoted\" \\ back\nslash","e":"\u00e9\u4e2d"}`,
 			`{"n":[0,-1,2.5,-3e2,1e-7,12345678901234],"t":true,"f":false,"z":null}`,
+			`{"text":"\\u0000 is text, not NUL","pair":"\ud83c\udf89","bmp":"\u00e9\u4e2d"}`,
 			`{"nested":{"deep":{"deeper":[{"x":[]},{}]}}}`,
 			`[1,"two",{"three":3}]`,
 			`"a JSON string"`,
