@@ -1,0 +1,97 @@
+// Command ecommerce runs chronicle's order-to-logistics example: four
+// services (order, inventory, payment, logistics) that talk only through
+// commands and events, the fulfilment saga with its compensations, and the
+// read models — on the embedded in-memory default, or on PostgreSQL.
+//
+//	go run ./examples/ecommerce                      # 200 seeded orders in memory
+//	go run ./examples/ecommerce -orders 2000 -seed 7
+//
+// It prints a report — orders by final state, compensations by kind, the
+// stock and money checks, throughput — and exits 0 only if every invariant
+// holds. See README.md in this folder.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/chronicle-go/chronicle/examples/ecommerce/scenario"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+type options struct {
+	cfg   scenario.Config
+	rates scenario.Rates
+	quiet bool
+}
+
+func parse(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("ecommerce", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&o.cfg.Orders, "orders", 200, "number of orders to place")
+	fs.Uint64Var(&o.cfg.Seed, "seed", 1, "seed of the scenario: the same seed gives the same report")
+	fs.Float64Var(&o.rates.OutOfStock, "out-of-stock", scenario.DefaultRates.OutOfStock, "share of orders asking for more than is in stock")
+	fs.Float64Var(&o.rates.PaymentDeclined, "declined", scenario.DefaultRates.PaymentDeclined, "share of orders whose payment is declined")
+	fs.Float64Var(&o.rates.DeadlineExpired, "abandoned", scenario.DefaultRates.DeadlineExpired, "share of orders whose payment is never confirmed (deadline expires)")
+	fs.Float64Var(&o.rates.ShipmentFailed, "undeliverable", scenario.DefaultRates.ShipmentFailed, "share of orders whose shipment fails")
+	fs.IntVar(&o.cfg.Concurrency, "clients", 16, "orders placed at once")
+	fs.DurationVar(&o.cfg.PaymentDeadline, "payment-deadline", 500*time.Millisecond, "how long the saga waits for a payment's outcome")
+	fs.DurationVar(&o.cfg.Timeout, "timeout", 2*time.Minute, "give up if the run has not settled by then")
+	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	o.cfg.Rates = &o.rates
+	if o.cfg.Orders <= 0 {
+		return o, fmt.Errorf("-orders must be positive")
+	}
+	return o, o.cfg.Validate()
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parse(args, stderr)
+	if err != nil {
+		if err != flag.ErrHelp {
+			fmt.Fprintln(stderr, "ecommerce:", err)
+		}
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if !o.quiet && isTerminal(stderr) {
+		o.cfg.Progress = stderr
+	}
+	rep, err := scenario.Run(ctx, scenario.MemoryBackend(), o.cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "ecommerce:", err)
+		return 1
+	}
+	rep.Print(stdout, true)
+	if !rep.OK() {
+		return 1
+	}
+	return 0
+}
+
+// isTerminal reports whether w is a character device (a terminal): the
+// progress line is drawn only there.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

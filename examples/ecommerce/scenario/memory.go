@@ -1,0 +1,27 @@
+package scenario
+
+import (
+	"time"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/eventstore/memory"
+	"github.com/chronicle-go/chronicle/projection"
+	sagamemory "github.com/chronicle-go/chronicle/saga/memory"
+
+	"github.com/chronicle-go/chronicle/examples/ecommerce/readmodel"
+)
+
+// MemoryBackend returns the embedded default: the in-memory event store,
+// saga store and read models. Nothing survives the process.
+func MemoryBackend() Backend {
+	store := memory.New(memory.Config{})
+	return Backend{
+		Name:   "memory",
+		Events: store,
+		Sagas:  sagamemory.New(),
+		ReadModels: func(events *eventstore.Registry, cfg projection.Config) (readmodel.Store, error) {
+			return readmodel.NewMemory(store, events, cfg)
+		},
+		PollInterval: 20 * time.Millisecond,
+	}
+}

@@ -1,0 +1,221 @@
+package scenario
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chronicle-go/chronicle/command"
+	"github.com/chronicle-go/chronicle/saga"
+
+	"github.com/chronicle-go/chronicle/examples/ecommerce/order"
+	"github.com/chronicle-go/chronicle/examples/ecommerce/readmodel"
+)
+
+// Config shapes a run. The zero value places 200 orders from seed 1 with
+// [DefaultRates].
+type Config struct {
+	Orders int
+	Seed   uint64
+	// Rates are the failure shares; nil means [DefaultRates].
+	Rates *Rates
+	// Concurrency is how many clients place orders at once (default 16).
+	Concurrency int
+	// PaymentDeadline: see [fulfilment.Config]; default 500ms.
+	PaymentDeadline time.Duration
+	// Timeout bounds the wait for every saga to end (default 2m).
+	Timeout time.Duration
+	// Progress, if set, receives a progress line (orders/s) now and then,
+	// rewritten in place with a carriage return.
+	Progress io.Writer
+	// Logger receives the engines' warnings; none by default.
+	Logger *slog.Logger
+}
+
+// Validate reports every problem with c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Orders < 0 {
+		errs = append(errs, fmt.Errorf("scenario: Orders is %d", c.Orders))
+	}
+	if c.Concurrency < 0 {
+		errs = append(errs, fmt.Errorf("scenario: Concurrency is %d", c.Concurrency))
+	}
+	if c.PaymentDeadline < 0 || c.Timeout < 0 {
+		errs = append(errs, errors.New("scenario: negative PaymentDeadline or Timeout"))
+	}
+	if c.Rates != nil {
+		errs = append(errs, c.Rates.Validate())
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) setDefaults() {
+	if c.Orders == 0 {
+		c.Orders = 200
+	}
+	if c.Seed == 0 {
+		c.Seed = 1
+	}
+	if c.Rates == nil {
+		r := DefaultRates
+		c.Rates = &r
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = 16
+	}
+	if c.PaymentDeadline == 0 {
+		c.PaymentDeadline = 500 * time.Millisecond
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 2 * time.Minute
+	}
+}
+
+// Run places the seeded orders on b, waits until every saga has ended and
+// the read models have caught up, and returns the report with its checks.
+// An error means the run could not be carried out; a run whose invariants
+// fail returns a report whose OK is false.
+func Run(ctx context.Context, b Backend, cfg Config) (*Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	app, err := NewApp(b, AppConfig{PaymentDeadline: cfg.PaymentDeadline, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	plan := NewPlan(cfg.Orders, cfg.Seed, *cfg.Rates)
+
+	runCtx, stop := context.WithCancel(ctx)
+	wait := app.Start(runCtx)
+	defer func() { stop(); wait() }()
+
+	start := time.Now()
+	if err := app.Seed(ctx, plan); err != nil {
+		return nil, err
+	}
+	var placed atomic.Int64
+	progress := newProgress(cfg.Progress, cfg.Orders)
+	defer progress.stop()
+	if err := app.Place(ctx, plan, cfg.Concurrency, &placed); err != nil {
+		return nil, err
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	if err := app.WaitSettled(waitCtx, len(plan.Orders), progress.update); err != nil {
+		return nil, err
+	}
+	elapsed := time.Since(start)
+	progress.stop()
+	rep, err := app.Check(ctx, plan)
+	if err != nil {
+		return nil, err
+	}
+	rep.Seed, rep.Elapsed = cfg.Seed, elapsed
+	return rep, nil
+}
+
+// Seed adds the plan's products.
+func (a *App) Seed(ctx context.Context, plan Plan) error {
+	for _, p := range plan.Products {
+		cmd := command.Command{ID: command.DeriveID("ecommerce", "add-product", p.SKU), Payload: p}
+		if _, err := a.Bus.Send(ctx, cmd); err != nil {
+			return fmt.Errorf("scenario: add product %s: %w", p.SKU, err)
+		}
+	}
+	return nil
+}
+
+// Place places the plan's orders from concurrency clients at once. Each
+// order's command ID derives from its ID, so placing a plan twice places
+// each order once.
+func (a *App) Place(ctx context.Context, plan Plan, concurrency int, placed *atomic.Int64) error {
+	next := make(chan order.Place)
+	errs := make([]error, concurrency)
+	var wg sync.WaitGroup
+	for w := range concurrency {
+		wg.Go(func() {
+			for p := range next {
+				cmd := command.Command{ID: command.DeriveID("ecommerce", "place", p.OrderID), CorrelationID: p.OrderID, Payload: p}
+				if _, err := a.Bus.Send(ctx, cmd); err != nil && errs[w] == nil {
+					errs[w] = fmt.Errorf("scenario: place %s: %w", p.OrderID, err)
+				}
+				placed.Add(1)
+			}
+		})
+	}
+	for _, o := range plan.Orders {
+		select {
+		case next <- o.Place:
+		case <-ctx.Done():
+		}
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(append(errs, ctx.Err())...)
+}
+
+// WaitSettled waits until n fulfilment sagas have ended (completed, or
+// compensated with every compensation sent), no carrier simulation is
+// running, every order's summary is final and the read models have
+// caught up. update, if not nil, is told how many orders have ended.
+func (a *App) WaitSettled(ctx context.Context, n int, update func(done int)) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		done, err := a.settled(ctx, n, update)
+		if err != nil || done {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			counts, _ := a.Fulfilment.Count(context.WithoutCancel(ctx))
+			return fmt.Errorf("scenario: the run did not settle (fulfilment sagas by status: %v): %w", counts, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+func (a *App) settled(ctx context.Context, n int, update func(int)) (bool, error) {
+	counts, err := a.Fulfilment.Count(ctx)
+	if err != nil {
+		return false, err
+	}
+	ended := counts[saga.Completed] + counts[saga.Compensated]
+	if update != nil {
+		update(ended)
+	}
+	if ended < n || counts[saga.Running]+counts[saga.Compensating] > 0 {
+		return false, nil
+	}
+	carriers, err := a.Carriers.Count(ctx)
+	if err != nil || carriers[saga.Running] > 0 {
+		return false, err
+	}
+	if ok, err := readmodel.CaughtUp(ctx, a.ReadModels); err != nil || !ok {
+		return false, err
+	}
+	snap, err := a.ReadModels.Snapshot(ctx)
+	if err != nil {
+		return false, err
+	}
+	final := 0
+	for _, o := range snap.Orders {
+		if o.Status == string(order.StatusCompleted) || o.Status == string(order.StatusCancelled) {
+			final++
+		}
+	}
+	if final < n {
+		return false, nil
+	}
+	// The summaries are final only once the order's last command was
+	// handled, but its events may have landed after the status check:
+	// confirm the read models still have nothing left.
+	return readmodel.CaughtUp(ctx, a.ReadModels)
+}
