@@ -34,10 +34,15 @@
 // # Shape
 //
 // Every case is a named subtest (run one with
-// `go test -run 'TestConformance/Idempotency/'`) and gets its own store from
-// the function passed to [Run]: the function is called inside the subtest,
-// so it may register clean-ups with that subtest's [testing.T.Cleanup]. The
-// suite needs no database driver; it talks to the store only through
+// `go test -run 'TestConformance/Idempotency/'`). The function passed to
+// [Run] is called inside the subtest that needs a store, so it may register
+// clean-ups with that subtest's [testing.T.Cleanup]; it must return a new,
+// empty store each time. Cases that depend on what the log holds get a
+// store of their own; the cases of a table that only read one fixture, or
+// whose appends are all refused, or that each use streams of their own
+// share one store per table, which keeps the suite to about fifty stores
+// (a backend that creates a schema per store pays for each). The suite
+// needs no database driver; it talks to the store only through
 // [eventstore.Store].
 //
 // The concurrency cases are sized by [Options]; [Run] uses the defaults

@@ -1,7 +1,9 @@
 package eventstoretest
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/chronicle-go/chronicle/eventstore"
@@ -30,43 +32,47 @@ func (s *suite) testExpectedVersion(t *testing.T) {
 		{"ExistingStream/ExactAhead", 2, eventstore.Exact(3), false},
 		{"ExistingStream/ExactMax", 2, eventstore.Exact(math.MaxUint64), false},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			st := s.store(t)
-			const stream = "expected-1"
-			var before []eventstore.Event
-			if c.existing > 0 {
-				before = numbered("Seeded", 1, c.existing)
-				appendOK(t, st, stream, eventstore.NoStream, before...)
-			}
-			// Another stream, so that versions are per stream and not
-			// global positions.
-			appendOK(t, st, "expected-other", eventstore.Any, numbered("Other", 1, 3)...)
-			evs := numbered("Appended", 1, 2)
-			res, err := st.Append(t.Context(), stream, c.expected, evs...)
-			if c.ok {
-				noErr(t, err)
-				equal(t, uint64(c.existing+2), res.Version, "AppendResult.Version")
-				equal(t, 2, len(res.Positions), "len(AppendResult.Positions)")
-				got := readStream(t, st, stream, eventstore.ReadStreamOptions{})
-				equal(t, seq(1, uint64(c.existing+2)), versions(got))
-				for i, e := range append(before, evs...) {
-					requireSameEvent(t, e, got[i])
+	// The cases use streams of their own in one store.
+	t.Run("Cases", func(t *testing.T) {
+		st := s.store(t)
+		for i, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				stream := fmt.Sprintf("expected-%d", i)
+				var before []eventstore.Event
+				if c.existing > 0 {
+					before = numbered("Seeded", 1, c.existing)
+					appendOK(t, st, stream, eventstore.NoStream, before...)
 				}
-				equal(t, res.Positions, positions(got[c.existing:]), "AppendResult.Positions match the read")
-				return
-			}
-			requireConflict(t, err, stream, c.expected, uint64(c.existing))
-			equal(t, eventstore.AppendResult{}, res, "a refused append returns the zero result")
-			// Nothing written.
-			if c.existing == 0 {
-				requireStreamMissing(t, st, stream)
-			} else {
-				equal(t, uint64(c.existing), streamVersion(t, st, stream))
-			}
-			equal(t, c.existing+3, len(readAll(t, st, eventstore.ReadAllOptions{})), "events in the log")
-		})
-	}
+				// Another stream, so that versions are per stream and not
+				// global positions.
+				appendOK(t, st, fmt.Sprintf("expected-other-%d", i), eventstore.Any, numbered("Other", 1, 3)...)
+				logBefore := len(readAll(t, st, eventstore.ReadAllOptions{}))
+				evs := numbered("Appended", 1, 2)
+				res, err := st.Append(t.Context(), stream, c.expected, evs...)
+				if c.ok {
+					noErr(t, err)
+					equal(t, uint64(c.existing+2), res.Version, "AppendResult.Version")
+					equal(t, 2, len(res.Positions), "len(AppendResult.Positions)")
+					got := readStream(t, st, stream, eventstore.ReadStreamOptions{})
+					equal(t, seq(1, uint64(c.existing+2)), versions(got))
+					for i, e := range slices.Concat(before, evs) {
+						requireSameEvent(t, e, got[i])
+					}
+					equal(t, res.Positions, positions(got[c.existing:]), "AppendResult.Positions match the read")
+					return
+				}
+				requireConflict(t, err, stream, c.expected, uint64(c.existing))
+				equal(t, eventstore.AppendResult{}, res, "a refused append returns the zero result")
+				// Nothing written.
+				if c.existing == 0 {
+					requireStreamMissing(t, st, stream)
+				} else {
+					equal(t, uint64(c.existing), streamVersion(t, st, stream))
+				}
+				equal(t, logBefore, len(readAll(t, st, eventstore.ReadAllOptions{})), "events in the log")
+			})
+		}
+	})
 
 	t.Run("AfterConflict", func(t *testing.T) {
 		st := s.store(t)

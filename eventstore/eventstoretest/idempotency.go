@@ -1,6 +1,7 @@
 package eventstoretest
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -82,43 +83,48 @@ func (s *suite) testIdempotency(t *testing.T) {
 		{"MoreEventsThanStored/Any", "idem-t", eventstore.Any, "DEx"},
 		{"StoredElsewhereInMiddle", "idem-t", eventstore.Exact(2), "xAy"},
 	}
-	for _, c := range cases {
-		t.Run("Conflict/"+c.name, func(t *testing.T) {
-			st := s.store(t)
-			stored := map[byte]eventstore.Event{}
-			for i, ch := range []byte("ABC") {
-				stored[ch] = event("S", `{"i":`+string('0'+rune(i))+`}`)
-			}
-			for _, ch := range []byte("DE") {
-				stored[ch] = event("T", `{}`)
-			}
-			appendOK(t, st, "idem-s", eventstore.NoStream, stored['A'], stored['B'], stored['C'])
-			appendOK(t, st, "idem-t", eventstore.NoStream, stored['D'], stored['E'])
-			before := readAll(t, st, eventstore.ReadAllOptions{})
-
-			var evs []eventstore.Event
-			var fresh []eventstore.Event
-			for _, ch := range []byte(c.events) {
-				if e, ok := stored[ch]; ok {
-					evs = append(evs, e)
-					continue
+	// The cases use streams of their own in one store: stream names in the
+	// table get the case's number as a suffix.
+	t.Run("Conflict", func(t *testing.T) {
+		st := s.store(t)
+		for i, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				name := func(stream string) string { return fmt.Sprintf("%s-%d", stream, i) }
+				stored := map[byte]eventstore.Event{}
+				for j, ch := range []byte("ABC") {
+					stored[ch] = event("S", fmt.Sprintf(`{"i":%d}`, j))
 				}
-				e := event("New", `{}`)
-				fresh = append(fresh, e)
-				evs = append(evs, e)
-			}
-			actual := map[string]uint64{"idem-s": 3, "idem-t": 2}[c.stream]
-			_, err := st.Append(t.Context(), c.stream, c.expected, evs...)
-			requireDuplicate(t, err, c.stream, c.expected, actual, ids(evs))
+				for _, ch := range []byte("DE") {
+					stored[ch] = event("T", `{}`)
+				}
+				appendOK(t, st, name("idem-s"), eventstore.NoStream, stored['A'], stored['B'], stored['C'])
+				appendOK(t, st, name("idem-t"), eventstore.NoStream, stored['D'], stored['E'])
+				before := readAll(t, st, eventstore.ReadAllOptions{})
 
-			// Nothing written: the log is unchanged, and the new events'
-			// IDs are still free.
-			equal(t, recordedIDs(before), recordedIDs(readAll(t, st, eventstore.ReadAllOptions{})), "the log after the conflict")
-			if len(fresh) > 0 {
-				appendOK(t, st, "idem-fresh", eventstore.NoStream, fresh...)
-			}
-		})
-	}
+				var evs []eventstore.Event
+				var fresh []eventstore.Event
+				for _, ch := range []byte(c.events) {
+					if e, ok := stored[ch]; ok {
+						evs = append(evs, e)
+						continue
+					}
+					e := event("New", `{}`)
+					fresh = append(fresh, e)
+					evs = append(evs, e)
+				}
+				actual := map[string]uint64{"idem-s": 3, "idem-t": 2}[c.stream]
+				_, err := st.Append(t.Context(), name(c.stream), c.expected, evs...)
+				requireDuplicate(t, err, name(c.stream), c.expected, actual, ids(evs))
+
+				// Nothing written: the log is unchanged, and the new events'
+				// IDs are still free.
+				equal(t, recordedIDs(before), recordedIDs(readAll(t, st, eventstore.ReadAllOptions{})), "the log after the conflict")
+				if len(fresh) > 0 {
+					appendOK(t, st, name("idem-fresh"), eventstore.NoStream, fresh...)
+				}
+			})
+		}
+	})
 
 	t.Run("AssignsMissingIDs", func(t *testing.T) {
 		st := s.store(t)

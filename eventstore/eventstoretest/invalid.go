@@ -52,17 +52,21 @@ func (s *suite) testInvalidInput(t *testing.T) {
 		{"InvalidUTF8", "order\xff1"},
 		{"TruncatedUTF8", "order-\xe2\x82"},
 	}
-	for _, c := range streamCases {
-		t.Run("StreamID/"+c.name, func(t *testing.T) {
-			st := s.store(t)
-			appendOK(t, st, "bad-existing", eventstore.NoStream, good())
-			for _, expected := range []eventstore.ExpectedVersion{eventstore.Any, eventstore.NoStream} {
-				_, err := st.Append(t.Context(), c.stream, expected, one()...)
-				requireInvalid(t, err, eventstore.ErrInvalidStreamID, c.stream, -1)
-			}
-			equal(t, 1, len(readAll(t, st, eventstore.ReadAllOptions{})), "events in the log")
-		})
-	}
+	// Refused appends write nothing, so the cases of a table share a store
+	// and check, after each, that the log has not changed.
+	t.Run("StreamID", func(t *testing.T) {
+		st := s.store(t)
+		appendOK(t, st, "bad-existing", eventstore.NoStream, good())
+		for _, c := range streamCases {
+			t.Run(c.name, func(t *testing.T) {
+				for _, expected := range []eventstore.ExpectedVersion{eventstore.Any, eventstore.NoStream} {
+					_, err := st.Append(t.Context(), c.stream, expected, one()...)
+					requireInvalid(t, err, eventstore.ErrInvalidStreamID, c.stream, -1)
+				}
+				equal(t, 1, len(readAll(t, st, eventstore.ReadAllOptions{})), "events in the log")
+			})
+		}
+	})
 
 	eventCases := []struct {
 		name     string
@@ -111,40 +115,44 @@ func (s *suite) testInvalidInput(t *testing.T) {
 			return []eventstore.Event{a, b, a}
 		}, eventstore.ErrDuplicateEventID, 2},
 	}
-	for _, c := range eventCases {
-		t.Run(c.name, func(t *testing.T) {
-			st := s.store(t)
-			seed := good()
-			appendOK(t, st, "bad-existing", eventstore.NoStream, seed)
-			probes := 0
-			for _, target := range []struct {
-				stream   string
-				expected eventstore.ExpectedVersion
-			}{
-				{"bad-new", eventstore.NoStream},
-				{"bad-new", eventstore.Any},
-				{"bad-existing", eventstore.Exact(1)},
-				{"bad-existing", eventstore.StreamExists},
-				// Bad input is refused as such even when the expected
-				// version would conflict too.
-				{"bad-existing", eventstore.Exact(7)},
-			} {
-				probes++
-				evs := c.events()
-				_, err := st.Append(t.Context(), target.stream, target.expected, evs...)
-				requireInvalid(t, err, c.sentinel, target.stream, c.index)
-				// The good events of a refused append were not stored:
-				// their IDs are still free.
-				if c.index > 0 {
-					appendOK(t, st, fmt.Sprintf("probe-%d", probes), eventstore.NoStream, evs[0])
+	t.Run("Event", func(t *testing.T) {
+		st := s.store(t)
+		seed := good()
+		appendOK(t, st, "bad-existing", eventstore.NoStream, seed)
+		probes := 0
+		for _, c := range eventCases {
+			t.Run(c.name, func(t *testing.T) {
+				for _, target := range []struct {
+					stream   string
+					expected eventstore.ExpectedVersion
+				}{
+					{"bad-new", eventstore.NoStream},
+					{"bad-new", eventstore.Any},
+					{"bad-existing", eventstore.Exact(1)},
+					{"bad-existing", eventstore.StreamExists},
+					// Bad input is refused as such even when the expected
+					// version would conflict too.
+					{"bad-existing", eventstore.Exact(7)},
+				} {
+					before := len(readAll(t, st, eventstore.ReadAllOptions{}))
+					evs := c.events()
+					_, err := st.Append(t.Context(), target.stream, target.expected, evs...)
+					requireInvalid(t, err, c.sentinel, target.stream, c.index)
+					equal(t, before, len(readAll(t, st, eventstore.ReadAllOptions{})), "events in the log after a refused append")
+					// The good events of a refused append were not stored:
+					// their IDs are still free.
+					if c.index > 0 {
+						probes++
+						appendOK(t, st, fmt.Sprintf("probe-%d", probes), eventstore.NoStream, evs[0])
+					}
 				}
-			}
-			requireStreamMissing(t, st, "bad-new")
-			got := readStream(t, st, "bad-existing", eventstore.ReadStreamOptions{})
-			equal(t, 1, len(got), "events in bad-existing")
-			requireSameEvent(t, seed, got[0])
-		})
-	}
+				requireStreamMissing(t, st, "bad-new")
+				got := readStream(t, st, "bad-existing", eventstore.ReadStreamOptions{})
+				equal(t, 1, len(got), "events in bad-existing")
+				requireSameEvent(t, seed, got[0])
+			})
+		}
+	})
 
 	t.Run("AtTheLimits", func(t *testing.T) {
 		st := s.store(t)
