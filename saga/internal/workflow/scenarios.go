@@ -90,19 +90,30 @@ func (r *rig) checked(t *testing.T, e *saga.Engine, orderID, fail string) {
 	waitFor(t, "order "+orderID, func() error { return Check(t.Context(), e, r.svc, orderID, fail) })
 }
 
-// Run runs every scenario.
+// Run runs every scenario, in parallel: each has its own stores.
 func Run(t *testing.T, env Env) {
-	t.Run("HappyPathAndEachFailurePoint", func(t *testing.T) { happyAndFailures(t, env) })
-	t.Run("DeadlineFiresAndCompensates", func(t *testing.T) { deadlineFires(t, env) })
-	t.Run("DeadlineOfFinishedSagaDoesNothing", func(t *testing.T) { deadlineAfterFinish(t, env) })
-	t.Run("DuplicateDeliveryIsNoOp", func(t *testing.T) { duplicateDelivery(t, env) })
-	t.Run("LateEventIsRecordedAndIgnored", func(t *testing.T) { lateEvent(t, env) })
-	t.Run("CrashAfterCommitBeforeDispatch", func(t *testing.T) { crashBeforeDispatch(t, env) })
-	t.Run("CrashAfterSendBeforeMark", func(t *testing.T) { crashAfterSend(t, env) })
-	t.Run("FailingCompensationIsRetriedAndSurfaced", func(t *testing.T) { failingCompensation(t, env) })
-	t.Run("UndecodableEventIsParked", func(t *testing.T) { undecodable(t, env) })
-	t.Run("ConcurrentInstances", func(t *testing.T) { concurrent(t, env) })
-	t.Run("KillOneEngineMidFlight", func(t *testing.T) { killOne(t, env) })
+	scenarios := []struct {
+		name string
+		fn   func(*testing.T, Env)
+	}{
+		{"ConcurrentInstances", concurrent},
+		{"KillOneEngineMidFlight", killOne},
+		{"HappyPathAndEachFailurePoint", happyAndFailures},
+		{"DeadlineFiresAndCompensates", deadlineFires},
+		{"DeadlineOfFinishedSagaDoesNothing", deadlineAfterFinish},
+		{"DuplicateDeliveryIsNoOp", duplicateDelivery},
+		{"LateEventIsRecordedAndIgnored", lateEvent},
+		{"CrashAfterCommitBeforeDispatch", crashBeforeDispatch},
+		{"CrashAfterSendBeforeMark", crashAfterSend},
+		{"FailingCompensationIsRetriedAndSurfaced", failingCompensation},
+		{"UndecodableEventIsParked", undecodable},
+	}
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			sc.fn(t, env)
+		})
+	}
 }
 
 func happyAndFailures(t *testing.T, env Env) {
@@ -198,9 +209,10 @@ func deadlineFires(t *testing.T, env Env) {
 func deadlineAfterFinish(t *testing.T, env Env) {
 	r := newRig(t, env)
 	e := r.engine(t, r.store, nil)
-	run(t, e)
+	stop := run(t, e)
 	require.NoError(t, r.svc.Place(t.Context(), "done", ""))
 	r.checked(t, e, "done", "")
+	stop() // from here on, this test runs the scheduler itself
 
 	// The payment deadline was cancelled when the payment came first: time
 	// passing fires nothing.
