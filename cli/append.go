@@ -123,7 +123,7 @@ func runAppend(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := wantArgs("append", rest, 1, 1, "STREAM --expected any|no-stream|exists|N < events.json"); err != nil {
+	if err := a.wantArgs("append", rest, 1, 1, "STREAM --expected any|no-stream|exists|N < events.json"); err != nil {
 		return err
 	}
 	stream := rest[0]

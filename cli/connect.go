@@ -115,7 +115,7 @@ func (a *app) requireMigrated(ctx context.Context, env *Env, sets ...pgmigrate.S
 		}
 		detail += fmt.Sprintf("%s: %d migration(s) pending", c, pending[c])
 	}
-	return &notMigratedError{schema: env.Schema, detail: detail}
+	return &notMigratedError{prog: a.opts.Name, schema: env.Schema, detail: detail}
 }
 
 // explain turns a raw "relation does not exist" from a component's query
@@ -131,7 +131,7 @@ func (a *app) explain(err error) error {
 		if errors.As(err, &pgErr) {
 			detail = pgErr.Message
 		}
-		return &notMigratedError{schema: a.g.schema, detail: detail, err: err}
+		return &notMigratedError{prog: a.opts.Name, schema: a.g.schema, detail: detail, err: err}
 	}
 	return err
 }

@@ -57,6 +57,7 @@ var errNotFound = errors.New("not found")
 
 // notMigratedError reports a schema that lacks a component's tables.
 type notMigratedError struct {
+	prog   string
 	schema string
 	detail string
 	err    error
@@ -67,7 +68,7 @@ func (e *notMigratedError) Error() string {
 	if e.detail != "" {
 		msg += " (" + e.detail + ")"
 	}
-	return msg + fmt.Sprintf(": run `chronicle migrate --schema %s`", e.schema)
+	return msg + fmt.Sprintf(": run `%s migrate --schema %s`", e.prog, e.schema)
 }
 
 func (e *notMigratedError) Unwrap() error { return e.err }

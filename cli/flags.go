@@ -62,12 +62,12 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 // wantArgs checks the number of positional arguments.
-func wantArgs(cmd string, args []string, min, max int, names string) error {
+func (a *app) wantArgs(cmd string, args []string, min, max int, names string) error {
 	if len(args) < min || (max >= 0 && len(args) > max) {
 		if names == "" {
 			return usagef("%s takes no arguments, got %q", cmd, strings.Join(args, " "))
 		}
-		return usagef("usage: chronicle %s %s", cmd, names)
+		return usagef("usage: %s %s %s", a.opts.Name, cmd, names)
 	}
 	return nil
 }

@@ -134,12 +134,12 @@ func (a *app) printError(err error, code int) {
 }
 
 // subcommand splits "streams list ..." into the sub-command and the rest.
-func subcommand(group string, args []string, names ...string) (string, []string, error) {
+func (a *app) subcommand(group string, args []string, names ...string) (string, []string, error) {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return "", nil, usagef("usage: chronicle %s %s", group, strings.Join(names, "|"))
+		return "", nil, usagef("usage: %s %s %s", a.opts.Name, group, strings.Join(names, "|"))
 	}
 	if !slices.Contains(names, args[0]) {
-		return "", nil, usagef("unknown command %q: want chronicle %s %s", group+" "+args[0], group, strings.Join(names, "|"))
+		return "", nil, usagef("unknown command %q: want %s %s %s", group+" "+args[0], a.opts.Name, group, strings.Join(names, "|"))
 	}
 	return args[0], args[1:], nil
 }

@@ -91,7 +91,7 @@ func runMigrate(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := wantArgs("migrate", rest, 0, 0, ""); err != nil {
+	if err := a.wantArgs("migrate", rest, 0, 0, ""); err != nil {
 		return err
 	}
 	comps, err := selectComponents(*only)
@@ -169,7 +169,7 @@ func runMigrateStatus(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := wantArgs("migrate status", rest, 0, 0, ""); err != nil {
+	if err := a.wantArgs("migrate status", rest, 0, 0, ""); err != nil {
 		return err
 	}
 	env, err := a.open(ctx)
@@ -224,7 +224,7 @@ func runMigrateStatus(ctx context.Context, a *app, args []string) error {
 		}
 	}
 	if *check && pending {
-		return &notMigratedError{schema: env.Schema, detail: "migrations pending"}
+		return &notMigratedError{prog: a.opts.Name, schema: env.Schema, detail: "migrations pending"}
 	}
 	return nil
 }

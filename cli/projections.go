@@ -12,7 +12,7 @@ import (
 )
 
 func runProjections(ctx context.Context, a *app, args []string) error {
-	sub, rest, err := subcommand("projections", args, "list", "status", "rebuild", "skip", "retry")
+	sub, rest, err := a.subcommand("projections", args, "list", "status", "rebuild", "skip", "retry")
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ func runProjectionsList(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := wantArgs("projections list", rest, 0, 0, ""); err != nil {
+	if err := a.wantArgs("projections list", rest, 0, 0, ""); err != nil {
 		return err
 	}
 	p, err := a.projections(ctx)
@@ -269,7 +269,7 @@ func runProjectionsResume(ctx context.Context, a *app, sub string, args []string
 	if err != nil {
 		return err
 	}
-	if err := wantArgs("projections "+sub, rest, 1, 1, "NAME"); err != nil {
+	if err := a.wantArgs("projections "+sub, rest, 1, 1, "NAME"); err != nil {
 		return err
 	}
 	name := rest[0]

@@ -17,7 +17,7 @@ func runProjectionsRebuild(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := wantArgs("projections rebuild", rest, 1, 1, "NAME"); err != nil {
+	if err := a.wantArgs("projections rebuild", rest, 1, 1, "NAME"); err != nil {
 		return err
 	}
 	name := rest[0]

@@ -14,7 +14,7 @@ import (
 )
 
 func runSagas(ctx context.Context, a *app, args []string) error {
-	sub, rest, err := subcommand("sagas", args, "list", "show")
+	sub, rest, err := a.subcommand("sagas", args, "list", "show")
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func runSagasList(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := wantArgs("sagas list", rest, 0, 1, "[SAGA] [--status S] [--after ID] [--limit N]"); err != nil {
+	if err := a.wantArgs("sagas list", rest, 0, 1, "[SAGA] [--status S] [--after ID] [--limit N]"); err != nil {
 		return err
 	}
 	if q.Status = saga.Status(*status); *status != "" && !q.Status.Valid() {
@@ -302,7 +302,7 @@ func runSagasShow(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := wantArgs("sagas show", rest, 2, 2, "SAGA ID"); err != nil {
+	if err := a.wantArgs("sagas show", rest, 2, 2, "SAGA ID"); err != nil {
 		return err
 	}
 	r, err := a.sagaByName(ctx, rest[0])

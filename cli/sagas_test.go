@@ -93,13 +93,18 @@ func TestSagas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// ReadAll returns what is below the horizon: wait for all five events.
 	var log []eventstore.RecordedEvent
-	for ev, err := range events.ReadAll(ctx, eventstore.ReadAllOptions{}) {
-		if err != nil {
-			t.Fatal(err)
+	waitFor(t, "the five events", func() bool {
+		log = log[:0]
+		for ev, err := range events.ReadAll(ctx, eventstore.ReadAllOptions{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			log = append(log, ev)
 		}
-		log = append(log, ev)
-	}
+		return len(log) == 5
+	})
 	if err := engine.HandleEvents(ctx, log...); err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := wantArgs("status", rest, 0, 0, ""); err != nil {
+	if err := a.wantArgs("status", rest, 0, 0, ""); err != nil {
 		return err
 	}
 	env, err := a.open(ctx)
@@ -91,7 +91,7 @@ func runReanchor(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := wantArgs("reanchor", rest, 0, 0, ""); err != nil {
+	if err := a.wantArgs("reanchor", rest, 0, 0, ""); err != nil {
 		return err
 	}
 	env, err := a.open(ctx)

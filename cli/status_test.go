@@ -34,6 +34,27 @@ func (e *env) status() storeStatus {
 	return st
 }
 
+// waitHead waits until the store's head (what readers can reach) is pos:
+// a transaction anywhere on the server (other tests) can hold it back.
+func (e *env) waitHead(pos string) {
+	e.t.Helper()
+	waitFor(e.t, "the head to reach "+pos, func() bool { return e.status().Head == pos })
+}
+
+// appendJSON appends stdin to stream and returns the last event's position.
+func (e *env) appendJSON(stdin, stream, expected string) string {
+	e.t.Helper()
+	var res struct {
+		Events []struct {
+			Position string `json:"position"`
+		} `json:"events"`
+	}
+	if err := json.Unmarshal([]byte(e.ok(stdin, "append", stream, "--expected", expected, "--json")), &res); err != nil {
+		e.t.Fatal(err)
+	}
+	return res.Events[len(res.Events)-1].Position
+}
+
 // TestReanchorAfterRestore simulates a dump restored on a server whose
 // transaction ids are lower than the stored ones, and repairs it.
 func TestReanchorAfterRestore(t *testing.T) {
@@ -47,7 +68,13 @@ func TestReanchorAfterRestore(t *testing.T) {
 	if err := json.Unmarshal([]byte(e.ok(`{"type": "A"}{"type": "B"}`, "append", "s", "--expected", "no-stream", "--json")), &appended); err != nil {
 		t.Fatal(err)
 	}
-	st := e.status()
+	// Head is what readers can reach: the append, once no transaction
+	// anywhere on the server holds the horizon below it.
+	var st storeStatus
+	waitFor(t, "the head to reach the append", func() bool {
+		st = e.status()
+		return st.Head == appended.Events[1].Position
+	})
 	if st.Schema != e.schema || st.Head != appended.Events[1].Position || st.NeedsReanchor || st.Epoch != 0 ||
 		len(st.Migrations) != 1 || st.Migrations[0].Component != "eventstore" || st.Migrations[0].Pending {
 		t.Fatalf("status --json: %+v (appended at %v)", st, appended)

@@ -10,7 +10,7 @@ import (
 )
 
 func runStreams(ctx context.Context, a *app, args []string) error {
-	sub, rest, err := subcommand("streams", args, "list", "read")
+	sub, rest, err := a.subcommand("streams", args, "list", "read")
 	if err != nil {
 		return err
 	}
@@ -36,7 +36,7 @@ func runStreamsList(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := wantArgs("streams list", rest, 0, 0, ""); err != nil {
+	if err := a.wantArgs("streams list", rest, 0, 0, ""); err != nil {
 		return err
 	}
 	if opts.Limit < 0 {
@@ -76,7 +76,7 @@ func runStreamsRead(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := wantArgs("streams read", rest, 1, 1, "STREAM [--from N] [--limit N] [--backwards]"); err != nil {
+	if err := a.wantArgs("streams read", rest, 1, 1, "STREAM [--from N] [--limit N] [--backwards]"); err != nil {
 		return err
 	}
 	if *limit < 0 {

@@ -27,7 +27,7 @@ func runTail(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := wantArgs("tail", rest, 0, 0, ""); err != nil {
+	if err := a.wantArgs("tail", rest, 0, 0, ""); err != nil {
 		return err
 	}
 	if *limit < 0 {

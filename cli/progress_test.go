@@ -1,0 +1,55 @@
+package cli
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/projection"
+)
+
+func TestProgressRendering(t *testing.T) {
+	half := projection.Progress{Projection: "p", Events: 5000, Rate: 2500, Elapsed: 2 * time.Second, ETA: 2 * time.Second,
+		Position: eventstore.Position{Commit: 7, Prepare: 500}, Head: eventstore.Position{Commit: 9, Prepare: 1000}}
+	if got, want := progressBar(half, 10), "[#####.....]  50%  5000 events  2500 ev/s  ETA 2s   "; got != want {
+		t.Errorf("bar:\n%q\nwant\n%q", got, want)
+	}
+	if got, want := progressLine("p", half), "rebuild p: 50%, 5000 events, 2500 events/s, position 7/500 of 9/1000, ETA 2s"; got != want {
+		t.Errorf("line:\n%q\nwant\n%q", got, want)
+	}
+	done := half
+	done.Done, done.ETA, done.Events, done.Elapsed = true, 0, 10000, 4*time.Second
+	if got, want := progressBar(done, 10), "[##########] 100%  10000 events  2500 ev/s  done in 4s   "; got != want {
+		t.Errorf("done bar:\n%q\nwant\n%q", got, want)
+	}
+	// An empty log, and a position past the head (the log grew): full, not over.
+	if f := fraction(projection.Progress{}); f != 1 {
+		t.Errorf("empty log: fraction %v", f)
+	}
+	if f := fraction(projection.Progress{Position: eventstore.Position{Prepare: 20}, Head: eventstore.Position{Prepare: 10}}); f != 1 {
+		t.Errorf("past the head: fraction %v", f)
+	}
+
+	// A buffer is not a terminal: plain lines; the bar redraws in place
+	// with a carriage return and ends with a newline.
+	var buf bytes.Buffer
+	p := newProgress(&buf, "p")
+	if p.terminal {
+		t.Fatal("a bytes.Buffer taken for a terminal")
+	}
+	p.report(half)
+	p.report(done)
+	p.end()
+	if got := buf.String(); got != progressLine("p", half)+"\n"+progressLine("p", done)+"\n" {
+		t.Errorf("plain progress:\n%q", got)
+	}
+	buf.Reset()
+	p = &progress{w: &buf, name: "p", terminal: true}
+	p.report(half)
+	p.report(done)
+	p.end()
+	if got := buf.String(); got != "\r"+progressBar(half, 30)+"\r"+progressBar(done, 30)+"\n" {
+		t.Errorf("terminal progress:\n%q", got)
+	}
+}
