@@ -1,17 +1,23 @@
 package postgres_test
 
 import (
+	"time"
+
 	"testing"
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/eventstore/eventstoretest"
+	"github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/internal/pgtest"
 )
 
 func TestConformance(t *testing.T) {
 	pgtest.Require(t)
 	eventstoretest.RunWithOptions(t, func(t *testing.T) eventstore.Store {
-		s, _, _ := newStore(t, pgtest.MaxConns(24))
+		// The test server is shared: other sessions' transactions hold the
+		// horizon back now and then, so ReadAll may wait longer than the
+		// default for read-your-writes.
+		s, _, _ := newStoreConfig(t, postgres.Config{PollInterval: 20 * time.Millisecond, HorizonWait: 30 * time.Second}, pgtest.MaxConns(24))
 		return s
 	}, eventstoretest.Options{
 		// 16 writers racing Exact(n) on one row serialise on its lock and

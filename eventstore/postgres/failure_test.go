@@ -109,6 +109,9 @@ func TestKilledMidAppend(t *testing.T) {
 			requireAllOrNothing(t, pool, "big", batch)
 		}
 		t.Logf("%d of 6 appends killed mid-way", killed)
+		if _, err := s.Append(ctx, "big", eventstore.Any, numbered(batch)...); err != nil {
+			t.Fatalf("append after the kills: %v", err)
+		}
 		requireStreamInGlobalOrder(t, s, "big", uint64(requireAllOrNothing(t, pool, "big", batch)*batch))
 	})
 
