@@ -39,6 +39,12 @@ type State[S any] struct {
 
 var _ Aggregate = (*State[struct{}])(nil)
 
+// deciderState marks [State]: it needs its Decider's New, so a Config
+// without New is refused.
+type deciderState interface{ needsDeciderNew() }
+
+func (*State[S]) needsDeciderNew() {}
+
 // Apply implements [Aggregate] with the decider's Evolve.
 // A State made otherwise than by [Decider.New] has no Evolve and panics.
 func (s *State[S]) Apply(event any) {

@@ -69,8 +69,12 @@ func (c Config[T]) Validate() error {
 		}
 	}
 	if c.New == nil {
-		if t := reflect.TypeFor[T](); t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		t := reflect.TypeFor[T]()
+		switch {
+		case t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct:
 			errs = append(errs, fmt.Errorf("aggregate: Config.New is nil and %v is not a pointer to a struct", t))
+		case t.Implements(reflect.TypeFor[deciderState]()):
+			errs = append(errs, fmt.Errorf("aggregate: Config.New is nil for %v: set it to the decider's New method", t))
 		}
 	}
 	if c.SnapshotSchema < 0 {

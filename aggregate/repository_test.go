@@ -3,6 +3,7 @@ package aggregate_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -30,27 +31,19 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal("no error")
 	}
 	for _, want := range []string{"nil event store", "nil registry", "Type is empty", "SnapshotSchema"} {
-		if !contains(err.Error(), want) {
+		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
-	if err := (aggregate.Config[*aggregate.State[int]]{Type: "x"}).Validate(); err != nil {
+	if err := (aggregate.Config[*Account]{Type: "x"}).Validate(); err != nil {
 		t.Errorf("pointer to struct without New: %v", err)
+	}
+	if err := (aggregate.Config[*aggregate.State[int]]{Type: "x"}).Validate(); err == nil || !strings.Contains(err.Error(), "decider's New") {
+		t.Errorf("decider state without New: %v", err)
 	}
 	if err := (aggregate.Config[*Account]{Type: "a\nb"}).Validate(); err == nil {
 		t.Error("control character in Type accepted")
 	}
-}
-
-func contains(s, sub string) bool { return len(sub) == 0 || (len(s) >= len(sub) && index(s, sub) >= 0) }
-
-func index(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
 }
 
 func TestLoadMissing(t *testing.T) {
