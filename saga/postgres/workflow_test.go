@@ -29,7 +29,7 @@ func newEventStore(t *testing.T) *espostgres.Store {
 
 // openStore opens another pool and store on schema, as a second process
 // would.
-func openStore(t *testing.T, schema string) *postgres.Store {
+func openStore(t testing.TB, schema string) *postgres.Store {
 	t.Helper()
 	cfg := pgtest.Config(t, schema)
 	cfg.MaxConns = 16

@@ -314,8 +314,8 @@ func Expect(fail string) Expectation {
 }
 
 // Check compares an order's end against the expectation of its failure
-// mode: status, commands sent (each exactly once, in order) and the events
-// in each service's stream.
+// mode: status, no event handled twice, commands sent in order, and the
+// events in each service's stream (each command applied exactly once).
 func Check(ctx context.Context, e *saga.Engine, s *Services, orderID, fail string) error {
 	want := Expect(fail)
 	h, err := e.History(ctx, orderID)
@@ -335,6 +335,16 @@ func Check(ctx context.Context, e *saga.Engine, s *Services, orderID, fail strin
 		if n := s.Deliveries(c.ID); n < 1 {
 			errs = append(errs, fmt.Errorf("command %d %s never delivered", c.Seq, c.Type))
 		}
+	}
+	handled := map[uuid.UUID]bool{}
+	for _, en := range h.Entries {
+		if en.Kind != saga.EventHandled {
+			continue
+		}
+		if handled[en.EventID] {
+			errs = append(errs, fmt.Errorf("event %s (%s) handled twice", en.EventID, en.EventType))
+		}
+		handled[en.EventID] = true
 	}
 	if fmt.Sprint(types) != fmt.Sprint(want.Commands) {
 		errs = append(errs, fmt.Errorf("commands %v, want %v", types, want.Commands))
