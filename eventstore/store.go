@@ -44,7 +44,9 @@ type Store interface {
 	ReadStream(ctx context.Context, stream string, opts ReadStreamOptions) iter.Seq2[RecordedEvent, error]
 
 	// ReadAll yields the global log after opts.From (or, backwards, before
-	// it), up to opts.Limit events, and ends at the log's current head.
+	// it), up to opts.Limit events, and ends at the log's current head. The
+	// head may lag behind appends that have returned (PostgreSQL shows only
+	// what no running transaction can still precede); ReadStream does not.
 	ReadAll(ctx context.Context, opts ReadAllOptions) iter.Seq2[RecordedEvent, error]
 
 	// Subscribe yields the global log after opts.From that passes

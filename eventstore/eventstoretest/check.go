@@ -158,8 +158,11 @@ func readStream(t testing.TB, s eventstore.Store, stream string, opts eventstore
 }
 
 // readAll reads the global log, failing t on any error.
+// It first waits until the log shows every append the suite made (see
+// tracked).
 func readAll(t testing.TB, s eventstore.Store, opts eventstore.ReadAllOptions) []eventstore.RecordedEvent {
 	t.Helper()
+	settle(t, s)
 	out, err := collect(s.ReadAll(t.Context(), opts))
 	noErr(t, err, "ReadAll(%+v)", opts)
 	return out

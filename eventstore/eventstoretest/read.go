@@ -264,6 +264,7 @@ func (s *suite) testReadAll(t *testing.T) {
 			appendOK(t, st, "all-big", eventstore.Any, batch...)
 			evs = append(evs, batch...)
 		}
+		settle(t, st)
 		for _, dir := range []eventstore.Direction{eventstore.Forwards, eventstore.Backwards} {
 			n := 0
 			for _, err := range st.ReadAll(t.Context(), eventstore.ReadAllOptions{Direction: dir}) {

@@ -1,8 +1,10 @@
 package eventstoretest
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -115,5 +117,63 @@ func (s *suite) store(t *testing.T) eventstore.Store {
 	if st == nil {
 		t.Fatal("eventstoretest: newStore returned nil")
 	}
-	return st
+	return &tracked{Store: st, timeout: s.opts.Timeout}
+}
+
+// tracked passes every call to the store under test and remembers the
+// highest position an append returned.
+//
+// The global log may lag behind appends that have returned: PostgreSQL
+// shows ReadAll only the events below its oldest running transaction, so
+// that nothing can later appear behind a reader, and a transaction anywhere
+// in the database holds that horizon back. The suite's checks of the whole
+// log therefore first wait, up to Options.Timeout, until the log shows the
+// last position appended (see settle); ReadStream must show an append as
+// soon as it returns.
+type tracked struct {
+	eventstore.Store
+	timeout time.Duration
+
+	mu   sync.Mutex
+	last eventstore.Position
+}
+
+func (s *tracked) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events ...eventstore.Event) (eventstore.AppendResult, error) {
+	res, err := s.Store.Append(ctx, stream, expected, events...)
+	if err == nil && len(res.Positions) > 0 {
+		s.mu.Lock()
+		if p := res.Positions[len(res.Positions)-1]; p.After(s.last) {
+			s.last = p
+		}
+		s.mu.Unlock()
+	}
+	return res, err
+}
+
+// settle waits until the global log shows the last position appended
+// through st (when st is tracked), failing t if it never does.
+func settle(t testing.TB, st eventstore.Store) {
+	t.Helper()
+	tr, ok := st.(*tracked)
+	if !ok {
+		return
+	}
+	tr.mu.Lock()
+	last := tr.last
+	tr.mu.Unlock()
+	if last.IsZero() {
+		return
+	}
+	deadline := time.Now().Add(tr.timeout)
+	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		head, err := collect(tr.Store.ReadAll(t.Context(), eventstore.ReadAllOptions{Direction: eventstore.Backwards, Limit: 1}))
+		noErr(t, err, "ReadAll backwards, limit 1")
+		if len(head) == 1 && !head[0].Position.Before(last) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v, the global log still ends at %v, before %v, the position of an append that returned", tr.timeout, positions(head), last)
+		}
+		time.Sleep(wait)
+	}
 }
