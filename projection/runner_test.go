@@ -61,6 +61,10 @@ type balances struct {
 	failWhen atomic.Pointer[func(eventstore.RecordedEvent) error]
 }
 
+func newBalancesTB(reg *eventstore.Registry, mem *projection.MemoryStore) *balances {
+	return newBalances("balances", reg, mem)
+}
+
 func newBalances(name string, reg *eventstore.Registry, mem *projection.MemoryStore) *balances {
 	b := &balances{mem: mem, balance: projection.NewTable[string, int](mem), applied: projection.NewTable[uuid.UUID, int](mem)}
 	p := projection.New[*projection.MemoryTx](name, reg)
