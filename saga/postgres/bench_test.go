@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"os"
+	"strconv"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -11,6 +13,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/chronicle-go/chronicle/eventstore"
+	esmemory "github.com/chronicle-go/chronicle/eventstore/memory"
 	espostgres "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/internal/pgtest"
 	"github.com/chronicle-go/chronicle/saga"
@@ -42,17 +46,31 @@ func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEnd
 // second, the saga store's database round trips per saga step (engine
 // loads and commits, claims, marks, deadline polls; not the progress polls
 // of the benchmark itself) and the event store's (the services' appends, the
-// subscription's reads, wake-ups).
+// subscription's reads, wake-ups). The eventstore=memory variant keeps the
+// events in memory, to show the saga machinery's own cost on PostgreSQL.
 //
 //	go test -run '^$' -bench Sagas -benchtime 2000x -count 5 ./saga/postgres/
 func BenchmarkSagas(b *testing.B) {
+	b.Run("eventstore=postgres", func(b *testing.B) { benchSagas(b, true) })
+	b.Run("eventstore=memory", func(b *testing.B) { benchSagas(b, false) })
+}
+
+func benchSagas(b *testing.B, pgEvents bool) {
 	ctx := context.Background()
 	esTrips := &roundTrips{}
-	esPool, esSchema := pgtest.Pool(b, pgtest.MaxConns(16), func(c *pgxpool.Config) { c.ConnConfig.Tracer = esTrips })
-	events, err := espostgres.New(esPool, espostgres.Config{Schema: esSchema})
-	require.NoError(b, err)
-	require.NoError(b, events.Migrate(ctx))
-	b.Cleanup(func() { _ = events.Close() })
+	var events eventstore.Store
+	if pgEvents {
+		esPool, esSchema := pgtest.Pool(b, pgtest.MaxConns(16), func(c *pgxpool.Config) { c.ConnConfig.Tracer = esTrips })
+		pgStore, err := espostgres.New(esPool, espostgres.Config{Schema: esSchema})
+		require.NoError(b, err)
+		require.NoError(b, pgStore.Migrate(ctx))
+		b.Cleanup(func() { _ = pgStore.Close() })
+		events = pgStore
+	} else {
+		memStore := esmemory.New(esmemory.Config{})
+		b.Cleanup(func() { _ = memStore.Close() })
+		events = memStore
+	}
 
 	rt := &roundTrips{}
 	schema := pgtest.Schema(b)
@@ -72,7 +90,7 @@ func BenchmarkSagas(b *testing.B) {
 	evReg, cmdReg := workflow.Registries()
 	svc := workflow.NewServices(events, evReg)
 	engine, err := saga.NewEngine(workflow.Definition(evReg, cmdReg), store, events, saga.BusSender(svc.Bus),
-		saga.Config{})
+		saga.Config{DispatchBatch: benchInt("SAGA_DISPATCH_BATCH"), DispatchWorkers: benchInt("SAGA_DISPATCH_WORKERS"), BatchSize: benchInt("SAGA_BATCH")})
 	require.NoError(b, err)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -115,5 +133,14 @@ func BenchmarkSagas(b *testing.B) {
 	trips := rt.n.Load()
 	b.ReportMetric(float64(n)/elapsed.Seconds(), "sagas/s")
 	b.ReportMetric(float64(trips)/float64(4*n), "saga-roundtrips/step")
-	b.ReportMetric(float64(esTrips.n.Load())/float64(4*n), "eventstore-roundtrips/step")
+	if pgEvents {
+		b.ReportMetric(float64(esTrips.n.Load())/float64(4*n), "eventstore-roundtrips/step")
+	}
+}
+
+// benchInt reads an engine setting for the benchmark from the environment;
+// 0 (unset) means the default.
+func benchInt(name string) int {
+	v, _ := strconv.Atoi(os.Getenv(name))
+	return v
 }
