@@ -34,11 +34,15 @@ func newStatements(schema string) statements {
 	// horizon is the first transaction id that may still be in flight,
 	// shifted by the epoch offset: every event below it is committed (or
 	// gone) for good, so nothing can appear behind a reader that stops there.
-	horizon := `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + ep.offset_xid AS horizon FROM ` + epoch + ` ep`
+	// (A FROM-less SELECT, so the planner knows it is one row: an estimate
+	// taken from the never-analysed epoch table once made every read costly
+	// enough to be JIT-compiled.)
+	offset := `(SELECT offset_xid FROM ` + epoch + `)`
+	horizon := `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + ` + offset + ` AS horizon`
 	// top is the highest committed transaction id in the log: when it is not
 	// below the horizon, committed events wait behind a transaction in flight.
-	horizonTop := `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + ep.offset_xid AS horizon,
-		coalesce((SELECT max(transaction_id) FROM ` + events + `), -1) AS top FROM ` + epoch + ` ep`
+	horizonTop := `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + ` + offset + ` AS horizon,
+		coalesce((SELECT max(transaction_id) FROM ` + events + `), -1) AS top`
 	filter := ` AND ($4::text[] IS NULL OR ev.type = ANY ($4::text[]))
 		AND ($5::text[] IS NULL OR EXISTS (SELECT 1 FROM unnest($5::text[]) p WHERE starts_with(ev.stream_id, p)))`
 	return statements{

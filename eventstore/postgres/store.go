@@ -24,7 +24,7 @@ const DefaultSchema = "chronicle"
 const (
 	DefaultPollInterval   = 250 * time.Millisecond
 	DefaultAppendAttempts = 10
-	DefaultPageSize       = 500
+	DefaultPageSize       = 1000
 	DefaultHorizonWait    = 2 * time.Second
 )
 
