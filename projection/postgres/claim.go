@@ -77,7 +77,17 @@ func (s *Store) Claim(ctx context.Context, name string, filter eventstore.Filter
 		conn.Close(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("projection/postgres: claim %q: %w", name, err)
 	}
-	return &claim{s: s, name: name, key: key, conn: conn, lost: make(chan struct{})}, nil
+	c := &claim{s: s, name: name, key: key, conn: conn, lost: make(chan struct{})}
+	var shadow *string
+	if err := conn.QueryRow(ctx, `SELECT shadow_schema, shadow_tables FROM `+s.table+` WHERE name = $1`, name).
+		Scan(&shadow, &c.shadowTables); err != nil {
+		conn.Close(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("projection/postgres: claim %q: %w", name, err)
+	}
+	if shadow != nil {
+		c.shadow = *shadow
+	}
+	return c, nil
 }
 
 func wait(ctx context.Context, d time.Duration) bool {
@@ -96,6 +106,11 @@ type claim struct {
 	name string
 	key  string
 	conn *pgx.Conn
+
+	// shadow is the schema a blue/green rebuild writes into, with the live
+	// tables it will replace (see ShadowTables).
+	shadow       string
+	shadowTables []string
 
 	lostOnce sync.Once
 	lost     chan struct{}
@@ -146,8 +161,13 @@ func (c *claim) inTx(ctx context.Context, fn func(context.Context, *Tx) error, u
 	if err != nil {
 		return c.check(err)
 	}
-	tx := &Tx{Tx: ptx}
+	tx := &Tx{Tx: ptx, schema: c.s.cfg.Schema, projection: c.name}
 	defer ptx.Rollback(context.WithoutCancel(ctx))
+	if c.shadow != "" {
+		// A blue/green rebuild: unqualified names find the shadow copies.
+		tx.batch.Queue(`SELECT set_config('search_path', $1 || ', ' || current_setting('search_path'), true)`,
+			pgx.Identifier{c.shadow}.Sanitize())
+	}
 	if fn != nil {
 		if err := fn(ctx, tx); err != nil {
 			return c.check(err)
@@ -215,11 +235,29 @@ func (c *claim) Reset(ctx context.Context, from eventstore.Position, reset func(
 	if err != nil {
 		return err
 	}
-	return c.inTx(ctx, reset, `UPDATE `+c.s.table+` SET commit_pos = 0, prepare_pos = 0, checkpoint_at = NULL,
+	var shadow string
+	var shadowTables []string
+	prevShadow, prevTables := c.shadow, c.shadowTables
+	c.shadow, c.shadowTables = "", nil // the reset itself runs on the live search_path
+	err = c.inTx(ctx, func(ctx context.Context, tx *Tx) error {
+		if err := reset(ctx, tx); err != nil {
+			return err
+		}
+		shadow, shadowTables = tx.shadow, tx.shadowTables
+		tx.batch.Queue(`UPDATE `+c.s.table+` SET shadow_schema = NULLIF($2, ''), shadow_tables = $3 WHERE name = $1`,
+			c.name, shadow, shadowTables)
+		return nil
+	}, `UPDATE `+c.s.table+` SET commit_pos = 0, prepare_pos = 0, checkpoint_at = NULL,
 		handled = 0, state = 'rebuilding', failed_commit = NULL, failed_prepare = NULL, failed_event_id = NULL,
 		failed_stream = NULL, failed_version = NULL, failed_type = NULL, failed_recorded_at = NULL,
 		failed_attempts = NULL, failed_at = NULL, last_error = '', updated_at = now()`+fence,
 		c.name, fc, fp)
+	if err != nil {
+		c.shadow, c.shadowTables = prevShadow, prevTables
+		return err
+	}
+	c.shadow, c.shadowTables = shadow, shadowTables
+	return nil
 }
 
 func (c *claim) SetState(ctx context.Context, from eventstore.Position, s projection.State) error {
@@ -230,8 +268,27 @@ func (c *claim) SetState(ctx context.Context, from eventstore.Position, s projec
 	if s == projection.Failed {
 		return errors.New("projection/postgres: use Fail to set a projection failed")
 	}
-	return c.inTx(ctx, nil, `UPDATE `+c.s.table+` SET state = $4, updated_at = now()`+fence+` AND state <> 'failed'`,
-		c.name, fc, fp, string(s))
+	var swap func(context.Context, *Tx) error
+	if s == projection.Running && c.shadow != "" {
+		// The end of a blue/green rebuild: the copies replace the live
+		// tables in the transaction that sets the projection running.
+		shadow, tables := c.shadow, c.shadowTables
+		swap = func(ctx context.Context, tx *Tx) error {
+			if err := swapShadow(ctx, tx, shadow, tables); err != nil {
+				return err
+			}
+			tx.batch.Queue(`UPDATE `+c.s.table+` SET shadow_schema = NULL, shadow_tables = NULL WHERE name = $1`, c.name)
+			return nil
+		}
+	}
+	if err := c.inTx(ctx, swap, `UPDATE `+c.s.table+` SET state = $4, updated_at = now()`+fence+` AND state <> 'failed'`,
+		c.name, fc, fp, string(s)); err != nil {
+		return err
+	}
+	if swap != nil {
+		c.shadow, c.shadowTables = "", nil
+	}
+	return nil
 }
 
 func (c *claim) Release(ctx context.Context) error {

@@ -24,6 +24,10 @@ import (
 type Tx struct {
 	pgx.Tx
 	batch pgx.Batch
+
+	schema, projection string   // the claim's, for ShadowTables
+	shadow             string   // set by ShadowTables during a reset
+	shadowTables       []string // the live tables it shadows, schema.table
 }
 
 var _ pgx.Tx = (*Tx)(nil)

@@ -1,0 +1,135 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/eventstore/memory"
+	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/projection"
+	"github.com/chronicle-go/chronicle/projection/postgres"
+)
+
+// A blue/green rebuild: the live tables keep serving their full content
+// while the copies are built, then the copies replace them in one
+// transaction; the result equals the live read model.
+func TestShadowRebuildKeepsServing(t *testing.T) {
+	pool, schema := pgtest.Pool(t, pgtest.MaxConns(4))
+	ctx := context.Background()
+	reg := registry()
+	store := memory.New(memory.Config{})
+	for i := range 1000 {
+		appendTo(t, store, reg, fmt.Sprintf("acct-%d", i%9), Deposited{Account: fmt.Sprint(i % 9), Amount: i % 13})
+	}
+	l := newLedger(t, pool, reg, "ledger")
+	l.proj.OnReset(postgres.ShadowTables("ledger_applied", "ledger_balance"))
+	cfg := fast
+	cfg.RebuildBatchSize = 100
+	r, err := projection.NewRunner(store, newStore(t, pool, schema, "runner"), cfg, l.proj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, r)
+	eventually(t, "catch-up", func() (bool, error) { return caughtUp(ctx, pool, schema, store, l) })
+	live := l.checksum(t, pool)
+
+	var rebuilding atomic.Bool
+	paused, resume := make(chan struct{}), make(chan struct{})
+	l.setHook(func(ctx context.Context, tx *postgres.Tx, rec eventstore.RecordedEvent) error {
+		if rebuilding.Load() && rec.Position.Commit == 500 {
+			rebuilding.Store(false)
+			close(paused)
+			<-resume
+		}
+		return nil
+	})
+	rebuilding.Store(true)
+	done := make(chan error, 1)
+	go func() { done <- r.Rebuild(ctx, "ledger", projection.RebuildOptions{}) }()
+	<-paused
+	// Halfway through the replay: the live tables still hold everything.
+	if got := l.checksum(t, pool); got != live {
+		t.Errorf("live tables changed during the rebuild: %s, want %s", got, live)
+	}
+	var shadow string
+	var handled int
+	if err := pool.QueryRow(ctx, `SELECT shadow_schema, handled FROM projection_checkpoints WHERE name = 'ledger'`).Scan(&shadow, &handled); err != nil {
+		t.Fatal(err)
+	}
+	var shadowRows int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{shadow, "ledger_applied"}.Sanitize()).Scan(&shadowRows); err != nil ||
+		shadowRows != handled || handled == 0 || handled >= 500 {
+		t.Errorf("shadow table holds %d rows, %d events replayed so far (before the 500th): %v", shadowRows, handled, err)
+	}
+	close(resume)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := l.checksum(t, pool); got != live {
+		t.Fatalf("rebuilt %s, live %s", got, live)
+	}
+	var schemas int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_namespace WHERE nspname = $1`, shadow).Scan(&schemas); err != nil || schemas != 0 {
+		t.Fatalf("shadow schema left behind: %d %v", schemas, err)
+	}
+	// The swapped-in tables follow the log live.
+	appendTo(t, store, reg, "acct-0", Withdrawn{Account: "0", Amount: 1})
+	eventually(t, "live after the swap", func() (bool, error) { return caughtUp(ctx, pool, schema, store, l) })
+	l.checkOnce(t, pool, store)
+}
+
+// A blue/green rebuild whose connection dies halfway is finished by the
+// next claim, into the same shadow tables, and swapped in.
+func TestShadowRebuildResumesAfterConnectionLoss(t *testing.T) {
+	pool, schema := pgtest.Pool(t, pgtest.MaxConns(4))
+	ctx := context.Background()
+	reg := registry()
+	store := memory.New(memory.Config{})
+	for i := range 600 {
+		appendTo(t, store, reg, fmt.Sprintf("acct-%d", i%7), Deposited{Account: fmt.Sprint(i % 7), Amount: i % 11})
+	}
+	l := newLedger(t, pool, reg, "ledger")
+	l.proj.OnReset(postgres.ShadowTables("ledger_applied", "ledger_balance"))
+	cfg := fast
+	cfg.RebuildBatchSize = 50
+	r, err := projection.NewRunner(store, newStore(t, pool, schema, "runner"), cfg, l.proj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, r)
+	eventually(t, "catch-up", func() (bool, error) { return caughtUp(ctx, pool, schema, store, l) })
+	live := l.checksum(t, pool)
+
+	var rebuilding atomic.Bool
+	l.setHook(func(ctx context.Context, tx *postgres.Tx, rec eventstore.RecordedEvent) error {
+		if rebuilding.Load() && rec.Position.Commit == 300 {
+			rebuilding.Store(false)
+			if _, err := pool.Exec(ctx, `SELECT pg_terminate_backend($1)`, tx.Conn().PgConn().PID()); err != nil {
+				t.Error(err)
+			}
+		}
+		return nil
+	})
+	rebuilding.Store(true)
+	if err := r.Rebuild(ctx, "ledger", projection.RebuildOptions{}); !errors.Is(err, projection.ErrClaimLost) {
+		t.Fatalf("rebuild with its connection killed: %v, want ErrClaimLost", err)
+	}
+	eventually(t, "the rebuild to be finished by the next claim", func() (bool, error) {
+		rec, err := status(ctx, pool, schema, "ledger")
+		return rec.State == projection.Running && rec.Checkpoint == (eventstore.Position{Commit: 600, Prepare: 600}), err
+	})
+	if got := l.checksum(t, pool); got != live {
+		t.Fatalf("rebuilt %s, live %s", got, live)
+	}
+	l.checkOnce(t, pool, store)
+	var shadows int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM projection_checkpoints WHERE shadow_schema IS NOT NULL`).Scan(&shadows); err != nil || shadows != 0 {
+		t.Fatalf("shadow still recorded: %d %v", shadows, err)
+	}
+}
