@@ -5,6 +5,7 @@
 //
 //	go run ./examples/ecommerce                      # 200 seeded orders in memory
 //	go run ./examples/ecommerce -orders 2000 -seed 7
+//	go run ./examples/ecommerce -postgres postgres://localhost/shop -fresh
 //
 // It prints a report — orders by final state, compensations by kind, the
 // stock and money checks, throughput — and exits 0 only if every invariant
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/chronicle-go/chronicle/examples/ecommerce/scenario"
+	pgbackend "github.com/chronicle-go/chronicle/examples/ecommerce/scenario/postgres"
 )
 
 func main() {
@@ -28,9 +30,13 @@ func main() {
 }
 
 type options struct {
-	cfg   scenario.Config
-	rates scenario.Rates
-	quiet bool
+	cfg      scenario.Config
+	rates    scenario.Rates
+	quiet    bool
+	postgres string
+	schema   string
+	fresh    bool
+	replay   bool
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -47,6 +53,11 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.cfg.PaymentDeadline, "payment-deadline", 500*time.Millisecond, "how long the saga waits for a payment's outcome")
 	fs.DurationVar(&o.cfg.Timeout, "timeout", 2*time.Minute, "give up if the run has not settled by then")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
+	fs.StringVar(&o.postgres, "postgres", "", "run on PostgreSQL at this URL (events, saga state, read models), instead of in memory")
+	fs.StringVar(&o.schema, "schema", pgbackend.DefaultSchema, "with -postgres: the schema holding every table")
+	fs.BoolVar(&o.fresh, "fresh", false, "with -postgres: drop the schema and everything in it first")
+	fs.BoolVar(&o.replay, "replay", false, "rebuild every read model from the event log and prove it identical to the live one; "+
+		"with -postgres on a schema holding an earlier run's log, only that")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -73,9 +84,48 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if !o.quiet && isTerminal(stderr) {
 		o.cfg.Progress = stderr
 	}
-	rep, err := scenario.Run(ctx, scenario.MemoryBackend(), o.cfg)
+	backend := scenario.MemoryBackend()
+	if o.postgres != "" {
+		pg, err := pgbackend.Open(ctx, o.postgres, pgbackend.Config{Schema: o.schema, Fresh: o.fresh})
+		if err != nil {
+			fmt.Fprintln(stderr, "ecommerce:", err)
+			return 1
+		}
+		defer pg.Close()
+		n, err := pg.LogLength(ctx)
+		if err == nil && n > 0 && o.replay {
+			return replayOnly(ctx, pg, stdout, o.cfg.Progress)
+		}
+		if err != nil || n > 0 {
+			if err == nil {
+				err = fmt.Errorf("schema %s already holds %d events of an earlier run: add -fresh to drop it, pick another -schema, or -replay to rebuild its read models", o.schema, n)
+			}
+			fmt.Fprintln(stderr, "ecommerce:", err)
+			return 1
+		}
+		backend = pg.Backend
+	}
+	o.cfg.Replay = o.replay
+	rep, err := scenario.Run(ctx, backend, o.cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "ecommerce:", err)
+		return 1
+	}
+	rep.Print(stdout, true)
+	if !rep.OK() {
+		return 1
+	}
+	return 0
+}
+
+// replayOnly rebuilds the read models of the log an earlier run left in
+// PostgreSQL.
+func replayOnly(ctx context.Context, pg *pgbackend.Backend, stdout io.Writer, progress io.Writer) int {
+	n, _ := pg.LogLength(ctx)
+	fmt.Fprintf(stdout, "schema %s holds %d events: replaying them\n", pg.Schema, n)
+	rep, err := scenario.ReplayBackend(ctx, pg.Backend, progress)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ecommerce:", err)
 		return 1
 	}
 	rep.Print(stdout, true)

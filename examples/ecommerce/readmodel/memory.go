@@ -124,11 +124,11 @@ func NewMemory(store eventstore.Store, events *eventstore.Registry, cfg projecti
 			return nil
 		}
 	}
-	onProgress(shipments, func(e logistics.Picked) logistics.Progress { return e.Progress }, progress(logistics.StatusPicked))
-	onProgress(shipments, func(e logistics.Dispatched) logistics.Progress { return e.Progress }, progress(logistics.StatusDispatched))
-	onProgress(shipments, func(e logistics.InTransit) logistics.Progress { return e.Progress }, progress(logistics.StatusInTransit))
-	onProgress(shipments, func(e logistics.Delivered) logistics.Progress { return e.Progress }, progress(logistics.StatusDelivered))
-	onProgress(shipments, func(e logistics.Failed) logistics.Progress { return e.Progress }, progress(logistics.StatusFailed))
+	OnProgress(shipments, func(e logistics.Picked) logistics.Progress { return e.Progress }, progress(logistics.StatusPicked))
+	OnProgress(shipments, func(e logistics.Dispatched) logistics.Progress { return e.Progress }, progress(logistics.StatusDispatched))
+	OnProgress(shipments, func(e logistics.InTransit) logistics.Progress { return e.Progress }, progress(logistics.StatusInTransit))
+	OnProgress(shipments, func(e logistics.Delivered) logistics.Progress { return e.Progress }, progress(logistics.StatusDelivered))
+	OnProgress(shipments, func(e logistics.Failed) logistics.Progress { return e.Progress }, progress(logistics.StatusFailed))
 	shipments.OnReset(func(_ context.Context, t tx) error { m.shipments.Clear(t); m.carriers.Clear(t); return nil })
 
 	runner, err := projection.NewRunner(store, cps, cfg, orders, stock, revenue, shipments)
@@ -139,8 +139,9 @@ func NewMemory(store eventstore.Store, events *eventstore.Registry, cfg projecti
 	return m, nil
 }
 
-// onProgress registers a handler for a shipment progress event type E.
-func onProgress[E any, Tx any](p *projection.Projection[Tx], get func(E) logistics.Progress, fn func(context.Context, Tx, logistics.Progress) error) {
+// OnProgress registers fn for the shipment progress event type E, given
+// how to read its [logistics.Progress].
+func OnProgress[E any, Tx any](p *projection.Projection[Tx], get func(E) logistics.Progress, fn func(context.Context, Tx, logistics.Progress) error) {
 	projection.On(p, func(ctx context.Context, t Tx, e E, _ eventstore.RecordedEvent) error { return fn(ctx, t, get(e)) })
 }
 

@@ -105,7 +105,8 @@ func NewApp(b Backend, cfg AppConfig) (*App, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	scfg := saga.Config{Logger: cfg.Logger, PollInterval: b.PollInterval, RetryMin: 20 * time.Millisecond, RetryMax: 2 * time.Second}
+	scfg := saga.Config{Logger: cfg.Logger, PollInterval: b.PollInterval, DispatchWorkers: 16,
+		RetryMin: 20 * time.Millisecond, RetryMax: 2 * time.Second}
 	sender := saga.BusSender(a.Bus)
 	def := fulfilment.Definition(a.Events, a.Commands, fulfilment.Config{PaymentDeadline: cfg.PaymentDeadline})
 	if a.Fulfilment, err = saga.NewEngine(def, b.Sagas, b.Events, sender, scfg); err != nil {

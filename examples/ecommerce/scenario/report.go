@@ -29,6 +29,8 @@ type Report struct {
 	Checks  []Check
 	// Snapshot is the read models at the end of the run.
 	Snapshot readmodel.Snapshot
+	// Replay is set when the run was asked to replay the log.
+	Replay *ReplayReport
 }
 
 // Check is one invariant and whether it held.
@@ -49,7 +51,7 @@ func (r *Report) OK() bool {
 			return false
 		}
 	}
-	return len(r.Checks) > 0
+	return len(r.Checks) > 0 && (r.Replay == nil || r.Replay.OK())
 }
 
 // Print writes the report; timing adds the throughput, which varies from
@@ -90,6 +92,9 @@ func (r *Report) Print(w io.Writer, timing bool) {
 		s := r.Elapsed.Seconds()
 		fmt.Fprintf(w, "\nthroughput: %d orders and %d events in %s: %.0f orders/s, %.0f events/s\n",
 			r.Orders, r.Events, r.Elapsed.Round(time.Millisecond), float64(r.Orders)/s, float64(r.Events)/s)
+	}
+	if r.Replay != nil {
+		r.Replay.Print(w, timing)
 	}
 	if r.OK() {
 		fmt.Fprintln(w, "\nevery invariant holds")

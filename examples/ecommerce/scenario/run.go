@@ -35,6 +35,9 @@ type Config struct {
 	Progress io.Writer
 	// Logger receives the engines' warnings; none by default.
 	Logger *slog.Logger
+	// Replay, once the run has settled, rebuilds every read model from the
+	// log and compares checksums ([Replay]); the result is Report.Replay.
+	Replay bool
 }
 
 // Validate reports every problem with c at once.
@@ -118,6 +121,13 @@ func Run(ctx context.Context, b Backend, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	rep.Seed, rep.Elapsed = cfg.Seed, elapsed
+	if cfg.Replay {
+		stop()
+		wait()
+		if rep.Replay, err = Replay(ctx, b.Events, app.Events, app.ReadModels, b.Name, cfg.Progress); err != nil {
+			return nil, err
+		}
+	}
 	return rep, nil
 }
 

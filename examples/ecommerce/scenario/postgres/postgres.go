@@ -1,0 +1,135 @@
+// Package postgres runs the e-commerce example on PostgreSQL: the event
+// log ([github.com/chronicle-go/chronicle/eventstore/postgres]), the sagas'
+// state, outbox and deadlines
+// ([github.com/chronicle-go/chronicle/saga/postgres]) and the read models
+// ([github.com/chronicle-go/chronicle/examples/ecommerce/readmodel/postgres]),
+// all in one schema, with every migration applied by [Open].
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
+	"github.com/chronicle-go/chronicle/internal/pgmigrate"
+	"github.com/chronicle-go/chronicle/projection"
+	projpg "github.com/chronicle-go/chronicle/projection/postgres"
+	sagapg "github.com/chronicle-go/chronicle/saga/postgres"
+
+	"github.com/chronicle-go/chronicle/examples/ecommerce/readmodel"
+	rmpg "github.com/chronicle-go/chronicle/examples/ecommerce/readmodel/postgres"
+	"github.com/chronicle-go/chronicle/examples/ecommerce/scenario"
+)
+
+// DefaultSchema is the schema used when Config.Schema is empty.
+const DefaultSchema = "ecommerce"
+
+// Config configures [Open]. The zero value works.
+type Config struct {
+	// Schema holds every table of the example (default [DefaultSchema]).
+	Schema string
+	// Fresh drops the schema, and everything in it, before migrating.
+	Fresh bool
+	// MaxConns sizes the connection pool (default 32).
+	MaxConns int32
+	// Logger receives the stores' background problems; none by default.
+	Logger *slog.Logger
+}
+
+// Backend is a [scenario.Backend] on PostgreSQL; Close releases it.
+type Backend struct {
+	scenario.Backend
+	Schema string
+	pool   *pgxpool.Pool
+	events *espg.Store
+}
+
+// Open connects to url, applies the migrations of the event store, the
+// sagas, the projection checkpoints and the read models to the schema, and
+// returns the backend.
+func Open(ctx context.Context, url string, cfg Config) (*Backend, error) {
+	schema := cmp.Or(cfg.Schema, DefaultSchema)
+	if err := pgmigrate.ValidateSchema(schema); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	pcfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("ecommerce: -postgres: %w", err)
+	}
+	pcfg.MaxConns = cmp.Or(cfg.MaxConns, 32)
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, err
+	}
+	b, err := open(ctx, pool, schema, cfg)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+func open(ctx context.Context, pool *pgxpool.Pool, schema string, cfg Config) (*Backend, error) {
+	if err := pool.Ping(ctx); err != nil {
+		return nil, fmt.Errorf("ecommerce: connect: %w", err)
+	}
+	if cfg.Fresh {
+		if _, err := pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgmigrate.Quote(schema)+" CASCADE"); err != nil {
+			return nil, err
+		}
+	}
+	events, err := espg.New(pool, espg.Config{Schema: schema, Logger: cfg.Logger, PollInterval: 50 * time.Millisecond})
+	if err != nil {
+		return nil, err
+	}
+	sagas, err := sagapg.New(pool, sagapg.Config{Schema: schema, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	cps, err := projpg.New(pool, projpg.Config{Schema: schema, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	err = errors.Join(events.Migrate(ctx), sagas.Migrate(ctx), cps.Migrate(ctx))
+	if err == nil {
+		_, err = pgmigrate.Apply(ctx, pool, schema, rmpg.Migrations)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ecommerce: migrate schema %s: %w", schema, err)
+	}
+	b := &Backend{Schema: schema, pool: pool, events: events}
+	b.Backend = scenario.Backend{
+		Name:   "postgres",
+		Events: events,
+		Sagas:  sagas,
+		ReadModels: func(reg *eventstore.Registry, pc projection.Config) (readmodel.Store, error) {
+			return rmpg.New(pool, schema, events, reg, pc)
+		},
+		PollInterval: 100 * time.Millisecond,
+	}
+	return b, nil
+}
+
+// LogLength counts the events in the log: a schema left by an earlier run
+// holds some.
+func (b *Backend) LogLength(ctx context.Context) (int64, error) {
+	var n int64
+	err := b.pool.QueryRow(ctx, "SELECT count(*) FROM "+pgmigrate.Table(b.Schema, "events")).Scan(&n)
+	return n, err
+}
+
+// Close stops the event store's background work and closes the pool.
+func (b *Backend) Close() {
+	_ = b.events.Close()
+	b.pool.Close()
+}
