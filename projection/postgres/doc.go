@@ -40,6 +40,14 @@
 // (UPDATE … WHERE the checkpoint is the one this owner last wrote), so a
 // deposed owner can never commit.
 //
+// # Rebuilds
+//
+// [Truncate] is the simple reset function: the tables are emptied in the
+// rebuild's first transaction. [ShadowTables] rebuilds blue/green: the log
+// is replayed into copies in a shadow schema while the live tables keep
+// serving, and the copies replace them in the transaction that ends the
+// rebuild.
+//
 // # Status and operations
 //
 // The checkpoint table holds each projection's position, state, stuck event
