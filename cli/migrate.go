@@ -14,55 +14,35 @@ import (
 	sagapg "github.com/chronicle-go/chronicle/saga/postgres"
 )
 
-// component is one package's migrations. set is nil for a package that
-// does not export its migration set; migrate then applies it, and status
-// reads what the bookkeeping table recorded.
-type component struct {
-	name    string
-	set     *pgmigrate.Set
-	migrate func(ctx context.Context, env *Env) error
-}
-
-// components lists every component `migrate` knows, in the order it
-// applies them.
-func components() []component {
-	return []component{
-		{name: espg.Migrations.Component, set: &espg.Migrations},
-		{name: aggpg.Migrations.Component, set: &aggpg.Migrations},
-		{name: projpg.Component, migrate: func(ctx context.Context, env *Env) error {
-			s, err := projpg.New(env.Pool, projpg.Config{Schema: env.Schema, Logger: env.Logger})
-			if err != nil {
-				return err
-			}
-			return s.Migrate(ctx)
-		}},
-		{name: sagapg.Migrations.Component, set: &sagapg.Migrations},
-	}
+// components lists the migration set of every component `migrate` knows,
+// in the order it applies them.
+func components() []pgmigrate.Set {
+	return []pgmigrate.Set{espg.Migrations, aggpg.Migrations, projpg.Migrations, sagapg.Migrations}
 }
 
 func componentNames() []string {
 	var names []string
 	for _, c := range components() {
-		names = append(names, c.name)
+		names = append(names, c.Component)
 	}
 	return names
 }
 
 // selectComponents returns the components named in list (comma-separated),
 // or all of them for an empty list.
-func selectComponents(list string) ([]component, error) {
+func selectComponents(list string) ([]pgmigrate.Set, error) {
 	all := components()
 	if list == "" {
 		return all, nil
 	}
-	var out []component
+	var out []pgmigrate.Set
 	for name := range strings.SplitSeq(list, ",") {
 		name = strings.TrimSpace(name)
-		i := slices.IndexFunc(all, func(c component) bool { return c.name == name })
+		i := slices.IndexFunc(all, func(c pgmigrate.Set) bool { return c.Component == name })
 		if i < 0 {
 			return nil, usagef("--components: unknown component %q, want some of %s", name, strings.Join(componentNames(), ","))
 		}
-		if !slices.ContainsFunc(out, func(c component) bool { return c.name == name }) {
+		if !slices.ContainsFunc(out, func(c pgmigrate.Set) bool { return c.Component == name }) {
 			out = append(out, all[i])
 		}
 	}
@@ -102,36 +82,12 @@ func runMigrate(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	ran, err := pgmigrate.Apply(ctx, env.Pool, env.Schema, comps...)
 	var applied []migrationState
-	for _, c := range comps {
-		if c.set != nil {
-			ran, err := pgmigrate.Apply(ctx, env.Pool, env.Schema, *c.set)
-			for _, r := range ran {
-				applied = append(applied, migrationState{Component: r.Component, Version: r.Version, Name: r.Name})
-			}
-			if err != nil {
-				return a.reportMigrated(applied, fmt.Errorf("migrate %s: %w", c.name, err))
-			}
-			continue
-		}
-		before, err := recorded(ctx, env, c.name)
-		if err != nil {
-			return a.reportMigrated(applied, err)
-		}
-		if err := c.migrate(ctx, env); err != nil {
-			return a.reportMigrated(applied, fmt.Errorf("migrate %s: %w", c.name, err))
-		}
-		after, err := recorded(ctx, env, c.name)
-		if err != nil {
-			return a.reportMigrated(applied, err)
-		}
-		for _, m := range after {
-			if !slices.ContainsFunc(before, func(b migrationState) bool { return b.Version == m.Version }) {
-				applied = append(applied, migrationState{Component: m.Component, Version: m.Version, Name: m.Name})
-			}
-		}
+	for _, r := range ran {
+		applied = append(applied, migrationState{Component: r.Component, Version: r.Version, Name: r.Name})
 	}
-	return a.reportMigrated(applied, nil)
+	return a.reportMigrated(applied, err)
 }
 
 // reportMigrated prints what was applied, also when a later migration
@@ -176,31 +132,18 @@ func runMigrateStatus(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	states, err := pgmigrate.Status(ctx, env.Pool, env.Schema, components()...)
+	if err != nil {
+		return err
+	}
 	var rows []migrationState
-	for _, c := range components() {
-		if c.set != nil {
-			states, err := pgmigrate.Status(ctx, env.Pool, env.Schema, *c.set)
-			if err != nil {
-				return err
-			}
-			for _, s := range states {
-				m := migrationState{Component: s.Component, Version: s.Version, Name: s.Name, Pending: s.Pending()}
-				if !s.Pending() {
-					at := s.AppliedAt.UTC()
-					m.AppliedAt = &at
-				}
-				rows = append(rows, m)
-			}
-			continue
+	for _, st := range states {
+		m := migrationState{Component: st.Component, Version: st.Version, Name: st.Name, Pending: st.Pending()}
+		if !st.Pending() {
+			at := st.AppliedAt.UTC()
+			m.AppliedAt = &at
 		}
-		rec, err := recorded(ctx, env, c.name)
-		if err != nil {
-			return err
-		}
-		if len(rec) == 0 {
-			rec = []migrationState{{Component: c.name, Pending: true}}
-		}
-		rows = append(rows, rec...)
+		rows = append(rows, m)
 	}
 	pending := slices.ContainsFunc(rows, func(m migrationState) bool { return m.Pending })
 	if a.g.json {
@@ -211,9 +154,6 @@ func runMigrateStatus(ctx context.Context, a *app, args []string) error {
 		t := newTable(a.stdout, "COMPONENT", "VERSION", "NAME", "APPLIED")
 		for _, m := range rows {
 			version, name, at := fmt.Sprintf("%04d", m.Version), m.Name, "pending"
-			if m.Version == 0 {
-				version, name = "-", "-"
-			}
 			if m.AppliedAt != nil {
 				at = formatTime(*m.AppliedAt)
 			}
@@ -227,35 +167,4 @@ func runMigrateStatus(ctx context.Context, a *app, args []string) error {
 		return &notMigratedError{prog: a.opts.Name, schema: env.Schema, detail: "migrations pending"}
 	}
 	return nil
-}
-
-// recorded reads the migrations the bookkeeping table holds for component.
-func recorded(ctx context.Context, env *Env, component string) ([]migrationState, error) {
-	rows, err := env.Pool.Query(ctx, `SELECT version, name, applied_at FROM `+
-		pgmigrate.Table(env.Schema, "chronicle_migrations")+` WHERE component = $1 ORDER BY version`, component)
-	if err != nil {
-		if pgmigrate.IsUndefinedTable(err) {
-			return nil, nil
-		}
-		return nil, err
-	}
-	defer rows.Close()
-	var out []migrationState
-	for rows.Next() {
-		m := migrationState{Component: component}
-		var at time.Time
-		if err := rows.Scan(&m.Version, &m.Name, &at); err != nil {
-			return nil, err
-		}
-		at = at.UTC()
-		m.AppliedAt = &at
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		if pgmigrate.IsUndefinedTable(err) {
-			return nil, nil
-		}
-		return nil, err
-	}
-	return out, nil
 }

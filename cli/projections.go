@@ -41,7 +41,11 @@ func (a *app) projections(ctx context.Context) (*projections, error) {
 		return nil, err
 	}
 	p := &projections{env: env}
-	if a.opts.Projections != nil {
+	if a.opts.Projections == nil {
+		if err := a.requireMigrated(ctx, env, projpg.Migrations); err != nil {
+			return nil, err
+		}
+	} else {
 		if p.runner, err = a.opts.Projections(ctx, env); err != nil {
 			return nil, fmt.Errorf("building the application's projections: %w", err)
 		}

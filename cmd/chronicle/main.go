@@ -21,7 +21,13 @@ import (
 )
 
 func main() {
+	// The first SIGINT or SIGTERM cancels the command (tail ends with exit
+	// code 0, others with 130); a second one kills the process at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	code := cli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, cli.Options{})
 	stop()
 	os.Exit(code)
