@@ -21,6 +21,8 @@ type Store struct {
 	instances   map[key]saga.Instance
 	commands    []*row // in insertion order
 	byID        map[uuid.UUID]*row
+	pending     map[key][]*row // unsent rows per instance, by seq
+	order       int64          // insertion counter, for stable claim order
 	deadlines   map[dkey]*deadline
 	history     map[key][]saga.HistoryEntry
 	parked      []saga.Parked
@@ -34,6 +36,7 @@ type dkey struct{ saga, instance, name string }
 type row struct {
 	saga.Command
 	leaseUntil time.Time
+	order      int64
 }
 
 type deadline struct {
@@ -55,6 +58,7 @@ func New() *Store {
 	return &Store{
 		instances:   make(map[key]saga.Instance),
 		byID:        make(map[uuid.UUID]*row),
+		pending:     make(map[key][]*row),
 		deadlines:   make(map[dkey]*deadline),
 		history:     make(map[key][]saga.HistoryEntry),
 		checkpoints: make(map[string]*checkpoint),
@@ -140,10 +144,14 @@ func (s *Store) Commit(ctx context.Context, c saga.Commit) error {
 		s.deadlines[dkey{c.Saga, d.Instance, d.Name}] = &deadline{Deadline: d}
 	}
 	for _, cmd := range c.Commands {
-		r := &row{Command: cmd}
+		s.order++
+		r := &row{Command: cmd, order: s.order}
 		r.Saga, r.Data = c.Saga, slices.Clone(cmd.Data)
 		s.commands = append(s.commands, r)
 		s.byID[cmd.ID] = r
+		k := key{c.Saga, cmd.Instance}
+		s.pending[k] = append(s.pending[k], r)
+		slices.SortFunc(s.pending[k], func(a, b *row) int { return cmp.Compare(a.Seq, b.Seq) })
 	}
 	for _, h := range c.History {
 		h.Saga = c.Saga
@@ -230,19 +238,18 @@ func (s *Store) ClaimCommands(ctx context.Context, name string, now time.Time, l
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	seen := map[string]bool{} // instances whose oldest unsent command was met
-	var heads []*row
-	for _, r := range s.commands {
-		if r.Saga != name || r.Sent() || seen[r.Instance] {
+	var heads []*row // the oldest unsent command of each instance, if due and free
+	for k, rows := range s.pending {
+		if k.saga != name || len(rows) == 0 {
 			continue
 		}
-		seen[r.Instance] = true
-		if r.NextAttempt.After(now) || r.leaseUntil.After(now) {
-			continue
+		if r := rows[0]; !r.NextAttempt.After(now) && !r.leaseUntil.After(now) {
+			heads = append(heads, r)
 		}
-		heads = append(heads, r)
 	}
-	slices.SortStableFunc(heads, func(a, b *row) int { return a.NextAttempt.Compare(b.NextAttempt) })
+	slices.SortFunc(heads, func(a, b *row) int {
+		return cmp.Or(a.NextAttempt.Compare(b.NextAttempt), cmp.Compare(a.order, b.order))
+	})
 	var out []saga.Command
 	for _, r := range heads[:min(limit, len(heads))] {
 		r.leaseUntil = now.Add(leaseFor)
@@ -266,12 +273,17 @@ func (s *Store) MarkSent(ctx context.Context, name string, ids []uuid.UUID, now 
 		if r := s.byID[id]; r != nil && r.Saga == name && !r.Sent() {
 			r.SentAt, r.leaseUntil = now, time.Time{}
 			touched[r.Instance] = true
+			k := key{name, r.Instance}
+			s.pending[k] = slices.DeleteFunc(s.pending[k], func(p *row) bool { return p == r })
+			if len(s.pending[k]) == 0 {
+				delete(s.pending, k)
+			}
 		}
 	}
 	for id := range touched {
 		k := key{name, id}
 		inst, ok := s.instances[k]
-		if !ok || inst.Status != saga.Compensating || s.unsent(name, id) {
+		if !ok || inst.Status != saga.Compensating || len(s.pending[k]) > 0 {
 			continue
 		}
 		inst.Status, inst.Version, inst.UpdatedAt = saga.Compensated, inst.Version+1, now
@@ -280,15 +292,6 @@ func (s *Store) MarkSent(ctx context.Context, name string, ids []uuid.UUID, now 
 			Kind: saga.StatusChanged, Detail: string(saga.Compensated)})
 	}
 	return nil
-}
-
-func (s *Store) unsent(name, instance string) bool {
-	for _, r := range s.commands {
-		if r.Saga == name && r.Instance == instance && !r.Sent() {
-			return true
-		}
-	}
-	return false
 }
 
 // MarkFailed implements [saga.Store].

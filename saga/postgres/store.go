@@ -5,7 +5,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,8 +31,6 @@ type Config struct {
 	// LeaseCheckInterval is how often a lease holder checks its lock
 	// connection is alive; default 2s.
 	LeaseCheckInterval time.Duration
-	// Logger, default discard.
-	Logger *slog.Logger
 }
 
 // Validate reports every problem with c at once.
@@ -62,9 +59,6 @@ func (c *Config) setDefaults() {
 	}
 	if c.LeaseCheckInterval == 0 {
 		c.LeaseCheckInterval = 2 * time.Second
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
 	}
 }
 
