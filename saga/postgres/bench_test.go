@@ -2,9 +2,9 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
-	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
