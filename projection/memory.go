@@ -128,6 +128,8 @@ func cloneFilter(f eventstore.Filter) eventstore.Filter {
 	return eventstore.Filter{EventTypes: slices.Clone(f.EventTypes), StreamPrefixes: slices.Clone(f.StreamPrefixes)}
 }
 
+var _ Claim[*MemoryTx] = (*memoryClaim)(nil)
+
 type memoryClaim struct {
 	m    *MemoryStore
 	name string

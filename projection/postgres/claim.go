@@ -101,6 +101,8 @@ func wait(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+var _ projection.Claim[*Tx] = (*claim)(nil)
+
 type claim struct {
 	s    *Store
 	name string
