@@ -129,7 +129,8 @@ func (c Config) selected(id string) bool {
 // sizes are the workload sizes of a mode.
 type sizes struct {
 	appends       int // W1: appends per round
-	writerAppends int // W2, W4: appends per writer per round
+	writerAppends int // W2: appends per writer per round
+	racing        int // W4: successful appends per writer per round
 	batches       int // W3: 10-event appends per round
 	loads         int // W5: loads per round and case
 	aggregate     int // W5: events in the aggregate
@@ -141,10 +142,10 @@ type sizes struct {
 
 func (c Config) sizes() sizes {
 	if c.Quick {
-		return sizes{appends: 20, writerAppends: 4, batches: 5, loads: 1, aggregate: 1_000,
+		return sizes{appends: 20, writerAppends: 4, racing: 4, batches: 5, loads: 1, aggregate: 1_000,
 			readEvents: 1_000, rebuildEvents: orDefault(c.Events, 2_000), sagas: 8, timeout: 5 * time.Minute}
 	}
-	return sizes{appends: 1_000, writerAppends: 150, batches: 200, loads: 5, aggregate: 10_000,
+	return sizes{appends: 1_000, writerAppends: 150, racing: 50, batches: 200, loads: 5, aggregate: 10_000,
 		readEvents: 100_000, rebuildEvents: orDefault(c.Events, 1_000_000), sagas: 300, timeout: 2 * time.Hour}
 }
 

@@ -23,7 +23,7 @@ func workloadDoc(s sizes) string {
 	p("- **W1** %d single-event appends to one stream, `Exact(version)`, one writer.\n", s.appends)
 	p("- **W2** %d writers, each %d single-event appends to its own stream.\n", writers, s.writerAppends)
 	p("- **W3** %d appends of 10 events to one stream; the unit is events.\n", s.batches)
-	p("- **W4** %d writers append to one stream with the version they last saw until each has %d successful appends; ", writers, s.writerAppends)
+	p("- **W4** %d writers append to one stream with the version they last saw until each has %d successful appends; ", writers, s.racing)
 	p("a loser takes the stream's version from the conflict (chronicle: `ConflictError.Actual`; baseline: ")
 	p("the version the statement read, which can be stale and cost one more attempt) and tries again. ")
 	p("After the rounds every stream is read back: one event per successful append, versions contiguous, ")

@@ -77,7 +77,7 @@ type pgInfo struct {
 	settings [][2]string
 }
 
-var pgSettings = []string{"synchronous_commit", "shared_buffers", "fsync", "wal_level", "max_connections", "work_mem"}
+var pgSettings = []string{"synchronous_commit", "shared_buffers", "fsync", "wal_level", "work_mem", "jit", "max_connections"}
 
 func readPostgres(ctx context.Context, pool *pgxpool.Pool) (pgInfo, error) {
 	var info pgInfo

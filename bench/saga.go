@@ -162,7 +162,7 @@ func sagaBus(store eventstore.Store, events *eventstore.Registry) *command.Bus {
 // no command failing.
 func (e *env) sagaCase(ctx context.Context, n int) (*benchCase, error) {
 	evReg, cmdReg := sagaRegistries()
-	pgStore, err := sagapg.New(e.pool, sagapg.Config{Schema: e.schema, Logger: e.log})
+	pgStore, err := sagapg.New(e.pool, sagapg.Config{Schema: e.schema})
 	if err != nil {
 		return nil, err
 	}

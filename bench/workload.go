@@ -34,10 +34,10 @@ func workloads() []workload {
 				return one(e.appendCase("W3", "10-event appends, 1 writer", 1, e.sizes.batches, 10)), nil
 			}},
 		{id: "W4", title: func(s sizes) string {
-			return fmt.Sprintf("%d writers racing on one stream (%d successful appends each per round)", writers, s.writerAppends)
+			return fmt.Sprintf("%d writers racing on one stream (%d successful appends each per round)", writers, s.racing)
 		},
 			build: func(ctx context.Context, e *env) ([]*benchCase, error) {
-				return one(e.conflictCase(writers, e.sizes.writerAppends)), nil
+				return one(e.conflictCase(writers, e.sizes.racing)), nil
 			}},
 		{id: "W5", title: func(s sizes) string {
 			return fmt.Sprintf("load a %d-event aggregate without and with a snapshot (%d loads per round)", s.aggregate, s.loads)
