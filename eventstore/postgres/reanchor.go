@@ -17,9 +17,10 @@ import (
 // writes and to the horizon, so that every transaction from now on sorts
 // after every stored event. It never lowers the offset, so running it when
 // nothing was restored changes nothing, and running it twice is harmless.
-// It locks the streams and events tables for its short transaction, so
-// concurrent appends wait for it and then use the new offset. It returns the
-// old and new offsets.
+// It takes ACCESS EXCLUSIVE locks on the epoch, streams and events tables
+// for its short transaction, so concurrent appends and reads wait for it and
+// appends then use the new offset. Run it after a restore, before writers
+// start. It returns the old and new offsets.
 func (s *Store) Reanchor(ctx context.Context) (before, after uint64, err error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -29,7 +30,7 @@ func (s *Store) Reanchor(ctx context.Context) (before, after uint64, err error) 
 	events := pgmigrate.Table(s.cfg.Schema, "events")
 	streams := pgmigrate.Table(s.cfg.Schema, "streams")
 	epoch := pgmigrate.Table(s.cfg.Schema, "epoch")
-	if _, err := tx.Exec(ctx, `LOCK TABLE `+streams+`, `+events+` IN EXCLUSIVE MODE`); err != nil {
+	if _, err := tx.Exec(ctx, `LOCK TABLE `+epoch+`, `+streams+`, `+events+` IN ACCESS EXCLUSIVE MODE`); err != nil {
 		return 0, 0, s.mapError("reanchor", "", err)
 	}
 	var old, next int64

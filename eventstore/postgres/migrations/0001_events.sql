@@ -69,6 +69,7 @@ CREATE FUNCTION {{schema}}.append_events(
 DECLARE
     n          integer := cardinality(p_ids);
     v_exists   boolean;
+    v_offset   bigint;
     v_last     bigint;
     v_tid      bigint;
     v_ok       boolean;
@@ -85,9 +86,14 @@ BEGIN
     -- it starts waiting and later arrivals can overtake it.
     PERFORM pg_advisory_xact_lock(hashtext('chronicle.eventstore:{{schema}}'), hashtext(p_stream));
     LOOP
-        SELECT s.version, s.transaction_id INTO actual, v_last
-          FROM {{schema}}.streams s WHERE s.stream_id = p_stream;
-        v_exists := FOUND;
+        -- A new statement, so a new snapshot: it sees what the lock's
+        -- previous holder committed. The epoch is read here too, after any
+        -- wait for Reanchor's table locks, so such an append uses the new
+        -- offset.
+        SELECT ep.offset_xid, s.version, s.transaction_id
+          INTO v_offset, actual, v_last
+          FROM {{schema}}.epoch ep LEFT JOIN {{schema}}.streams s ON s.stream_id = p_stream;
+        v_exists := actual IS NOT NULL;
         IF NOT v_exists THEN
             actual := 0;
             v_last := 0;
@@ -156,32 +162,44 @@ BEGIN
             END IF;
         END IF;
 
-        -- The epoch is read after the stream lock, in its own statement, so
-        -- an append that waited for Reanchor sees the new offset.
-        SELECT pg_current_xact_id()::text::bigint + ep.offset_xid INTO v_tid FROM {{schema}}.epoch ep;
+        -- Taking the transaction id only now, after the lock and the checks,
+        -- is what keeps the order guard quiet for Append (and a refused
+        -- append cheap: without a transaction id it commits nothing).
+        v_tid := pg_current_xact_id()::text::bigint + v_offset;
         IF v_exists THEN
             IF v_last > v_tid THEN
                 status := 4;
                 reason := format('the stream''s last append has transaction id %s, above this transaction''s %s', v_last, v_tid);
                 RETURN;
             END IF;
-            UPDATE {{schema}}.streams s SET version = actual + n, transaction_id = v_tid WHERE s.stream_id = p_stream;
+            -- One statement updates the stream row and inserts the events.
+            WITH upd AS (
+                UPDATE {{schema}}.streams s SET version = actual + n, transaction_id = v_tid WHERE s.stream_id = p_stream
+            ), ins AS (
+                INSERT INTO {{schema}}.events (transaction_id, stream_id, version, event_id, type, data, metadata)
+                SELECT v_tid, p_stream, actual + u.ord, u.id, u.typ, u.dat, u.md
+                  FROM unnest(p_ids, p_types, p_data, p_metadata) WITH ORDINALITY AS u(id, typ, dat, md, ord)
+                RETURNING events.position, events.version
+            )
+            SELECT array_agg(ins.position ORDER BY ins.version) INTO positions FROM ins;
             EXIT;
         END IF;
         INSERT INTO {{schema}}.streams (stream_id, version, transaction_id) VALUES (p_stream, n, v_tid)
             ON CONFLICT (stream_id) DO NOTHING;
-        EXIT WHEN FOUND;
-        -- Another transaction created the stream meanwhile: start over, now
-        -- locking its row.
+        IF FOUND THEN
+            WITH ins AS (
+                INSERT INTO {{schema}}.events (transaction_id, stream_id, version, event_id, type, data, metadata)
+                SELECT v_tid, p_stream, u.ord, u.id, u.typ, u.dat, u.md
+                  FROM unnest(p_ids, p_types, p_data, p_metadata) WITH ORDINALITY AS u(id, typ, dat, md, ord)
+                RETURNING events.position, events.version
+            )
+            SELECT array_agg(ins.position ORDER BY ins.version) INTO positions FROM ins;
+            EXIT;
+        END IF;
+        -- Another transaction created the stream meanwhile (only possible
+        -- for callers that bypass the advisory lock): start over.
     END LOOP;
 
-    WITH ins AS (
-        INSERT INTO {{schema}}.events (transaction_id, stream_id, version, event_id, type, data, metadata)
-        SELECT v_tid, p_stream, actual + u.ord, u.id, u.typ, u.dat, u.md
-          FROM unnest(p_ids, p_types, p_data, p_metadata) WITH ORDINALITY AS u(id, typ, dat, md, ord)
-        RETURNING events.position, events.version
-    )
-    SELECT array_agg(ins.position ORDER BY ins.version) INTO positions FROM ins;
     tids := array_fill(v_tid, ARRAY[n]);
     version := actual + n;
     status := 0;
