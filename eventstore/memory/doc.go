@@ -21,8 +21,13 @@
 //     so writers never block on a slow subscriber and no event is ever
 //     dropped for one; a subscription holds at most one chunk (512 events)
 //     of copies.
-//   - Appended payloads and metadata are copied; what reads return shares
-//     the store's copy and must be treated as read-only.
+//   - Appended payloads and metadata are copied (into shared blocks, so an
+//     append allocates little); what reads return shares the store's copy
+//     and must be treated as read-only.
+//   - The log is kept in blocks of compact records and never copied as it
+//     grows. The benchmarks (bench_test.go) report events per second of
+//     wall-clock and of CPU time; on a machine shared with other work, read
+//     the CPU-time figures against BenchmarkCalibration from the same run.
 //   - Every call honours its context.
 //
 // [eventstoretest]: https://pkg.go.dev/github.com/chronicle-go/chronicle/eventstore/eventstoretest
