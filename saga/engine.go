@@ -29,7 +29,7 @@ type Config struct {
 	HandlerBackoff  time.Duration
 
 	// DispatchBatch caps the commands claimed per dispatcher round; default
-	// 128. DispatchWorkers sends that many commands at once; default 8.
+	// 128. DispatchWorkers sends that many commands at once; default 16.
 	DispatchBatch   int
 	DispatchWorkers int
 	// ClaimLease is how long a claimed command or deadline stays reserved
@@ -94,7 +94,7 @@ func (c *Config) setDefaults() {
 	def(&c.HandlerAttempts, 3)
 	dur(&c.HandlerBackoff, 10*time.Millisecond)
 	def(&c.DispatchBatch, 128)
-	def(&c.DispatchWorkers, 8)
+	def(&c.DispatchWorkers, 16)
 	dur(&c.ClaimLease, 30*time.Second)
 	dur(&c.RetryMin, 100*time.Millisecond)
 	dur(&c.RetryMax, time.Minute)
