@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -37,7 +38,7 @@ type app struct {
 	opts   Options
 	g      globals
 	stdin  io.Reader
-	stdout io.Writer
+	stdout *bufio.Writer // flushed when the command ends, and by tail after each event
 	stderr io.Writer
 	env    *Env
 }
@@ -58,8 +59,12 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &app{opts: opts, g: globals{schema: DefaultSchema}, stdin: stdin, stdout: stdout, stderr: stderr}
+	out := bufio.NewWriterSize(stdout, 64<<10)
+	a := &app{opts: opts, g: globals{schema: DefaultSchema}, stdin: stdin, stdout: out, stderr: stderr}
 	err := a.run(ctx, args)
+	if ferr := out.Flush(); err == nil && ferr != nil {
+		err = fmt.Errorf("writing the output: %w", ferr)
+	}
 	if a.env != nil {
 		a.env.close()
 	}

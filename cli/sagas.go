@@ -61,7 +61,7 @@ func (a *app) sagas(ctx context.Context) (map[string]sagaReader, []string, saga.
 		if err := a.requireMigrated(ctx, env, sagapg.Migrations); err != nil {
 			return nil, nil, nil, err
 		}
-		store, err := sagapg.New(env.Pool, sagapg.Config{Schema: env.Schema, Logger: env.Logger})
+		store, err := sagapg.New(env.Pool, sagapg.Config{Schema: env.Schema})
 		if err != nil {
 			return nil, nil, nil, err
 		}

@@ -77,6 +77,9 @@ func runTail(ctx context.Context, a *app, args []string) error {
 			fmt.Fprintf(a.stdout, "%s  %s  %s@%d  %s  %s\n", formatTime(e.RecordedAt), e.Position,
 				e.StreamID, e.Version, e.Type, compactData(e.Data))
 		}
+		if err := a.stdout.Flush(); err != nil {
+			return err
+		}
 		if n++; *limit > 0 && n >= *limit {
 			return nil
 		}
