@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"iter"
 	"math"
 	"time"
@@ -272,7 +271,7 @@ func (r *row) event() (eventstore.RecordedEvent, error) {
 		RecordedAt: r.recordedAt.UTC(),
 	}
 	if len(r.metadata) > 0 {
-		if err := json.Unmarshal(r.metadata, &e.Metadata); err != nil {
+		if err := decodeMetadata(r.metadata, &e.Metadata); err != nil {
 			return e, err
 		}
 	}

@@ -1,0 +1,134 @@
+package postgres
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+)
+
+// decodeMetadata decodes a metadata column. Reads decode one per event, and
+// encoding/json's reflection was a large share of a stream read's client
+// time, so the common shape (the known keys, strings without escapes, as
+// jsonb prints them) is scanned by hand; anything else goes to
+// encoding/json, which defines the result.
+func decodeMetadata(b []byte, m *eventstore.Metadata) error {
+	if scanMetadata(b, m) {
+		return nil
+	}
+	*m = eventstore.Metadata{}
+	return json.Unmarshal(b, m)
+}
+
+func scanMetadata(b []byte, m *eventstore.Metadata) bool {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	i++
+	for first := true; ; first = false {
+		i = skipSpace(b, i)
+		if first && i < len(b) && b[i] == '}' {
+			return skipSpace(b, i+1) == len(b)
+		}
+		key, j, ok := scanString(b, i)
+		if !ok {
+			return false
+		}
+		i = skipSpace(b, j)
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		i = skipSpace(b, i+1)
+		switch key {
+		case "correlation_id", "causation_id":
+			s, j, ok := scanString(b, i)
+			if !ok {
+				return false
+			}
+			if key == "correlation_id" {
+				m.CorrelationID = s
+			} else {
+				m.CausationID = s
+			}
+			i = j
+		case "schema_version":
+			j := i
+			for j < len(b) && (b[j] == '-' || ('0' <= b[j] && b[j] <= '9')) {
+				j++
+			}
+			n, err := strconv.Atoi(string(b[i:j]))
+			if err != nil {
+				return false
+			}
+			m.SchemaVersion, i = n, j
+		case "values":
+			if i >= len(b) || b[i] != '{' {
+				return false
+			}
+			i++
+			m.Values = make(map[string]string, 4)
+			for first := true; ; first = false {
+				i = skipSpace(b, i)
+				if i < len(b) && b[i] == '}' {
+					i++
+					break
+				}
+				if !first {
+					if i >= len(b) || b[i] != ',' {
+						return false
+					}
+					i = skipSpace(b, i+1)
+				}
+				k, j, ok := scanString(b, i)
+				if !ok {
+					return false
+				}
+				i = skipSpace(b, j)
+				if i >= len(b) || b[i] != ':' {
+					return false
+				}
+				v, j, ok := scanString(b, skipSpace(b, i+1))
+				if !ok {
+					return false
+				}
+				m.Values[k], i = v, j
+			}
+		default:
+			return false
+		}
+		i = skipSpace(b, i)
+		if i < len(b) && b[i] == ',' {
+			i++
+			continue
+		}
+		if i < len(b) && b[i] == '}' {
+			return skipSpace(b, i+1) == len(b)
+		}
+		return false
+	}
+}
+
+// scanString reads a JSON string without escapes starting at b[i]; a
+// backslash makes it give up.
+func scanString(b []byte, i int) (string, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return "", i, false
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return string(b[i+1 : j]), j + 1, true
+		case c == '\\' || c < 0x20:
+			return "", i, false
+		}
+	}
+	return "", i, false
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
