@@ -37,6 +37,7 @@ type options struct {
 	schema   string
 	fresh    bool
 	replay   bool
+	roles    scenario.Roles
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -58,9 +59,20 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.fresh, "fresh", false, "with -postgres: drop the schema and everything in it first")
 	fs.BoolVar(&o.replay, "replay", false, "rebuild every read model from the event log and prove it identical to the live one; "+
 		"with -postgres on a schema holding an earlier run's log, only that")
+	role := fs.String("role", "all", "with -postgres: what this process runs, a comma-separated list of "+
+		"order, inventory, payment, logistics (or services), fulfilment, carriers, projections, client; "+
+		"a process without client serves until interrupted")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	var err error
+	if o.roles, err = scenario.ParseRoles(*role); err != nil {
+		return o, err
+	}
+	if o.postgres == "" && len(o.roles) != len(scenario.AllRoles) {
+		return o, fmt.Errorf("-role needs -postgres: processes share their work through the database")
+	}
+	o.cfg.Roles = o.roles
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
@@ -92,6 +104,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer pg.Close()
+		if !o.roles.Has(scenario.RoleClient) {
+			fmt.Fprintf(stderr, "ecommerce: serving %s on schema %s until interrupted\n", o.roles, pg.Schema)
+			if err := scenario.Serve(ctx, pg.Backend, scenario.AppConfig{PaymentDeadline: o.cfg.PaymentDeadline, Roles: o.roles}); err != nil {
+				fmt.Fprintln(stderr, "ecommerce:", err)
+				return 1
+			}
+			return 0
+		}
 		n, err := pg.LogLength(ctx)
 		if err == nil && n > 0 && o.replay {
 			return replayOnly(ctx, pg, stdout, o.cfg.Progress)

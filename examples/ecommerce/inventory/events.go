@@ -64,6 +64,7 @@ type (
 
 // RegisterCommands registers the commands other services send.
 func RegisterCommands(r *eventstore.Registry) {
+	eventstore.MustRegister[AddProduct](r, "AddProduct")
 	eventstore.MustRegister[Reserve](r, "ReserveStock")
 	eventstore.MustRegister[Release](r, "ReleaseStock")
 }

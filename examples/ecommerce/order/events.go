@@ -93,8 +93,10 @@ type (
 	Complete struct{ OrderID string }
 )
 
-// RegisterCommands registers the commands other services (the saga) send.
+// RegisterCommands registers the service's commands, which the saga (and
+// the client placing orders) send, possibly from another process.
 func RegisterCommands(r *eventstore.Registry) {
+	eventstore.MustRegister[Place](r, "PlaceOrder")
 	eventstore.MustRegister[Confirm](r, "ConfirmOrder")
 	eventstore.MustRegister[Cancel](r, "CancelOrder")
 	eventstore.MustRegister[RecordShipment](r, "RecordOrderShipment")

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"context"
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
@@ -23,5 +24,8 @@ func MemoryBackend() Backend {
 			return readmodel.NewMemory(store, events, cfg)
 		},
 		PollInterval: 20 * time.Millisecond,
+		Inbox: func(name, prefix string, types []string, handle func(context.Context, eventstore.RecordedEvent) error, cfg projection.Config) (Consumer, error) {
+			return NewInbox(store, projection.NewMemoryStore(), name, prefix, types, handle, cfg)
+		},
 	}
 }

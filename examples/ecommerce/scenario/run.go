@@ -38,6 +38,10 @@ type Config struct {
 	// Replay, once the run has settled, rebuilds every read model from the
 	// log and compares checksums ([Replay]); the result is Report.Replay.
 	Replay bool
+	// Roles are what this process runs besides placing the orders (see
+	// [NewApp]); empty means everything. The roles missing here must run
+	// in other processes on the same database ([Serve]).
+	Roles Roles
 }
 
 // Validate reports every problem with c at once.
@@ -54,6 +58,9 @@ func (c Config) Validate() error {
 	}
 	if c.Rates != nil {
 		errs = append(errs, c.Rates.Validate())
+	}
+	if c.Replay && !c.Roles.Has(RoleProjections) {
+		errs = append(errs, errors.New("scenario: Replay rebuilds the read models, so it needs the projections role"))
 	}
 	return errors.Join(errs...)
 }
@@ -89,7 +96,7 @@ func Run(ctx context.Context, b Backend, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	cfg.setDefaults()
-	app, err := NewApp(b, AppConfig{PaymentDeadline: cfg.PaymentDeadline, Logger: cfg.Logger})
+	app, err := NewApp(b, AppConfig{PaymentDeadline: cfg.PaymentDeadline, Logger: cfg.Logger, Roles: cfg.Roles})
 	if err != nil {
 		return nil, err
 	}
@@ -131,11 +138,22 @@ func Run(ctx context.Context, b Backend, cfg Config) (*Report, error) {
 	return rep, nil
 }
 
+// Serve runs the roles of cfg on b until ctx ends: a process that takes
+// part in a run without placing the orders.
+func Serve(ctx context.Context, b Backend, cfg AppConfig) error {
+	app, err := NewApp(b, cfg)
+	if err != nil {
+		return err
+	}
+	app.Start(ctx)()
+	return nil
+}
+
 // Seed adds the plan's products.
 func (a *App) Seed(ctx context.Context, plan Plan) error {
 	for _, p := range plan.Products {
 		cmd := command.Command{ID: command.DeriveID("ecommerce", "add-product", p.SKU), Payload: p}
-		if _, err := a.Bus.Send(ctx, cmd); err != nil {
+		if err := a.Send(ctx, cmd); err != nil {
 			return fmt.Errorf("scenario: add product %s: %w", p.SKU, err)
 		}
 	}
@@ -153,7 +171,7 @@ func (a *App) Place(ctx context.Context, plan Plan, concurrency int, placed *ato
 		wg.Go(func() {
 			for p := range next {
 				cmd := command.Command{ID: command.DeriveID("ecommerce", "place", p.OrderID), CorrelationID: p.OrderID, Payload: p}
-				if _, err := a.Bus.Send(ctx, cmd); err != nil && errs[w] == nil {
+				if err := a.Send(ctx, cmd); err != nil && errs[w] == nil {
 					errs[w] = fmt.Errorf("scenario: place %s: %w", p.OrderID, err)
 				}
 				placed.Add(1)

@@ -92,7 +92,7 @@ func open(ctx context.Context, pool *pgxpool.Pool, schema string, cfg Config) (*
 	if err != nil {
 		return nil, err
 	}
-	sagas, err := sagapg.New(pool, sagapg.Config{Schema: schema, Logger: cfg.Logger})
+	sagas, err := sagapg.New(pool, sagapg.Config{Schema: schema})
 	if err != nil {
 		return nil, err
 	}
@@ -116,6 +116,9 @@ func open(ctx context.Context, pool *pgxpool.Pool, schema string, cfg Config) (*
 			return rmpg.New(pool, schema, events, reg, pc)
 		},
 		PollInterval: 100 * time.Millisecond,
+		Inbox: func(name, prefix string, types []string, handle func(context.Context, eventstore.RecordedEvent) error, pc projection.Config) (scenario.Consumer, error) {
+			return scenario.NewInbox(events, cps, name, prefix, types, handle, pc)
+		},
 	}
 	return b, nil
 }

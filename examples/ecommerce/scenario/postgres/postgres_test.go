@@ -115,3 +115,53 @@ func TestReplayOfAnEarlierRun(t *testing.T) {
 		t.Errorf("the rebuild did not restore %s", table)
 	}
 }
+
+// Several processes on one database, each running part of the system: the
+// commands cross between them through the services' inboxes, the sagas'
+// outboxes and deadlines are shared through their tables, and the flow
+// completes with every invariant holding. Each "process" has its own
+// connection pool, so it shares nothing with the others but the database.
+func TestMultiProcess(t *testing.T) {
+	first := openTest(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	processes := []scenario.Roles{
+		{scenario.RoleOrder, scenario.RolePayment, scenario.RoleProjections},
+		{scenario.RoleInventory, scenario.RoleLogistics, scenario.RoleCarriers},
+		{scenario.RoleFulfilment},
+		{scenario.RoleFulfilment, scenario.RoleCarriers}, // a second engine of each saga: a standby that shares the dispatch
+	}
+	done := make(chan error, len(processes))
+	for _, roles := range processes {
+		b, err := Open(ctx, pgtest.URL(), Config{Schema: first.Schema, MaxConns: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		go func() {
+			done <- scenario.Serve(ctx, b.Backend, scenario.AppConfig{PaymentDeadline: 300 * time.Millisecond, Roles: roles})
+		}()
+	}
+	r := rates
+	runCtx, runCancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer runCancel()
+	rep, err := scenario.Run(runCtx, first.Backend, scenario.Config{Orders: 120, Seed: 9, Rates: &r,
+		PaymentDeadline: 300 * time.Millisecond, Roles: scenario.Roles{scenario.RoleClient}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() {
+		var sb strings.Builder
+		rep.Print(&sb, true)
+		t.Fatalf("invariants violated:\n%s", sb.String())
+	}
+	if rep.ByState["completed"] == 0 || rep.ByState["cancelled"] == 0 {
+		t.Errorf("orders by state %v: want both outcomes", rep.ByState)
+	}
+	cancel()
+	for range processes {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
