@@ -55,8 +55,10 @@ func TestLateCommit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if head != base.Positions[0] {
-				t.Fatalf("head while A is open: %v, want %v", head, base.Positions[0])
+			// (Not necessarily base itself: on a shared server another
+			// session's transaction may hold the horizon even lower.)
+			if !head.Before(resA.Positions[0]) {
+				t.Fatalf("head while A is open: %v, want before A at %v", head, resA.Positions[0])
 			}
 
 			if commitA {
