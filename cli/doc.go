@@ -17,6 +17,7 @@
 //	projections rebuild NAME         reset and replay, with progress (embedded binaries only)
 //	sagas list [SAGA] [--status S]   instances by status
 //	sagas show SAGA ID               one instance's state, history, commands, deadlines
+//	sagas parked|failing SAGA        events its handlers kept failing on; commands whose sends fail
 //
 // Every command takes --postgres URL (default $CHRONICLE_POSTGRES_URL),
 // --schema NAME (default "chronicle", validated before anything is sent to

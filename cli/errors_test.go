@@ -32,6 +32,7 @@ func TestUsageErrors(t *testing.T) {
 		"bad schema":         {[]string{"--postgres", url, "--schema", `x"; DROP TABLE y; --`, "streams", "list"}, "invalid schema name"},
 		"bad schema after":   {[]string{"--postgres", url, "streams", "list", "--schema", "1abc"}, "invalid schema name"},
 		"bad URL":            {[]string{"--postgres", "postgres://%zz", "streams", "list"}, "invalid PostgreSQL URL"},
+		"bad port":           {[]string{"--postgres", "postgres://u:s3cret@host:port/db", "streams", "list"}, "postgres://u:xxxxx@host:port/db"},
 		"bad limit":          {[]string{"--postgres", url, "streams", "list", "--limit", "-1"}, "--limit"},
 		"extra argument":     {[]string{"--postgres", url, "status", "now"}, "takes no arguments"},
 		"bad tail position":  {[]string{"--postgres", url, "tail", "--from", "yesterday"}, "--from"},
@@ -41,7 +42,7 @@ func TestUsageErrors(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := runBare(t, c.args...)
-			if r.code != cli.ExitUsage || !strings.Contains(r.stderr, c.want) {
+			if r.code != cli.ExitUsage || !strings.Contains(r.stderr, c.want) || strings.Contains(r.stderr, "s3cret") {
 				t.Errorf("exit %d, stderr %q; want %d and %q", r.code, r.stderr, cli.ExitUsage, c.want)
 			}
 		})

@@ -30,7 +30,7 @@ var commands = []command{
 	{"tail", "follow the global log live", runTail},
 	{"append", "append events read as JSON from stdin: append STREAM --expected V", runAppend},
 	{"projections", "list, status, rebuild, skip, retry", runProjections},
-	{"sagas", "`sagas list [SAGA]` instances by status; `sagas show SAGA ID` one instance's history", runSagas},
+	{"sagas", "`sagas list [SAGA]` instances by status; `sagas show SAGA ID` one instance's history; `sagas parked|failing SAGA`", runSagas},
 }
 
 // app is one run of Main.

@@ -14,14 +14,20 @@ import (
 )
 
 func runSagas(ctx context.Context, a *app, args []string) error {
-	sub, rest, err := a.subcommand("sagas", args, "list", "show")
+	sub, rest, err := a.subcommand("sagas", args, "list", "show", "parked", "failing")
 	if err != nil {
 		return err
 	}
-	if sub == "list" {
+	switch sub {
+	case "list":
 		return runSagasList(ctx, a, rest)
+	case "show":
+		return runSagasShow(ctx, a, rest)
+	case "parked":
+		return runSagasParked(ctx, a, rest)
+	default:
+		return runSagasFailing(ctx, a, rest)
 	}
-	return runSagasShow(ctx, a, rest)
 }
 
 // sagaReader reads one saga's instances: through the application's engine
@@ -30,6 +36,8 @@ type sagaReader interface {
 	Instances(ctx context.Context, q saga.Query) ([]saga.Instance, error)
 	Count(ctx context.Context) (map[saga.Status]int, error)
 	History(ctx context.Context, id string) (saga.History, error)
+	Parked(ctx context.Context) ([]saga.Parked, error)
+	FailingCommands(ctx context.Context) ([]saga.Command, error)
 }
 
 // storeSaga reads a saga by name from a saga.Store.
@@ -48,6 +56,14 @@ func (s storeSaga) Count(ctx context.Context) (map[saga.Status]int, error) {
 
 func (s storeSaga) History(ctx context.Context, id string) (saga.History, error) {
 	return s.store.History(ctx, s.name, id)
+}
+
+func (s storeSaga) Parked(ctx context.Context) ([]saga.Parked, error) {
+	return s.store.ParkedEvents(ctx, s.name)
+}
+
+func (s storeSaga) FailingCommands(ctx context.Context) ([]saga.Command, error) {
+	return s.store.FailingCommands(ctx, s.name)
 }
 
 // sagas returns a reader per registered saga (sorted by name), or, in the
@@ -261,6 +277,7 @@ type deadlineRow struct {
 }
 
 type parkedJSON struct {
+	Instance  string    `json:"instance"`
 	EventID   string    `json:"event_id"`
 	EventType string    `json:"event_type"`
 	Stream    string    `json:"stream"`
@@ -290,8 +307,7 @@ func toHistoryJSON(h saga.History) historyJSON {
 		out.Deadlines = append(out.Deadlines, deadlineRow{Name: d.Name, DueAt: d.DueAt.UTC()})
 	}
 	for _, p := range h.Parked {
-		out.Parked = append(out.Parked, parkedJSON{EventID: p.EventID.String(), EventType: p.EventType, Stream: p.StreamID,
-			Version: p.Version, Position: p.Position.String(), Error: p.Error, Attempts: p.Attempts, ParkedAt: p.ParkedAt.UTC()})
+		out.Parked = append(out.Parked, toParkedJSON(p))
 	}
 	return out
 }
@@ -380,4 +396,93 @@ func runSagasShow(ctx context.Context, a *app, args []string) error {
 		}
 	}
 	return nil
+}
+
+func toParkedJSON(p saga.Parked) parkedJSON {
+	return parkedJSON{Instance: p.Instance, EventID: p.EventID.String(), EventType: p.EventType, Stream: p.StreamID,
+		Version: p.Version, Position: p.Position.String(), Error: p.Error, Attempts: p.Attempts, ParkedAt: p.ParkedAt.UTC()}
+}
+
+// runSagasParked is `sagas parked SAGA`: the events the saga's handlers
+// kept failing on, which the engine moved past and kept for an operator.
+func runSagasParked(ctx context.Context, a *app, args []string) error {
+	fs := newFlagSet("sagas parked", &a.g, a.stderr)
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := a.wantArgs("sagas parked", rest, 1, 1, "SAGA"); err != nil {
+		return err
+	}
+	r, err := a.sagaByName(ctx, rest[0])
+	if err != nil {
+		return err
+	}
+	parked, err := r.Parked(ctx)
+	if err != nil {
+		return err
+	}
+	out := make([]parkedJSON, 0, len(parked))
+	for _, p := range parked {
+		out = append(out, toParkedJSON(p))
+	}
+	if a.g.json {
+		return writeJSON(a.stdout, out)
+	}
+	t := newTable(a.stdout, "INSTANCE", "EVENT", "STREAM", "POSITION", "ATTEMPTS", "PARKED", "ERROR")
+	for _, p := range out {
+		t.row(p.Instance, p.EventType, p.Stream+"@"+strconv.FormatUint(p.Version, 10), p.Position,
+			strconv.Itoa(p.Attempts), formatTime(p.ParkedAt), p.Error)
+	}
+	return t.flush()
+}
+
+// failingJSON is a row of `sagas failing --json`.
+type failingJSON struct {
+	Instance     string    `json:"instance"`
+	ID           string    `json:"id"`
+	Seq          int64     `json:"seq"`
+	Type         string    `json:"type"`
+	Compensation bool      `json:"compensation"`
+	Attempts     int       `json:"attempts"`
+	LastError    string    `json:"last_error"`
+	NextAttempt  time.Time `json:"next_attempt"`
+}
+
+// runSagasFailing is `sagas failing SAGA`: unsent commands whose sends
+// failed and are being retried.
+func runSagasFailing(ctx context.Context, a *app, args []string) error {
+	fs := newFlagSet("sagas failing", &a.g, a.stderr)
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := a.wantArgs("sagas failing", rest, 1, 1, "SAGA"); err != nil {
+		return err
+	}
+	r, err := a.sagaByName(ctx, rest[0])
+	if err != nil {
+		return err
+	}
+	cmds, err := r.FailingCommands(ctx)
+	if err != nil {
+		return err
+	}
+	out := make([]failingJSON, 0, len(cmds))
+	for _, c := range cmds {
+		out = append(out, failingJSON{Instance: c.Instance, ID: c.ID.String(), Seq: c.Seq, Type: c.Type, Compensation: c.Compensation,
+			Attempts: c.Attempts, LastError: c.LastError, NextAttempt: c.NextAttempt.UTC()})
+	}
+	if a.g.json {
+		return writeJSON(a.stdout, out)
+	}
+	t := newTable(a.stdout, "INSTANCE", "SEQ", "TYPE", "KIND", "ATTEMPTS", "NEXT ATTEMPT", "LAST ERROR")
+	for _, c := range out {
+		kind := "command"
+		if c.Compensation {
+			kind = "compensation"
+		}
+		t.row(c.Instance, strconv.FormatInt(c.Seq, 10), c.Type, kind, strconv.Itoa(c.Attempts), formatTime(c.NextAttempt), c.LastError)
+	}
+	return t.flush()
 }

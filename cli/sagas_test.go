@@ -3,6 +3,7 @@ package cli_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,9 @@ func fulfilment() *saga.Definition[fulfilState] {
 		s.Fail("payment declined")
 		return nil
 	})
+	saga.On(d, "OrderBroken", order, func(_ context.Context, s *saga.Scope[fulfilState], e orderEvent) error {
+		return errors.New("cannot handle a broken order")
+	})
 	saga.On(d, "PaymentCharged", order, func(_ context.Context, s *saga.Scope[fulfilState], e orderEvent) error {
 		s.Cancel("payment")
 		s.State().Charged = true
@@ -65,8 +69,17 @@ func newFulfilment(pool *pgxpool.Pool, schema string, events eventstore.Store) (
 	if err != nil {
 		return nil, err
 	}
-	send := saga.SenderFunc(func(context.Context, command.Command) error { return nil })
-	return saga.NewEngine(fulfilment(), store, events, send, saga.Config{})
+	// The payment service refuses o-3's charge: it stays in the outbox.
+	send := saga.SenderFunc(func(_ context.Context, cmd command.Command) error {
+		if c, ok := cmd.Payload.(*chargeCard); ok && c.Order == "o-3" {
+			return errors.New("payment service unavailable")
+		}
+		if c, ok := cmd.Payload.(chargeCard); ok && c.Order == "o-3" {
+			return errors.New("payment service unavailable")
+		}
+		return nil
+	})
+	return saga.NewEngine(fulfilment(), store, events, send, saga.Config{HandlerAttempts: 2, HandlerBackoff: time.Millisecond})
 }
 
 func TestSagas(t *testing.T) {
@@ -76,7 +89,7 @@ func TestSagas(t *testing.T) {
 	defer cancel()
 	e.ok(`{"type": "OrderPlaced", "data": {"Order": "o-1"}}{"type": "PaymentCharged", "data": {"Order": "o-1"}}`, "append", "order-1", "--expected", "no-stream")
 	e.ok(`{"type": "OrderPlaced", "data": {"Order": "o-2"}}{"type": "PaymentDeclined", "data": {"Order": "o-2"}}`, "append", "order-2", "--expected", "no-stream")
-	e.ok(`{"type": "OrderPlaced", "data": {"Order": "o-3"}}`, "append", "order-3", "--expected", "no-stream")
+	e.ok(`{"type": "OrderPlaced", "data": {"Order": "o-3"}}{"type": "OrderBroken", "data": {"Order": "o-3"}}`, "append", "order-3", "--expected", "no-stream")
 
 	// The application's engine handles the log and sends its outbox.
 	pool, err := pgxpool.New(ctx, e.url)
@@ -93,9 +106,9 @@ func TestSagas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// ReadAll returns what is below the horizon: wait for all five events.
+	// ReadAll returns what is below the horizon: wait for all six events.
 	var log []eventstore.RecordedEvent
-	waitFor(t, "the five events", func() bool {
+	waitFor(t, "the six events", func() bool {
 		log = log[:0]
 		for ev, err := range events.ReadAll(ctx, eventstore.ReadAllOptions{}) {
 			if err != nil {
@@ -103,7 +116,7 @@ func TestSagas(t *testing.T) {
 			}
 			log = append(log, ev)
 		}
-		return len(log) == 5
+		return len(log) == 6
 	})
 	if err := engine.HandleEvents(ctx, log...); err != nil {
 		t.Fatal(err)
@@ -157,9 +170,26 @@ func TestSagas(t *testing.T) {
 		t.Fatal(err)
 	}
 	if h.Instance.ID != "o-3" || h.Instance.Status != "running" || string(h.Instance.State) != `{"Order":"o-3","Charged":false}` ||
-		len(h.Commands) != 2 || h.Commands[0].Type != "ReserveStock" || h.Commands[0].SentAt == nil ||
+		len(h.Commands) != 2 || h.Commands[0].Type != "ReserveStock" || h.Commands[0].SentAt == nil || h.Commands[1].SentAt != nil ||
 		len(h.Deadlines) != 1 || h.Deadlines[0].Name != "payment" || len(h.History) == 0 {
 		t.Errorf("sagas show o-3 --json: %+v", h)
+	}
+	// What an operator looks at when a saga is stuck: the event its handler
+	// kept failing on, and the command its receiver keeps refusing.
+	golden(t, "sagas_parked", e.normalise(e.ok("", "sagas", "parked", "fulfilment")))
+	var failing []struct {
+		Instance  string `json:"instance"`
+		Seq       int64  `json:"seq"`
+		Type      string `json:"type"`
+		Attempts  int    `json:"attempts"`
+		LastError string `json:"last_error"`
+	}
+	if err := json.Unmarshal([]byte(e.ok("", "sagas", "failing", "fulfilment", "--json")), &failing); err != nil {
+		t.Fatal(err)
+	}
+	if len(failing) != 1 || failing[0].Instance != "o-3" || failing[0].Seq != 2 || failing[0].Type != "ChargeCard" ||
+		failing[0].Attempts < 1 || failing[0].LastError != "payment service unavailable" {
+		t.Errorf("sagas failing --json: %+v", failing)
 	}
 	msg := e.fails(cli.ExitNotFound, "", "sagas", "show", "fulfilment", "o-404")
 	if !strings.Contains(msg, "o-404") {
