@@ -242,3 +242,60 @@ func TestManyWritersOneSubscriber(t *testing.T) {
 	}
 	quiet(t, sub, 200*time.Millisecond, "more events than appended")
 }
+
+// TestSubscriptionSurvivesDroppedConnections: every connection of the
+// store (the pool's and the LISTEN connection) is terminated under a live
+// subscription; it reconnects and continues from its place, delivering
+// every later event once, in order.
+func TestSubscriptionSurvivesDroppedConnections(t *testing.T) {
+	s, _, schema := newStore(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	sub := follow(t, ctx, s, eventstore.Start)
+	var want []eventstore.Event
+	appendRetrying := func(e eventstore.Event) {
+		t.Helper()
+		// The same event ID on every try: a retry after a lost connection is
+		// idempotent.
+		for try := 0; ; try++ {
+			_, err := s.Append(ctx, "s", eventstore.Any, e)
+			if err == nil {
+				want = append(want, e)
+				return
+			}
+			if try == 10 {
+				t.Fatalf("append keeps failing: %v", err)
+			}
+		}
+	}
+	for range 5 {
+		appendRetrying(eventstore.NewEvent("Before", nil))
+	}
+	for i := range 5 {
+		if e := next(t, sub); e.ID != want[i].ID {
+			t.Fatalf("event %d: %s", i, e.ID)
+		}
+	}
+	for round := range 3 {
+		conn, err := pgx.Connect(ctx, pgtest.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE application_name = $1 AND pid <> pg_backend_pid()`, schema).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		conn.Close(ctx)
+		t.Logf("round %d: terminated %d connections", round, n)
+		for range 5 {
+			appendRetrying(eventstore.NewEvent("After", nil))
+		}
+		for i := len(want) - 5; i < len(want); i++ {
+			if e := next(t, sub); e.ID != want[i].ID || e.Version != uint64(i+1) {
+				t.Fatalf("after round %d, event %d: %s v%d, want %s v%d", round, i, e.ID, e.Version, want[i].ID, i+1)
+			}
+		}
+	}
+	quiet(t, sub, 100*time.Millisecond, "an event delivered twice")
+}
