@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/chronicle-go/chronicle/command"
@@ -110,10 +109,9 @@ func Run(ctx context.Context, b Backend, cfg Config) (*Report, error) {
 	if err := app.Seed(ctx, plan); err != nil {
 		return nil, err
 	}
-	var placed atomic.Int64
 	progress := newProgress(cfg.Progress, cfg.Orders)
 	defer progress.stop()
-	if err := app.Place(ctx, plan, cfg.Concurrency, &placed); err != nil {
+	if err := app.Place(ctx, plan, cfg.Concurrency); err != nil {
 		return nil, err
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, cfg.Timeout)
@@ -163,7 +161,7 @@ func (a *App) Seed(ctx context.Context, plan Plan) error {
 // Place places the plan's orders from concurrency clients at once. Each
 // order's command ID derives from its ID, so placing a plan twice places
 // each order once.
-func (a *App) Place(ctx context.Context, plan Plan, concurrency int, placed *atomic.Int64) error {
+func (a *App) Place(ctx context.Context, plan Plan, concurrency int) error {
 	next := make(chan order.Place)
 	errs := make([]error, concurrency)
 	var wg sync.WaitGroup
@@ -174,7 +172,6 @@ func (a *App) Place(ctx context.Context, plan Plan, concurrency int, placed *ato
 				if err := a.Send(ctx, cmd); err != nil && errs[w] == nil {
 					errs[w] = fmt.Errorf("scenario: place %s: %w", p.OrderID, err)
 				}
-				placed.Add(1)
 			}
 		})
 	}
