@@ -131,6 +131,9 @@ func runAppend(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	if isTerminal(a.stdin) {
+		fmt.Fprintln(a.stderr, "reading events as JSON from the terminal; end with Ctrl-D")
+	}
 	events, err := readEvents(a.stdin)
 	if err != nil {
 		return err

@@ -130,3 +130,14 @@ func TestHelp(t *testing.T) {
 		t.Errorf("streams list -h: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+func TestInterrupted(t *testing.T) {
+	t.Parallel()
+	e := migrated(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // SIGINT before the command got anywhere
+	r := e.runCtx(ctx, "", "streams", "list")
+	if r.code != cli.ExitInterrupted || !strings.Contains(r.stderr, "interrupted") {
+		t.Errorf("exit %d, stderr %q; want %d", r.code, r.stderr, cli.ExitInterrupted)
+	}
+}

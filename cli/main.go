@@ -76,8 +76,11 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 	err = a.explain(err)
 	code := exitCode(err)
-	if code == ExitInterrupted && ctx.Err() != nil {
+	switch {
+	case code == ExitInterrupted && ctx.Err() != nil:
 		err = fmt.Errorf("interrupted: %w", context.Cause(ctx))
+	case code == ExitInterrupted:
+		code = ExitError // a time-out inside the command, not the caller stopping it
 	}
 	a.printError(err, code)
 	return code

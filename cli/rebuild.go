@@ -72,10 +72,11 @@ func newProgress(w io.Writer, name string) *progress {
 	return &progress{w: w, name: name, terminal: isTerminal(w)}
 }
 
-// isTerminal reports whether w is a character device (a terminal), without
-// a dependency: a pipe, a file or a buffer is not.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+// isTerminal reports whether v (stdin, stdout or stderr) is a character
+// device (a terminal), without a dependency: a pipe, a file or a buffer is
+// not.
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
 	if !ok {
 		return false
 	}
