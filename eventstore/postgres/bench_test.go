@@ -38,6 +38,18 @@ func benchStore(b *testing.B) (*postgres.Store, *pgxpool.Pool) {
 	if _, err := pool.Exec(ctx, `CREATE TABLE raw_events (LIKE events INCLUDING ALL)`); err != nil {
 		b.Fatal(err)
 	}
+	// Open the pool's connections now, so that no benchmark pays for them.
+	conns := make([]*pgxpool.Conn, 0, 12)
+	for range cap(conns) {
+		c, err := pool.Acquire(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		c.Release()
+	}
 	return s, pool
 }
 

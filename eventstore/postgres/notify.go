@@ -11,8 +11,8 @@ import (
 // processes' through a NOTIFY sent by a background goroutine outside any
 // transaction. [Store.Append] calls it after every successful append; call
 // it after committing a transaction that used [Store.AppendTx]. Wake-ups are
-// coalesced: many calls while one NOTIFY is being sent cause one more, not
-// many. It never blocks.
+// coalesced: NOTIFYs are at least [Config.NotifyInterval] apart, and all the
+// calls in between cause one more, not many. It never blocks.
 //
 // Why not NOTIFY inside the append's transaction: PostgreSQL serialises the
 // commits of every transaction that has sent a NOTIFY behind one
@@ -57,6 +57,10 @@ func (s *Store) notifier() {
 		if err != nil && ctx.Err() == nil {
 			// Subscribers still see the events within PollInterval.
 			s.log.Warn("chronicle: wake-up NOTIFY failed", "channel", s.channel, "error", err)
+		}
+		// Space NOTIFYs out: appends meanwhile leave one signal in notifyC.
+		if !sleep(ctx, s.done, s.cfg.NotifyInterval) {
+			return
 		}
 	}
 }

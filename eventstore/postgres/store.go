@@ -26,6 +26,7 @@ const (
 	DefaultAppendAttempts = 10
 	DefaultPageSize       = 1000
 	DefaultHorizonWait    = 2 * time.Second
+	DefaultNotifyInterval = 10 * time.Millisecond
 )
 
 //go:embed migrations/*.sql
@@ -62,6 +63,12 @@ type Config struct {
 	// ReadAll returns what is final and leaves the rest to a later read.
 	// Default [DefaultHorizonWait]; negative means do not wait.
 	HorizonWait time.Duration
+	// NotifyInterval is the least time between two wake-up NOTIFYs for
+	// other processes; appends in between share the next one. A NOTIFY is a
+	// small write transaction of its own (with a commit record), so one per
+	// append would add a commit per append. This process's subscriptions
+	// are woken at once regardless. Default [DefaultNotifyInterval].
+	NotifyInterval time.Duration
 }
 
 // Validate reports every problem with c at once.
@@ -77,6 +84,9 @@ func (c Config) Validate() error {
 	}
 	if c.AppendAttempts < 0 {
 		errs = append(errs, fmt.Errorf("postgres: AppendAttempts is %d, want 0 (the default) or more", c.AppendAttempts))
+	}
+	if c.NotifyInterval < 0 {
+		errs = append(errs, fmt.Errorf("postgres: NotifyInterval is %v, want 0 (the default) or more", c.NotifyInterval))
 	}
 	if c.PageSize < 0 {
 		errs = append(errs, fmt.Errorf("postgres: PageSize is %d, want 0 (the default) or more", c.PageSize))
@@ -98,6 +108,7 @@ func (c Config) withDefaults() Config {
 	c.AppendAttempts = cmp.Or(c.AppendAttempts, DefaultAppendAttempts)
 	c.PageSize = cmp.Or(c.PageSize, DefaultPageSize)
 	c.HorizonWait = cmp.Or(c.HorizonWait, DefaultHorizonWait)
+	c.NotifyInterval = cmp.Or(c.NotifyInterval, DefaultNotifyInterval)
 	return c
 }
 

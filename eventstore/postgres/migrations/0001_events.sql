@@ -70,6 +70,7 @@ DECLARE
     n          integer := cardinality(p_ids);
     v_exists   boolean;
     v_offset   bigint;
+    v_position bigint;
     v_last     bigint;
     v_tid      bigint;
     v_ok       boolean;
@@ -171,6 +172,15 @@ BEGIN
                 status := 4;
                 reason := format('the stream''s last append has transaction id %s, above this transaction''s %s', v_last, v_tid);
                 RETURN;
+            END IF;
+            IF n = 1 THEN
+                -- The common single-event append: two plain statements.
+                UPDATE {{schema}}.streams s SET version = actual + 1, transaction_id = v_tid WHERE s.stream_id = p_stream;
+                INSERT INTO {{schema}}.events (transaction_id, stream_id, version, event_id, type, data, metadata)
+                VALUES (v_tid, p_stream, actual + 1, p_ids[1], p_types[1], p_data[1], p_metadata[1])
+                RETURNING events.position INTO v_position;
+                positions := ARRAY[v_position];
+                EXIT;
             END IF;
             -- One statement updates the stream row and inserts the events.
             WITH upd AS (
