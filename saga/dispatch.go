@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -103,66 +104,77 @@ func (e *Engine) backoff(attempts int) time.Duration {
 }
 
 // dispatchLoop is the dispatcher of [Engine.Run]: a pipeline rather than
-// rounds. DispatchWorkers goroutines send; the loop claims more commands
-// whenever at most half of DispatchBatch are in flight, and records results
-// as they come, so no send waits for the slowest of a round.
+// rounds. The loop claims commands whenever at most half of DispatchBatch
+// are in flight; DispatchWorkers goroutines send them; a settler records
+// the results as they come, in batches. Claiming, sending and recording
+// overlap, and no send waits for the slowest of a round.
 func (e *Engine) dispatchLoop(ctx context.Context) {
 	jobs := make(chan Command, e.cfg.DispatchBatch)
 	results := make(chan sendResult, e.cfg.DispatchBatch)
-	var wg sync.WaitGroup
+	freed := make(chan struct{}, 1)
+	var inflight atomic.Int64
+	var workers, settler sync.WaitGroup
 	for range e.cfg.DispatchWorkers {
-		wg.Go(func() {
+		workers.Go(func() {
 			for c := range jobs {
 				results <- sendResult{c, e.send(ctx, c)}
 			}
 		})
 	}
-	defer func() { close(jobs); wg.Wait() }()
+	settler.Go(func() {
+		for r := range results {
+			batch := []sendResult{r}
+		drain:
+			for {
+				select {
+				case r := <-results:
+					batch = append(batch, r)
+				default:
+					break drain
+				}
+			}
+			if ctx.Err() != nil {
+				continue // shutting down: the claims expire, the commands are sent again
+			}
+			if err := e.settle(ctx, batch); err != nil && ctx.Err() == nil {
+				// The sends happened; their claims expire and they are sent
+				// again, with the same IDs.
+				e.log.Warn("saga: recording sends failed", "error", err)
+			}
+			inflight.Add(-int64(len(batch)))
+			select {
+			case freed <- struct{}{}:
+			default:
+			}
+		}
+	})
+	defer func() {
+		close(jobs)
+		workers.Wait()
+		close(results)
+		settler.Wait()
+	}()
 	t := time.NewTicker(e.cfg.PollInterval)
 	defer t.Stop()
-	inflight := 0
 	for ctx.Err() == nil {
-		claimed := 0
-		if inflight <= e.cfg.DispatchBatch/2 {
-			cmds, err := e.store.ClaimCommands(ctx, e.Name(), e.now(), e.cfg.ClaimLease, e.cfg.DispatchBatch-inflight)
+		if n := int(inflight.Load()); n <= e.cfg.DispatchBatch/2 {
+			cmds, err := e.store.ClaimCommands(ctx, e.Name(), e.now(), e.cfg.ClaimLease, e.cfg.DispatchBatch-n)
 			if err != nil && ctx.Err() == nil {
 				e.log.Warn("saga: claiming commands failed", "error", err)
 			}
+			inflight.Add(int64(len(cmds)))
 			for _, c := range cmds {
 				jobs <- c // never blocks: at most DispatchBatch are in flight
 			}
-			claimed = len(cmds)
-			inflight += claimed
-		}
-		if inflight == 0 {
-			select {
-			case <-e.wake:
-			case <-t.C:
-			case <-ctx.Done():
+			if len(cmds) > 0 {
+				continue // more may be due
 			}
-			continue
 		}
-		var batch []sendResult
 		select {
-		case r := <-results:
-			batch = append(batch, r)
+		case <-freed:
+		case <-e.wake:
+		case <-t.C:
 		case <-ctx.Done():
-			return // in-flight claims expire; their commands are sent again
-		}
-	drain:
-		for {
-			select {
-			case r := <-results:
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
-		inflight -= len(batch)
-		if err := e.settle(ctx, batch); err != nil && ctx.Err() == nil {
-			// The sends happened; their claims expire and they are sent
-			// again, with the same IDs.
-			e.log.Warn("saga: recording sends failed", "error", err)
 		}
 	}
 }
