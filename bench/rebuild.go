@@ -360,6 +360,12 @@ feed:
 		}
 	}
 	c := &benchCase{id: "W7", title: fmt.Sprintf("rebuild a 3-table read model from %d events", n), unit: "events", noWarmup: true}
+	sizeNote := ""
+	if n < 1_000_000 {
+		c.title += " (not 1,000,000: see below)"
+		sizeNote = fmt.Sprintf("W7 ran on %d events, not the 1,000,000 of the issue, so that the whole run fit the time available; "+
+			"`-events 1000000` runs the full size (about five times longer per round). ", n)
+	}
 	c.variants = []variant{
 		{name: chronicleVariant, round: rebuild(pgRunner)},
 		{name: baselineVariant, round: func(ctx context.Context, round int) (sample, error) {
@@ -388,7 +394,7 @@ feed:
 		if err := sameReadModel(got, want); err != nil {
 			return fmt.Errorf("memory read model: %w", err)
 		}
-		c.note = fmt.Sprintf("W7 check passed: chronicle's three tables equal the baseline's row for row, and both and the in-memory tables "+
+		c.note = sizeNote + fmt.Sprintf("W7 check passed: chronicle's three tables equal the baseline's row for row, and both and the in-memory tables "+
 			"equal the read model folded in Go (%d orders, %d customers, %d days).", len(want.orders), len(want.customers), len(want.daily))
 		return nil
 	}
