@@ -13,15 +13,11 @@ import (
 
 func TestConformance(t *testing.T) {
 	pgtest.Require(t)
-	eventstoretest.RunWithOptions(t, func(t *testing.T) eventstore.Store {
+	eventstoretest.Run(t, func(t *testing.T) eventstore.Store {
 		// The test server is shared: other sessions' transactions hold the
 		// horizon back now and then, so ReadAll may wait longer than the
 		// default for read-your-writes.
 		s, _, _ := newStoreConfig(t, postgres.Config{PollInterval: 20 * time.Millisecond, HorizonWait: 30 * time.Second}, pgtest.MaxConns(24))
 		return s
-	}, eventstoretest.Options{
-		// 16 writers racing Exact(n) on one row serialise on its lock and
-		// each attempt is a commit: 250 rounds keep the case to seconds.
-		RaceRounds: 250,
 	})
 }
