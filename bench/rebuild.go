@@ -402,9 +402,16 @@ feed:
 }
 
 // baselineRebuild resets the baseline read model and checkpoint, then reads
-// the log's events of the three types below the horizon with one query and
-// applies them in transactions of rebuildBatch events: each one pipeline of
-// the events' statements and the checkpoint update.
+// the log's events of the three types below the horizon (taken once, at the
+// start) in pages of rebuildBatch events, keyset-paged on (transaction_id,
+// position), and applies each page in one transaction: one pipeline of the
+// events' statements and the checkpoint update. It pages rather than
+// streaming one query over the whole log because a query open for minutes
+// holds back the cluster's xmin: no update of the read model's hot rows
+// (customers, days) could be pruned meanwhile, their version chains grow
+// with every batch, and the rebuild slows quadratically (measured: 39,000
+// events/s at 100,000 events, 6,500 at 1,000,000). Hand-written code that
+// replays a large log has to page for the same reason.
 func (e *env) baselineRebuild(ctx context.Context, rm readModelSQL, checkpoints string, registry *eventstore.Registry) (int, error) {
 	if _, err := e.pool.Exec(ctx, rm.reset); err != nil {
 		return 0, err
@@ -413,46 +420,49 @@ func (e *env) baselineRebuild(ctx context.Context, rm readModelSQL, checkpoints 
 		SET commit_pos = 0, prepare_pos = 0, handled = 0, state = 'rebuilding', updated_at = now()`); err != nil {
 		return 0, err
 	}
-	rows, err := e.pool.Query(ctx, `SELECT `+baselineColumns+` FROM `+pgmigrate.Table(e.schema, "baseline_events")+`
-		WHERE type = ANY ($1) AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-		ORDER BY transaction_id, position`, shopTypes)
-	if err != nil {
+	var horizon int64
+	if err := e.pool.QueryRow(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`).Scan(&horizon); err != nil {
 		return 0, err
 	}
+	page := `SELECT ` + baselineColumns + ` FROM ` + pgmigrate.Table(e.schema, "baseline_events") + `
+		WHERE type = ANY ($1) AND (transaction_id, position) > ($2, $3) AND transaction_id < $4
+		ORDER BY transaction_id, position LIMIT $5`
 	advance := `UPDATE ` + checkpoints + ` SET commit_pos = $1, prepare_pos = $2, handled = handled + $3,
 		checkpoint_at = now(), updated_at = now() WHERE name = 'w7'`
-	var batch pgx.Batch
-	applied, pending := 0, 0
+	applied := 0
 	var last eventstore.Position
-	flush := func() error {
-		if pending == 0 {
-			return nil
-		}
-		batch.Queue(advance, int64(last.Commit), int64(last.Prepare), pending)
-		err := pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error { return tx.SendBatch(ctx, &batch).Close() })
-		batch, pending = pgx.Batch{}, 0
-		return err
-	}
-	q := func(sql string, args ...any) { batch.Queue(sql, args...) }
-	_, err = scanEvents(rows, func(ev eventstore.RecordedEvent) error {
-		v, err := registry.Decode(ev)
+	for {
+		var batch pgx.Batch
+		q := func(sql string, args ...any) { batch.Queue(sql, args...) }
+		rows, err := e.pool.Query(ctx, page, shopTypes, int64(last.Commit), int64(last.Prepare), horizon, rebuildBatch)
 		if err != nil {
-			return err
+			return applied, err
 		}
-		rm.queue(q, v)
-		applied, pending, last = applied+1, pending+1, ev.Position
-		if pending == rebuildBatch {
-			return flush()
+		n, err := scanEvents(rows, func(ev eventstore.RecordedEvent) error {
+			v, err := registry.Decode(ev)
+			if err != nil {
+				return err
+			}
+			rm.queue(q, v)
+			last = ev.Position
+			return nil
+		})
+		if err != nil {
+			return applied, err
 		}
-		return nil
-	})
-	if err != nil {
-		return applied, err
+		if n == 0 {
+			break
+		}
+		batch.Queue(advance, int64(last.Commit), int64(last.Prepare), n)
+		if err := pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error { return tx.SendBatch(ctx, &batch).Close() }); err != nil {
+			return applied, err
+		}
+		applied += n
+		if n < rebuildBatch {
+			break
+		}
 	}
-	if err := flush(); err != nil {
-		return applied, err
-	}
-	_, err = e.pool.Exec(ctx, `UPDATE `+checkpoints+` SET state = 'running' WHERE name = 'w7'`)
+	_, err := e.pool.Exec(ctx, `UPDATE `+checkpoints+` SET state = 'running' WHERE name = 'w7'`)
 	return applied, err
 }
 

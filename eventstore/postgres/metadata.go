@@ -31,7 +31,7 @@ func scanMetadata(b []byte, m *eventstore.Metadata) bool {
 		if first && i < len(b) && b[i] == '}' {
 			return skipSpace(b, i+1) == len(b)
 		}
-		key, j, ok := scanString(b, i)
+		key, j, ok := scanBytes(b, i)
 		if !ok {
 			return false
 		}
@@ -40,13 +40,13 @@ func scanMetadata(b []byte, m *eventstore.Metadata) bool {
 			return false
 		}
 		i = skipSpace(b, i+1)
-		switch key {
+		switch string(key) { // compared in place, not allocated
 		case "correlation_id", "causation_id":
 			s, j, ok := scanString(b, i)
 			if !ok {
 				return false
 			}
-			if key == "correlation_id" {
+			if string(key) == "correlation_id" {
 				m.CorrelationID = s
 			} else {
 				m.CausationID = s
@@ -112,18 +112,25 @@ func scanMetadata(b []byte, m *eventstore.Metadata) bool {
 // scanString reads a JSON string without escapes starting at b[i]; a
 // backslash makes it give up.
 func scanString(b []byte, i int) (string, int, bool) {
+	s, j, ok := scanBytes(b, i)
+	return string(s), j, ok
+}
+
+// scanBytes is scanString returning the bytes inside the quotes, which
+// alias b.
+func scanBytes(b []byte, i int) ([]byte, int, bool) {
 	if i >= len(b) || b[i] != '"' {
-		return "", i, false
+		return nil, i, false
 	}
 	for j := i + 1; j < len(b); j++ {
 		switch c := b[j]; {
 		case c == '"':
-			return string(b[i+1 : j]), j + 1, true
+			return b[i+1 : j], j + 1, true
 		case c == '\\' || c < 0x20:
-			return "", i, false
+			return nil, i, false
 		}
 	}
-	return "", i, false
+	return nil, i, false
 }
 
 func skipSpace(b []byte, i int) int {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"iter"
 	"math"
+	"slices"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/chronicle-go/chronicle/eventstore"
 )
@@ -210,21 +213,35 @@ func (s *Store) readPage(ctx context.Context, buf []eventstore.RecordedEvent, fr
 	}
 	defer rows.Close()
 	var h horizon
+	var d pageDecoder
+	start := len(buf)
+	r := &d.r
 	for rows.Next() {
-		var r row
 		if err := rows.Scan(&h.horizon, &h.top, &r.tid, &r.position, &r.stream, &r.version, &r.id, &r.typ, &r.data, &r.metadata, &r.recordedAt); err != nil {
 			return buf, horizon{}, err
 		}
 		if r.tid < 0 { // the horizon row of an empty page
 			continue
 		}
-		e, err := r.event()
+		e, err := d.event()
 		if err != nil {
 			return buf, horizon{}, err
 		}
 		buf = append(buf, e)
 	}
-	return buf, h, rows.Err()
+	if err := rows.Err(); err != nil {
+		return buf, horizon{}, err
+	}
+	// The query leaves the order to its lateral subquery (see readAll);
+	// make sure of it.
+	cmpPos := func(a, b eventstore.RecordedEvent) int { return a.Position.Compare(b.Position) }
+	if backwards {
+		cmpPos = func(a, b eventstore.RecordedEvent) int { return b.Position.Compare(a.Position) }
+	}
+	if page := buf[start:]; !slices.IsSortedFunc(page, cmpPos) {
+		slices.SortFunc(page, cmpPos)
+	}
+	return buf, h, nil
 }
 
 // fetch runs a stream read and appends its events to buf.
@@ -234,48 +251,99 @@ func (s *Store) fetch(ctx context.Context, buf []eventstore.RecordedEvent, query
 		return buf, err
 	}
 	defer rows.Close()
-	var r row
+	var d pageDecoder
+	r := &d.r
 	for rows.Next() {
 		if err := rows.Scan(&r.tid, &r.position, &r.stream, &r.version, &r.id, &r.typ, &r.data, &r.metadata, &r.recordedAt); err != nil {
 			return buf, err
 		}
-		e, err := r.event()
+		e, err := d.event()
 		if err != nil {
 			return buf, err
 		}
 		buf = append(buf, e)
-		r.data, r.metadata = nil, nil
 	}
 	return buf, rows.Err()
 }
 
-// row is one events row as scanned.
+// row is one events row as scanned. The byte fields point into the
+// driver's read buffer and are valid only until the next row.
 type row struct {
 	tid        int64
 	position   int64
-	stream     string
+	stream     pgtype.DriverBytes
 	version    int64
 	id         [16]byte
-	typ        string
-	data       []byte
-	metadata   []byte
+	typ        pgtype.DriverBytes
+	data       pgtype.DriverBytes
+	metadata   pgtype.DriverBytes
 	recordedAt time.Time
 }
 
-func (r *row) event() (eventstore.RecordedEvent, error) {
+// pageDecoder turns the rows of one page into events. Because the driver
+// reuses its buffer, it copies what the events keep: payloads go into
+// chunks shared by the page's events (one allocation per chunk rather than
+// one per event), and a stream ID or type that repeats is one string.
+type pageDecoder struct {
+	r      row
+	chunk  []byte
+	stream string
+	types  map[string]string
+}
+
+// pageChunk is the size of a payload chunk; larger payloads get their own
+// allocation.
+const pageChunk = 32 << 10
+
+// maxInterned bounds the distinct types a page shares strings for.
+const maxInterned = 256
+
+func (d *pageDecoder) event() (eventstore.RecordedEvent, error) {
+	r := &d.r
+	if string(r.stream) != d.stream || d.stream == "" {
+		d.stream = string(r.stream)
+	}
+	typ, ok := d.types[string(r.typ)]
+	if !ok {
+		typ = string(r.typ)
+		if d.types == nil {
+			d.types = make(map[string]string, 8)
+		}
+		if len(d.types) < maxInterned {
+			d.types[typ] = typ
+		}
+	}
 	e := eventstore.RecordedEvent{
-		Event:      eventstore.Event{ID: r.id, Type: r.typ, Data: r.data},
-		StreamID:   r.stream,
+		Event:      eventstore.Event{ID: r.id, Type: typ, Data: d.keep(r.data)},
+		StreamID:   d.stream,
 		Version:    uint64(r.version),
 		Position:   eventstore.Position{Commit: uint64(r.tid), Prepare: uint64(r.position)},
 		RecordedAt: r.recordedAt.UTC(),
 	}
 	if len(r.metadata) > 0 {
+		// decodeMetadata copies what it keeps.
 		if err := decodeMetadata(r.metadata, &e.Metadata); err != nil {
 			return e, err
 		}
 	}
 	return e, nil
+}
+
+// keep copies b out of the driver's buffer. The copy's capacity is its
+// length, so appending to one event's Data never overwrites another's.
+func (d *pageDecoder) keep(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	if len(b) > cap(d.chunk)-len(d.chunk) {
+		if len(b) > pageChunk/4 {
+			return append([]byte(nil), b...)
+		}
+		d.chunk = make([]byte, 0, pageChunk)
+	}
+	start := len(d.chunk)
+	d.chunk = append(d.chunk, b...)
+	return d.chunk[start:len(d.chunk):len(d.chunk)]
 }
 
 func clampPos(v uint64) int64 {
