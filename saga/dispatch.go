@@ -127,7 +127,12 @@ func (e *Engine) dispatchLoop(ctx context.Context) {
 		drain:
 			for {
 				select {
-				case r := <-results:
+				case r, ok := <-results:
+					if !ok {
+						// Closed at shutdown: a receive would succeed
+						// forever, with zero values.
+						break drain
+					}
 					batch = append(batch, r)
 				default:
 					break drain

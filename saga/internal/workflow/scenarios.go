@@ -107,6 +107,7 @@ func Run(t *testing.T, env Env) {
 		{"CrashAfterSendBeforeMark", crashAfterSend},
 		{"FailingCompensationIsRetriedAndSurfaced", failingCompensation},
 		{"UndecodableEventIsParked", undecodable},
+		{"StoppedAndRestartedUnderLoad", stopRestart},
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
@@ -539,4 +540,78 @@ func killOne(t *testing.T, env Env) {
 	for i := range n {
 		require.NoError(t, Check(t.Context(), b, r.svc, fmt.Sprintf("k%03d", i), modeOf(i)))
 	}
+}
+
+// stopRestart stops the engine again and again while commands are being
+// sent and their results recorded, then lets one run to the end. Every stop
+// must return (the dispatcher's goroutines end with Run), and the sagas
+// must end as if nothing had happened: no event handled twice, every
+// command sent, each stream holding what it should (so no command took
+// effect twice).
+func stopRestart(t *testing.T, env Env) {
+	r := newRig(t, env)
+	n := max(env.Orders/4, 100)
+	// A sender slow enough that results are in flight at every stop.
+	var sends atomic.Int64
+	slow := saga.SenderFunc(func(ctx context.Context, c command.Command) error {
+		sends.Add(1)
+		time.Sleep(time.Millisecond)
+		return saga.BusSender(r.svc.Bus).Send(ctx, c)
+	})
+	for i := range n {
+		require.NoError(t, r.svc.Place(t.Context(), fmt.Sprintf("r%03d", i), modeOf(i)))
+	}
+	e := r.engine(t, r.store, slow)
+	finished := func() (bool, error) {
+		counts, err := e.Count(t.Context())
+		return counts[saga.Completed]+counts[saga.Compensated] == n, err
+	}
+	stops := 0
+	for round := range 12 {
+		before := sends.Load()
+		stop := run(t, e)
+		done := false
+		waitFor(t, "sends in flight", func() error {
+			if sends.Load() >= before+int64(1+round%4) {
+				return nil
+			}
+			var err error
+			if done, err = finished(); done || err != nil {
+				return err
+			}
+			return errors.New("not yet")
+		})
+		stopped := make(chan struct{})
+		go func() { stop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-time.After(30 * time.Second): // a hang detector, not a timing assertion
+			t.Fatalf("round %d: Run did not return after its context was cancelled", round)
+		}
+		stops++
+		if done {
+			break
+		}
+		// The stopped engine's claims expire; the next one takes them.
+		r.clock.Advance(3 * time.Second)
+	}
+	t.Logf("stopped the engine %d times with commands in flight; %d sends", stops, sends.Load())
+	r.clock.Advance(3 * time.Second)
+	run(t, e)
+	waitFor(t, "every instance finished", func() error {
+		counts, err := e.Count(t.Context())
+		if err != nil {
+			return err
+		}
+		if counts[saga.Completed]+counts[saga.Compensated] != n {
+			return fmt.Errorf("counts %v", counts)
+		}
+		return nil
+	})
+	for i := range n {
+		r.checked(t, e, fmt.Sprintf("r%03d", i), modeOf(i))
+	}
+	parked, err := e.Parked(t.Context())
+	require.NoError(t, err)
+	assert.Empty(t, parked)
 }
