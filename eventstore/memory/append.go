@@ -68,7 +68,7 @@ func (s *Store) Append(ctx context.Context, streamID string, expected eventstore
 		r.md = s.arena.keepMetadata(events[i].Metadata)
 		idx := s.log.push(*r)
 		st.events = append(st.events, idx)
-		s.ids[r.id] = idx
+		s.ids.insert(r.id, idx)
 		res.Positions[i] = position(idx)
 	}
 	res.Version = current + uint64(len(recs))
@@ -91,10 +91,10 @@ func (s *Store) idempotent(streamID string, st *stream, expected eventstore.Expe
 		return eventstore.AppendResult{}, true, &eventstore.ConflictError{
 			Stream: streamID, Expected: expected, Actual: current, EventID: id, Reason: reason}
 	}
-	firstIdx, stored := s.ids[recs[0].id]
+	firstIdx, stored := s.ids.lookup(recs[0].id, &s.log)
 	if !stored {
 		for _, r := range recs[1:] {
-			if idx, ok := s.ids[r.id]; ok {
+			if idx, ok := s.ids.lookup(r.id, &s.log); ok {
 				ref := s.log.at(idx)
 				return conflict(r.id, fmt.Sprintf("already stored as version %d of stream %q", ref.version, ref.stream.id))
 			}

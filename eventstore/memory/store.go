@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
-	"github.com/google/uuid"
 )
 
 // Config configures a [Store]. The zero value works.
@@ -28,7 +27,7 @@ type Store struct {
 	log     eventLog // the global log; log.at(i) has position {i+1, i+1}
 	arena   arena    // copies of payloads and metadata
 	streams map[string]*stream
-	ids     map[uuid.UUID]int // event ID -> log index
+	ids     idIndex // event ID -> log index
 	// appended is closed and replaced by an append when waiting is set: a
 	// broadcast that wakes live subscribers without the writer ever
 	// waiting for them. A subscriber sets waiting while it holds the read
@@ -57,7 +56,7 @@ func New(cfg Config) *Store {
 		limits:   cfg.Limits.WithDefaults(),
 		now:      cfg.Now,
 		streams:  make(map[string]*stream),
-		ids:      make(map[uuid.UUID]int),
+		ids:      newIDIndex(),
 		appended: make(chan struct{}),
 	}
 }
