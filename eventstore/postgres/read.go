@@ -29,7 +29,10 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 		}
 		remaining := opts.Limit
 		first := true
-		buf := make([]eventstore.RecordedEvent, 0, s.pageFor(remaining))
+		pageSize := s.pageFor(remaining)
+		// The buffer starts small and grows with what pages bring: a
+		// 10-event stream must not cost a PageSize buffer.
+		buf := make([]eventstore.RecordedEvent, 0, min(pageSize, initialPageBuffer))
 		for {
 			if err := ctx.Err(); err != nil {
 				yield(eventstore.RecordedEvent{}, err)
@@ -39,7 +42,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 				yield(eventstore.RecordedEvent{}, eventstore.ErrClosed)
 				return
 			}
-			page := cap(buf)
+			page := pageSize
 			if opts.Limit > 0 {
 				page = min(page, remaining)
 			}
@@ -99,7 +102,10 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 			from = eventstore.Position{Commit: math.MaxInt64, Prepare: math.MaxInt64}
 		}
 		remaining := opts.Limit
-		buf := make([]eventstore.RecordedEvent, 0, s.pageFor(remaining))
+		pageSize := s.pageFor(remaining)
+		// The buffer starts small and grows with what pages bring: a
+		// 10-event stream must not cost a PageSize buffer.
+		buf := make([]eventstore.RecordedEvent, 0, min(pageSize, initialPageBuffer))
 		first := true
 		var deadline time.Time
 		wait := time.Millisecond
@@ -112,7 +118,7 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 				yield(eventstore.RecordedEvent{}, eventstore.ErrClosed)
 				return
 			}
-			page := cap(buf)
+			page := pageSize
 			if opts.Limit > 0 {
 				page = min(page, remaining)
 			}
@@ -172,6 +178,9 @@ func yieldAll(buf []eventstore.RecordedEvent, yield func(eventstore.RecordedEven
 	}
 	return true
 }
+
+// initialPageBuffer is the capacity a read's buffer starts with.
+const initialPageBuffer = 32
 
 func (s *Store) pageFor(limit int) int {
 	if limit > 0 {
