@@ -70,6 +70,24 @@ func run(t *testing.T, e *saga.Engine) (stop func()) {
 	return stop
 }
 
+// finishedErr is nil once n instances have completed or compensated.
+func finishedErr(t *testing.T, e *saga.Engine, n int) error {
+	counts, err := e.Count(t.Context())
+	if err != nil {
+		return err
+	}
+	if counts[saga.Completed]+counts[saga.Compensated] != n {
+		return fmt.Errorf("counts %v", counts)
+	}
+	return nil
+}
+
+// waitFinished waits until n instances have completed or compensated.
+func waitFinished(t *testing.T, e *saga.Engine, n int, what string) {
+	t.Helper()
+	waitFor(t, what, func() error { return finishedErr(t, e, n) })
+}
+
 func waitFor(t *testing.T, what string, cond func() error) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
@@ -460,16 +478,7 @@ func concurrent(t *testing.T, env Env) {
 	for err := range errs {
 		require.NoError(t, err)
 	}
-	waitFor(t, "every instance finished", func() error {
-		counts, err := a.Count(t.Context())
-		if err != nil {
-			return err
-		}
-		if counts[saga.Completed]+counts[saga.Compensated] != n {
-			return fmt.Errorf("counts %v", counts)
-		}
-		return nil
-	})
+	waitFinished(t, a, n, "every instance finished")
 	for i := range n {
 		require.NoError(t, Check(t.Context(), a, r.svc, fmt.Sprintf("c%04d", i), modeOf(i)))
 	}
@@ -521,16 +530,7 @@ func killOne(t *testing.T, env Env) {
 	t.Logf("engine A stopped with %v", atKill)
 	// A's claims die with it; they expire by the clock, and B takes them.
 	r.clock.Advance(3 * time.Second)
-	waitFor(t, "every instance finished by B", func() error {
-		counts, err := b.Count(t.Context())
-		if err != nil {
-			return err
-		}
-		if counts[saga.Completed]+counts[saga.Compensated] != n {
-			return fmt.Errorf("counts %v", counts)
-		}
-		return nil
-	})
+	waitFinished(t, b, n, "every instance finished by B")
 	waitFor(t, "B owning the subscription", func() error {
 		if !b.Owner() {
 			return errors.New("not yet")
@@ -562,10 +562,6 @@ func stopRestart(t *testing.T, env Env) {
 		require.NoError(t, r.svc.Place(t.Context(), fmt.Sprintf("r%03d", i), modeOf(i)))
 	}
 	e := r.engine(t, r.store, slow)
-	finished := func() (bool, error) {
-		counts, err := e.Count(t.Context())
-		return counts[saga.Completed]+counts[saga.Compensated] == n, err
-	}
 	stops := 0
 	for round := range 12 {
 		before := sends.Load()
@@ -575,9 +571,8 @@ func stopRestart(t *testing.T, env Env) {
 			if sends.Load() >= before+int64(1+round%4) {
 				return nil
 			}
-			var err error
-			if done, err = finished(); done || err != nil {
-				return err
+			if done = finishedErr(t, e, n) == nil; done {
+				return nil
 			}
 			return errors.New("not yet")
 		})
@@ -598,16 +593,7 @@ func stopRestart(t *testing.T, env Env) {
 	t.Logf("stopped the engine %d times with commands in flight; %d sends", stops, sends.Load())
 	r.clock.Advance(3 * time.Second)
 	run(t, e)
-	waitFor(t, "every instance finished", func() error {
-		counts, err := e.Count(t.Context())
-		if err != nil {
-			return err
-		}
-		if counts[saga.Completed]+counts[saga.Compensated] != n {
-			return fmt.Errorf("counts %v", counts)
-		}
-		return nil
-	})
+	waitFinished(t, e, n, "every instance finished")
 	for i := range n {
 		r.checked(t, e, fmt.Sprintf("r%03d", i), modeOf(i))
 	}
