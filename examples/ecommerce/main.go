@@ -114,7 +114,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		n, err := pg.LogLength(ctx)
 		if err == nil && n > 0 && o.replay {
-			return replayOnly(ctx, pg, stdout, o.cfg.Progress)
+			return replayOnly(ctx, pg, stdout, stderr, o.cfg.Progress)
 		}
 		if err != nil || n > 0 {
 			if err == nil {
@@ -140,12 +140,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // replayOnly rebuilds the read models of the log an earlier run left in
 // PostgreSQL.
-func replayOnly(ctx context.Context, pg *pgbackend.Backend, stdout io.Writer, progress io.Writer) int {
+func replayOnly(ctx context.Context, pg *pgbackend.Backend, stdout, stderr, progress io.Writer) int {
 	n, _ := pg.LogLength(ctx)
 	fmt.Fprintf(stdout, "schema %s holds %d events: replaying them\n", pg.Schema, n)
 	rep, err := scenario.ReplayBackend(ctx, pg.Backend, progress)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "ecommerce:", err)
+		fmt.Fprintln(stderr, "ecommerce:", err)
 		return 1
 	}
 	rep.Print(stdout, true)

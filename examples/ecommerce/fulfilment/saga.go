@@ -122,7 +122,7 @@ func Definition(events, commands *eventstore.Registry, cfg Config) *saga.Definit
 			for _, l := range st.Lines {
 				items += l.Qty
 			}
-			s.Send(logistics.Create{OrderID: st.OrderID, Address: st.Address, Items: items})
+			s.Send(logistics.Create{OrderID: st.OrderID, Address: shipTo(st.Address), Items: items})
 			return nil
 		})
 	saga.On(d, "PaymentDeclined", func(e payment.Declined) string { return e.OrderID },
@@ -184,3 +184,9 @@ func Definition(events, commands *eventstore.Registry, cfg Config) *saga.Definit
 }
 
 func stockStep(i int) string { return fmt.Sprintf("stock-%d", i) }
+
+// shipTo maps the order's address into the logistics service's own type:
+// the saga is the one place that knows both services.
+func shipTo(a order.Address) logistics.Address {
+	return logistics.Address{Name: a.Name, Street: a.Street, City: a.City, Country: a.Country}
+}

@@ -5,8 +5,6 @@ import (
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/saga"
-
-	"github.com/chronicle-go/chronicle/examples/ecommerce/order"
 )
 
 // CarriersSaga is the saga type name of the carrier simulation.
@@ -14,8 +12,8 @@ const CarriersSaga = "carriers"
 
 // CarrierState is the simulation's state for one shipment.
 type CarrierState struct {
-	OrderID string        `json:"order_id"`
-	Address order.Address `json:"address"`
+	OrderID string  `json:"order_id"`
+	Address Address `json:"address"`
 }
 
 // Carriers returns the carrier simulation: a saga, one instance per

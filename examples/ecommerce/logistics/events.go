@@ -1,10 +1,17 @@
 package logistics
 
-import (
-	"github.com/chronicle-go/chronicle/eventstore"
+import "github.com/chronicle-go/chronicle/eventstore"
 
-	"github.com/chronicle-go/chronicle/examples/ecommerce/order"
-)
+// Address is where a shipment goes. Logistics keeps its own type rather
+// than importing the order service's: the services share commands and
+// events, not packages. The JSON names match the order's address, and
+// [Created] stores them under "address".
+type Address struct {
+	Name    string `json:"name"`
+	Street  string `json:"street"`
+	City    string `json:"city"`
+	Country string `json:"country"`
+}
 
 // Progress is what every status event after [Created] carries.
 type Progress struct {
@@ -17,11 +24,11 @@ type Progress struct {
 type (
 	// Created: a shipment was booked with a carrier.
 	Created struct {
-		ShipmentID string        `json:"shipment_id"`
-		OrderID    string        `json:"order_id"`
-		Carrier    string        `json:"carrier"`
-		Address    order.Address `json:"address"`
-		Items      int           `json:"items"`
+		ShipmentID string  `json:"shipment_id"`
+		OrderID    string  `json:"order_id"`
+		Carrier    string  `json:"carrier"`
+		Address    Address `json:"address"`
+		Items      int     `json:"items"`
 	}
 	// Picked: the warehouse picked and packed the items.
 	Picked struct{ Progress }
@@ -53,7 +60,7 @@ type (
 	// Create books a shipment for an order.
 	Create struct {
 		OrderID string
-		Address order.Address
+		Address Address
 		Items   int
 	}
 	// Scan is a carrier's tracking scan: the shipment reached Status.

@@ -6,8 +6,6 @@ import (
 	"slices"
 
 	"github.com/chronicle-go/chronicle/aggregate"
-
-	"github.com/chronicle-go/chronicle/examples/ecommerce/order"
 )
 
 // Status is a shipment's stage.
@@ -124,4 +122,4 @@ func (s *Shipment) Apply(e any) {
 }
 
 // deliverable reports whether a carrier finds the address.
-func deliverable(a order.Address) bool { return a.Street != UndeliverableStreet }
+func deliverable(a Address) bool { return a.Street != UndeliverableStreet }
