@@ -84,7 +84,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 				checkIDs, last = true, err
 				continue
 			}
-			if pgconn.SafeToRetry(err) {
+			if pgconn.SafeToRetry(err) || isVersionViolation(err) {
+				// A version taken under our feet (a writer that bypassed
+				// append_events) reads as a conflict after the attempts.
 				last = err
 				continue
 			}
@@ -145,6 +147,10 @@ func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, stream string, expected
 			return eventstore.AppendResult{}, &eventstore.ConflictError{Stream: stream, Expected: expected,
 				EventID: violatingEventID(err, args), Retry: true,
 				Reason: "an event ID was stored concurrently by another transaction; this transaction is aborted, run it again"}
+		}
+		if isVersionViolation(err) {
+			return eventstore.AppendResult{}, &eventstore.ConflictError{Stream: stream, Expected: expected, Retry: true,
+				Reason: "a version of the stream was stored concurrently by another transaction; this transaction is aborted, run it again"}
 		}
 		return eventstore.AppendResult{}, s.mapError("append", stream, err)
 	}
@@ -253,6 +259,14 @@ func guardConflict(a appendArgs, out appendOutcome) *eventstore.ConflictError {
 func isEventIDViolation(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "events_event_id_key"
+}
+
+// isVersionViolation reports a unique violation of (stream_id, version):
+// append_events serialises a stream's appends, so only a writer that
+// bypasses it (SQL by hand, a foreign tool) can cause one.
+func isVersionViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "events_stream_version_key"
 }
 
 var detailUUID = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)

@@ -30,8 +30,9 @@
 // horizon and delays readers and subscribers until it ends; [Store.Status]
 // reports how long.
 //
-// Each stream's versions follow the global order: an append locks the
-// stream's row and, if the stream's last append has a higher transaction id
+// Each stream's versions follow the global order: an append takes the
+// stream's advisory lock (before its transaction has an id) and, if the
+// stream's last append has a higher transaction id
 // than its own, runs again in a new transaction ([Store.Append]) or returns
 // a retryable conflict ([Store.AppendTx]).
 //

@@ -16,7 +16,7 @@ import (
 // placeholders, unicode and 10 kB strings are stored and read back byte for
 // byte, or refused with the typed error before anything is written.
 func TestHostileInput(t *testing.T) {
-	big := strings.Repeat(`'";\$1`, 10_000/6) + "é"
+	big := strings.Repeat(`'";\$1`, 10_002/6) + "é" // 10,004 bytes
 	s, pool, _ := newStoreConfig(t, postgres.Config{Limits: eventstore.Limits{MaxStreamIDLength: 20_000, MaxTypeLength: 20_000}})
 	ctx := t.Context()
 	hostile := []string{

@@ -15,7 +15,7 @@ import (
 // ReadStream implements [eventstore.Store]. It reads in pages of
 // [Config.PageSize] events, holding a connection only while a page is
 // fetched. A stream's visible versions are always contiguous (appends to a
-// stream are serialised by its row lock), so stream reads need no horizon.
+// stream are serialised by its advisory lock), so stream reads need no horizon.
 func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.ReadStreamOptions) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
 		if err := s.cfg.Limits.CheckStreamID(stream); err != nil {

@@ -152,3 +152,45 @@ func TestNewNeverCreatesTables(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A writer that bypasses append_events and takes the next version of a
+// stream by hand makes later appends to the stream fail with a typed,
+// retryable conflict, never a raw driver error, and they write nothing.
+func TestVersionTakenByHand(t *testing.T) {
+	s, pool, _ := newStore(t)
+	ctx := t.Context()
+	ev := func() eventstore.Event { return eventstore.NewEvent("E", []byte(`{}`)) }
+	if _, err := s.Append(ctx, "hand", eventstore.NoStream, ev()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO events (transaction_id, stream_id, version, event_id, type, data)
+		VALUES (pg_current_xact_id()::text::bigint, 'hand', 2, gen_random_uuid(), 'ByHand', '{}')`); err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, err error) {
+		t.Helper()
+		var ce *eventstore.ConflictError
+		if !errors.As(err, &ce) || !errors.Is(err, eventstore.ErrConcurrencyConflict) || !eventstore.IsRetryable(err) {
+			t.Fatalf("%s: %v (%T), want a retryable *eventstore.ConflictError", what, err, err)
+		}
+		if ce.Stream != "hand" {
+			t.Fatalf("%s: conflict names stream %q", what, ce.Stream)
+		}
+	}
+	_, err := s.Append(ctx, "hand", eventstore.Any, ev())
+	check("Append", err)
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	_, err = s.AppendTx(ctx, tx, "hand", eventstore.Any, ev())
+	check("AppendTx", err)
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE stream_id = 'hand'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Fatalf("stream holds %d events, want the 2 written before", n)
+	}
+}
