@@ -9,5 +9,9 @@ import (
 )
 
 func TestStore(t *testing.T) {
-	sagatest.Run(t, func(*testing.T) saga.Store { return memory.New() })
+	sagatest.Run(t, func(*testing.T) (saga.Store, func(*testing.T) saga.Store) {
+		s := memory.New()
+		// Every handle of a memory store is the store itself.
+		return s, func(*testing.T) saga.Store { return s }
+	})
 }

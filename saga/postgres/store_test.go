@@ -21,7 +21,11 @@ func newStore(t *testing.T) *postgres.Store {
 }
 
 func TestStore(t *testing.T) {
-	sagatest.Run(t, func(t *testing.T) saga.Store { return newStore(t) })
+	sagatest.Run(t, func(t *testing.T) (saga.Store, func(*testing.T) saga.Store) {
+		s := newStore(t)
+		// Another pool on the same schema, as a second process would open.
+		return s, func(t *testing.T) saga.Store { return openStore(t, s.Schema()) }
+	})
 }
 
 func TestConfigValidate(t *testing.T) {

@@ -17,24 +17,33 @@ import (
 	"github.com/chronicle-go/chronicle/saga"
 )
 
-// Run runs the suite; newStore returns a fresh, empty store per case.
-func Run(t *testing.T, newStore func(t *testing.T) saga.Store) {
+// Run runs the suite. newStore returns a fresh, empty store per case, and a
+// function that opens another handle to the same storage, as a second
+// process would (a store kept in memory returns itself).
+func Run(t *testing.T, newStore func(t *testing.T) (saga.Store, func(t *testing.T) saga.Store)) {
+	one := func(fn func(*testing.T, saga.Store)) func(*testing.T, saga.Store, func(*testing.T) saga.Store) {
+		return func(t *testing.T, s saga.Store, _ func(*testing.T) saga.Store) { fn(t, s) }
+	}
 	cases := []struct {
 		name string
-		fn   func(t *testing.T, s saga.Store)
+		fn   func(t *testing.T, s saga.Store, open func(*testing.T) saga.Store)
 	}{
-		{"InstanceVersions", instanceVersions},
-		{"CommitIsAtomic", commitIsAtomic},
-		{"CheckpointFencing", checkpointFencing},
-		{"CommandClaimsInOrder", commandClaimsInOrder},
-		{"CommandRetries", commandRetries},
-		{"ConcurrentClaims", concurrentClaims},
-		{"CompensatedWhenLastSent", compensatedWhenLastSent},
-		{"Deadlines", deadlines},
-		{"Inspection", inspection},
+		{"InstanceVersions", one(instanceVersions)},
+		{"CommitIsAtomic", one(commitIsAtomic)},
+		{"CheckpointFencing", one(checkpointFencing)},
+		{"CommandClaimsInOrder", one(commandClaimsInOrder)},
+		{"CommandRetries", one(commandRetries)},
+		{"ConcurrentClaims", one(concurrentClaims)},
+		{"CompensatedWhenLastSent", one(compensatedWhenLastSent)},
+		{"Deadlines", one(deadlines)},
+		{"ConcurrentDeadlineClaimsAcrossHandles", concurrentDeadlineClaims},
+		{"Inspection", one(inspection)},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { c.fn(t, newStore(t)) })
+		t.Run(c.name, func(t *testing.T) {
+			s, open := newStore(t)
+			c.fn(t, s, open)
+		})
 	}
 }
 
@@ -399,6 +408,106 @@ func deadlines(t *testing.T, s saga.Store) {
 	h, err = s.History(ctx, name, "a")
 	require.NoError(t, err)
 	assert.Empty(t, h.Deadlines)
+}
+
+// concurrentDeadlineClaims has two handles on one storage (two processes)
+// claim many due deadlines at once, several goroutines each: every deadline
+// is handed out exactly once while the leases hold, and none is lost: the
+// ones fired are gone, the others come back once their leases expire.
+func concurrentDeadlineClaims(t *testing.T, s saga.Store, open func(*testing.T) saga.Store) {
+	ctx := t.Context()
+	other := open(t)
+	const instances, names = 60, 4
+	var c saga.Commit
+	c.Saga = name
+	for i := range instances {
+		id := fmt.Sprintf("i%02d", i)
+		c.Instances = append(c.Instances, saga.InstanceWrite{Instance: inst(id, saga.Running, `{}`)})
+		for n := range names {
+			c.Schedule = append(c.Schedule, saga.Deadline{Instance: id, Name: fmt.Sprintf("d%d", n),
+				DueAt: t0.Add(time.Duration(i*names+n) * time.Millisecond)})
+		}
+	}
+	require.NoError(t, s.Commit(ctx, c))
+	total := instances * names
+	key := func(d saga.Deadline) string { return d.Instance + "/" + d.Name }
+
+	now := t0.Add(time.Minute) // every deadline is due
+	const lease = time.Hour
+	var mu sync.Mutex
+	claimed := map[string]int{}
+	fired := map[string]bool{}
+	errs := make(chan error, 16)
+	var wg sync.WaitGroup
+	for h, handle := range []saga.Store{s, other} {
+		for w := range 4 {
+			wg.Go(func() {
+				for idle := 0; idle < 3; {
+					got, err := handle.ClaimDeadlines(ctx, name, now, lease, 5)
+					if err != nil {
+						errs <- fmt.Errorf("handle %d, worker %d: claim: %w", h, w, err)
+						return
+					}
+					if len(got) == 0 {
+						idle++
+						time.Sleep(5 * time.Millisecond)
+						continue
+					}
+					idle = 0
+					var fire []saga.Deadline
+					mu.Lock()
+					for _, d := range got {
+						claimed[key(d)]++
+						// Fire every other one, through the handle that
+						// claimed it, while the others keep claiming.
+						if d.Name == "d0" || d.Name == "d2" {
+							fire = append(fire, d)
+							fired[key(d)] = true
+						}
+					}
+					mu.Unlock()
+					if len(fire) > 0 {
+						if err := handle.Commit(ctx, saga.Commit{Saga: name, Fired: fire}); err != nil {
+							errs <- fmt.Errorf("handle %d, worker %d: fire: %w", h, w, err)
+							return
+						}
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	assert.Len(t, claimed, total, "every deadline claimed")
+	for k, n := range claimed {
+		assert.Equal(t, 1, n, "deadline %s claimed %d times", k, n)
+	}
+	require.Len(t, fired, total/2)
+
+	// While the leases hold, neither handle gets any of them again.
+	for _, handle := range []saga.Store{s, other} {
+		got, err := handle.ClaimDeadlines(ctx, name, now.Add(lease-time.Second), lease, total)
+		require.NoError(t, err)
+		assert.Empty(t, got, "leased deadlines are not handed out again")
+	}
+	// Once they expire, exactly the deadlines not fired come back, each once.
+	later := now.Add(2 * lease)
+	again := map[string]int{}
+	for _, handle := range []saga.Store{other, s} {
+		got, err := handle.ClaimDeadlines(ctx, name, later, lease, total)
+		require.NoError(t, err)
+		for _, d := range got {
+			again[key(d)]++
+		}
+	}
+	assert.Len(t, again, total/2, "the deadlines not fired are still stored")
+	for k, n := range again {
+		assert.Equal(t, 1, n, "deadline %s claimed %d times after expiry", k, n)
+		assert.False(t, fired[k], "fired deadline %s is gone", k)
+	}
 }
 
 func inspection(t *testing.T, s saga.Store) {
