@@ -103,6 +103,7 @@ func TestUnmigratedSchema(t *testing.T) {
 		{"projections", "list"},
 		{"projections", "status"},
 		{"sagas", "list", "fulfilment"},
+		{"sagas", "list"},
 	} {
 		msg := e.fails(cli.ExitNotMigrated, "", args...)
 		if !strings.Contains(msg, "is not migrated") || !strings.Contains(msg, "run `chronicle migrate --schema "+e.schema+"`") {

@@ -67,8 +67,8 @@ func (s storeSaga) FailingCommands(ctx context.Context) ([]saga.Command, error) 
 }
 
 // sagas returns a reader per registered saga (sorted by name), or, in the
-// generic binary, nil and the PostgreSQL saga store.
-func (a *app) sagas(ctx context.Context) (map[string]sagaReader, []string, saga.Store, error) {
+// generic binary, nil and the saga tables.
+func (a *app) sagas(ctx context.Context) (map[string]sagaReader, []string, *sagaTables, error) {
 	env, err := a.open(ctx)
 	if err != nil {
 		return nil, nil, nil, err
@@ -77,11 +77,11 @@ func (a *app) sagas(ctx context.Context) (map[string]sagaReader, []string, saga.
 		if err := a.requireMigrated(ctx, env, sagapg.Migrations); err != nil {
 			return nil, nil, nil, err
 		}
-		store, err := sagapg.New(env.Pool, sagapg.Config{Schema: env.Schema})
+		tables, err := newSagaTables(env.Pool, env.Schema)
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		return nil, nil, store, nil
+		return nil, nil, tables, nil
 	}
 	engines, err := a.opts.Sagas(ctx, env)
 	if err != nil {
@@ -97,14 +97,15 @@ func (a *app) sagas(ctx context.Context) (map[string]sagaReader, []string, saga.
 	return readers, names, nil, nil
 }
 
-// sagaByName finds the saga name.
+// sagaByName finds the saga name: a registered one, or in the generic
+// binary one the saga tables hold. Otherwise it is not found.
 func (a *app) sagaByName(ctx context.Context, name string) (sagaReader, error) {
-	readers, names, store, err := a.sagas(ctx)
+	readers, names, tables, err := a.sagas(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if store != nil {
-		return storeSaga{store: store, name: name}, nil
+	if tables != nil {
+		return tables.byName(ctx, name)
 	}
 	r, ok := readers[name]
 	if !ok {
@@ -205,28 +206,32 @@ func runSagasList(ctx context.Context, a *app, args []string) error {
 	return t.flush()
 }
 
-// sagaCounts prints how many instances of each registered saga are in each
-// status.
+// sagaCounts prints how many instances of each saga are in each status:
+// every registered saga, or in the generic binary every saga the saga tables
+// hold.
 func (a *app) sagaCounts(ctx context.Context) error {
-	readers, names, store, err := a.sagas(ctx)
+	readers, names, tables, err := a.sagas(ctx)
 	if err != nil {
 		return err
 	}
-	if store != nil {
-		return usagef("name the saga: `%s sagas list SAGA` (this binary does not know your saga types; "+
-			"embed the commands in your application with cli.Main and Options.Sagas to list them all)", a.opts.Name)
-	}
-	out := make([]sagaCountJSON, 0, len(names))
-	for _, n := range names {
-		c, err := readers[n].Count(ctx)
-		if err != nil {
-			return fmt.Errorf("saga %q: %w", n, err)
+	var out []sagaCountJSON
+	if tables != nil {
+		if out, err = tables.counts(ctx); err != nil {
+			return err
 		}
-		counts := map[saga.Status]int{}
-		for _, s := range statuses {
-			counts[s] = c[s]
+	} else {
+		out = make([]sagaCountJSON, 0, len(names))
+		for _, n := range names {
+			c, err := readers[n].Count(ctx)
+			if err != nil {
+				return fmt.Errorf("saga %q: %w", n, err)
+			}
+			counts := map[saga.Status]int{}
+			for _, s := range statuses {
+				counts[s] = c[s]
+			}
+			out = append(out, sagaCountJSON{Saga: n, Counts: counts})
 		}
-		out = append(out, sagaCountJSON{Saga: n, Counts: counts})
 	}
 	if a.g.json {
 		return writeJSON(a.stdout, out)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chronicle-go/chronicle/cli"
@@ -195,7 +197,13 @@ func TestSagas(t *testing.T) {
 	if !strings.Contains(msg, "o-404") {
 		t.Errorf("unknown instance: %q", msg)
 	}
-	e.fails(cli.ExitUsage, "", "sagas", "list") // which saga? the generic binary cannot know
+	// Without a name the generic binary counts what the saga tables hold:
+	// the same table the application's binary prints from its engines.
+	golden(t, "sagas_counts", e.normalise(e.ok("", "sagas", "list")))
+	msg = e.fails(cli.ExitNotFound, "", "sagas", "list", "billing")
+	if !strings.Contains(msg, `saga "billing"`) || !strings.Contains(msg, "sagas in this schema: fulfilment") {
+		t.Errorf("generic unknown saga: %q", msg)
+	}
 
 	// The application's binary knows its sagas.
 	e.opts = cli.Options{Sagas: func(ctx context.Context, env *cli.Env) ([]*saga.Engine, error) {
@@ -218,4 +226,124 @@ func TestSagas(t *testing.T) {
 		t.Errorf("embedded sagas show o-1:\n%s", got)
 	}
 	e.fails(cli.ExitNotFound, "", "sagas", "list", "billing")
+}
+
+// TestSagasGenericBinary is what the generic binary finds in the saga tables
+// without being told any saga name: every saga with instances, parked events
+// or a checkpoint, and nothing else.
+func TestSagasGenericBinary(t *testing.T) {
+	t.Parallel()
+	e := migrated(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	// An empty schema: no sagas, and any name is not found.
+	if got := e.ok("", "sagas", "list"); got != "SAGA  RUNNING  COMPLETED  COMPENSATING  COMPENSATED\n" {
+		t.Errorf("sagas list on empty tables:\n%q", got)
+	}
+	if got := e.ok("", "sagas", "list", "--json"); got != "[]\n" {
+		t.Errorf("sagas list --json on empty tables: %q", got)
+	}
+	msg := e.fails(cli.ExitNotFound, "", "sagas", "list", "billing")
+	if !strings.Contains(msg, `saga "billing"`) || !strings.Contains(msg, "this schema has no sagas") {
+		t.Errorf("unknown saga on empty tables: %q", msg)
+	}
+
+	pool, err := pgxpool.New(ctx, e.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	store, err := sagapg.New(pool, sagapg.Config{Schema: e.schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	instances := func(name string, statuses ...saga.Status) saga.Commit {
+		c := saga.Commit{Saga: name}
+		for i, s := range statuses {
+			c.Instances = append(c.Instances, saga.InstanceWrite{Instance: saga.Instance{Saga: name, ID: fmt.Sprintf("%s-%d", name, i+1),
+				Status: s, State: []byte(`{}`), Version: 1, StartedAt: now, UpdatedAt: now}})
+		}
+		return c
+	}
+	for _, c := range []saga.Commit{
+		instances("billing", saga.Running, saga.Running, saga.Completed, saga.Compensated),
+		instances("shipping", saga.Compensating),
+		// An event no handler could decode is parked without an instance.
+		{Saga: "returns", Parked: []saga.Parked{{Saga: "returns", EventID: uuid.New(), EventType: "ReturnRequested",
+			StreamID: "return-1", Version: 1, Position: eventstore.Position{Commit: 7, Prepare: 7},
+			Error: "cannot decode", Attempts: 1, ParkedAt: now}}},
+	} {
+		if err := store.Commit(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An engine that ran and handled nothing yet leaves a checkpoint.
+	lease, err := store.Acquire(ctx, "payments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lease.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	golden(t, "sagas_counts_generic", e.normalise(e.ok("", "sagas", "list")))
+	var counts []struct {
+		Saga   string         `json:"saga"`
+		Counts map[string]int `json:"counts"`
+	}
+	if err := json.Unmarshal([]byte(e.ok("", "sagas", "list", "--json")), &counts); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string]int{
+		"billing":  {"running": 2, "completed": 1, "compensating": 0, "compensated": 1},
+		"payments": {"running": 0, "completed": 0, "compensating": 0, "compensated": 0},
+		"returns":  {"running": 0, "completed": 0, "compensating": 0, "compensated": 0},
+		"shipping": {"running": 0, "completed": 0, "compensating": 1, "compensated": 0},
+	}
+	var names []string
+	for _, c := range counts {
+		names = append(names, c.Saga)
+		if fmt.Sprint(c.Counts) != fmt.Sprint(want[c.Saga]) {
+			t.Errorf("sagas list --json: %s: %v, want %v", c.Saga, c.Counts, want[c.Saga])
+		}
+	}
+	if strings.Join(names, ",") != "billing,payments,returns,shipping" {
+		t.Errorf("sagas list --json: sagas %v", names)
+	}
+
+	// Every saga listed can be asked about, with or without instances.
+	if got := e.ok("", "sagas", "list", "payments", "--json"); got != "[]\n" {
+		t.Errorf("sagas list payments --json: %q", got)
+	}
+	if got := e.ok("", "sagas", "parked", "returns"); !strings.Contains(got, "ReturnRequested") || !strings.Contains(got, "cannot decode") {
+		t.Errorf("sagas parked returns:\n%s", got)
+	}
+	if got := e.ok("", "sagas", "list", "billing", "--status", "running", "--json"); strings.Count(got, `"id"`) != 2 {
+		t.Errorf("sagas list billing --status running --json: %s", got)
+	}
+
+	// A name the tables do not hold is not found, whatever the command,
+	// and the message says which sagas are there.
+	for _, args := range [][]string{
+		{"sagas", "list", "bill"},
+		{"sagas", "show", "bill", "billing-1"},
+		{"sagas", "parked", "bill"},
+		{"sagas", "failing", "bill"},
+	} {
+		msg := e.fails(cli.ExitNotFound, "", args...)
+		if !strings.Contains(msg, `saga "bill" has no instances`) || !strings.Contains(msg, "sagas in this schema: billing, payments, returns, shipping") {
+			t.Errorf("%v: stderr %q", args, msg)
+		}
+	}
+	r := e.run("", "--json", "sagas", "list", "bill")
+	var jsonErr struct {
+		Error string `json:"error"`
+		Code  int    `json:"code"`
+	}
+	if err := json.Unmarshal([]byte(r.stderr), &jsonErr); err != nil || r.code != cli.ExitNotFound || jsonErr.Code != cli.ExitNotFound ||
+		!strings.Contains(jsonErr.Error, `saga "bill"`) || r.stdout != "" {
+		t.Errorf("--json sagas list bill: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
 }
