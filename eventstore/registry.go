@@ -233,9 +233,10 @@ func (r *Registry) Encode(v any, md Metadata) (Event, error) {
 
 // Decode turns a recorded event into a value of its registered Go type (not
 // a pointer), upcasting older payloads first. An unknown type, a payload that
-// is empty, null or does not decode, or an upcaster that fails is a
-// [*DecodeError] naming the stream, version and type; Decode never returns a
-// silently zeroed value.
+// is empty, null or does not decode, a JSON object none of whose fields
+// belongs to the type, or an upcaster that fails is a [*DecodeError] naming
+// the stream, version and type; Decode never returns a silently zeroed
+// value.
 func (r *Registry) Decode(e RecordedEvent) (any, error) {
 	fail := func(sentinel error, cause error) error {
 		err := sentinel
@@ -274,7 +275,43 @@ func (r *Registry) Decode(e RecordedEvent) (any, error) {
 	if err := r.codec.Unmarshal(data, ptr.Interface()); err != nil {
 		return nil, fail(ErrDecode, err)
 	}
+	if _, isJSON := r.codec.(JSONCodec); isJSON && ptr.Elem().IsZero() {
+		if keys := unknownKeys(data, t.goType); len(keys) > 0 {
+			return nil, fail(ErrDecode, fmt.Errorf("none of the payload's fields %q is a field of %v "+
+				"(a field renamed without an upcaster?)", keys, t.goType))
+		}
+	}
 	return ptr.Elem().Interface(), nil
+}
+
+// unknownKeys returns the keys of the JSON object data when not one of them
+// is a field of the struct type t, and nil otherwise. A payload that decodes
+// to a zero struct is then not data of that type at all, rather than data
+// whose fields happen to be zero; additive changes (a new field that older
+// readers do not know, beside known ones) still decode.
+func unknownKeys(data []byte, t reflect.Type) []string {
+	if t.Kind() != reflect.Struct || t.NumField() == 0 {
+		return nil // a marker type has no fields to miss
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(data, &fields) != nil || len(fields) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(fields))
+	for k, v := range fields {
+		one, err := json.Marshal(map[string]json.RawMessage{k: v})
+		if err != nil {
+			return nil
+		}
+		dec := json.NewDecoder(bytes.NewReader(one))
+		dec.DisallowUnknownFields()
+		if dec.Decode(reflect.New(t).Interface()) == nil {
+			return nil // a known field, holding its zero value
+		}
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // Decode decodes e with r and asserts the result is a T. An event of another

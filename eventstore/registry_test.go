@@ -371,6 +371,8 @@ func TestRegistryDecodeErrors(t *testing.T) {
 		"NullWithSpaces": " \n null \t",
 		"Empty":          ``,
 		"Array":          `[1,2]`,
+		// Not one field of OrderPlaced: decoding would give a zero struct.
+		"OnlyUnknownFields": `{"orderId":"o-1","total":42}`,
 	} {
 		t.Run("BadPayload/"+name, func(t *testing.T) {
 			v, err := r.Decode(recorded(eventstore.Event{Type: "OrderPlaced", Data: []byte(payload)}))
@@ -404,6 +406,27 @@ func (upperCodec) Marshal(v any) ([]byte, error) {
 
 func (upperCodec) Unmarshal(data []byte, v any) error {
 	return json.Unmarshal([]byte(strings.ToLower(string(data))), v)
+}
+
+// A payload that decodes to a zero struct is refused only when none of its
+// fields belongs to the type: known fields holding zero values, an empty
+// object, and unknown fields beside known ones (an additive change by a
+// newer writer) all decode.
+func TestRegistryZeroValuesDecode(t *testing.T) {
+	r := eventstore.NewRegistry(nil)
+	eventstore.MustRegister[OrderPlaced](r, "OrderPlaced")
+	type Ping struct{}
+	eventstore.MustRegister[Ping](r, "Ping")
+	for _, c := range []struct{ typ, payload string }{
+		{"OrderPlaced", `{"order_id":""}`},
+		{"OrderPlaced", `{}`},
+		{"OrderPlaced", `{"order_id":"","added_later":true}`},
+		{"Ping", `{"added_later":true}`},
+	} {
+		if _, err := r.Decode(recorded(eventstore.Event{Type: c.typ, Data: []byte(c.payload)})); err != nil {
+			t.Errorf("%s %s: %v", c.typ, c.payload, err)
+		}
+	}
 }
 
 func TestRegistryCodec(t *testing.T) {
