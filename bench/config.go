@@ -37,7 +37,7 @@ type Config struct {
 	// defaults to docs/benchmarks.md, the quick mode to none.
 	Out string
 	// CPUProfile and MemProfile, when set, receive pprof profiles of the
-	// timed work (CPU) and of allocations at the end of the run.
+	// whole run, setup included (CPU), and of allocations at the end of it.
 	CPUProfile string
 	MemProfile string
 	// Note is free text recorded under the machine's description (say,
@@ -70,7 +70,7 @@ func parseFlags(args []string) (Config, error) {
 	fs.IntVar(&cfg.Events, "events", 0, "events in W7's log (default 1000000, or 2000 with -quick)")
 	out := fs.String("out", "", "Markdown report to write (default docs/benchmarks.md, none with -quick)")
 	fs.StringVar(&cfg.Note, "note", "", "free text recorded in the report under the machine (e.g. that it was shared)")
-	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the timed work to this file")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run (setup included) to this file; narrow it with -workloads")
 	fs.StringVar(&cfg.MemProfile, "memprofile", "", "write an allocation profile to this file at the end")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err

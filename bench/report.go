@@ -204,6 +204,13 @@ func (rep report) write(path string) error {
 	p("## What each workload does\n\n")
 	p("%s\n", workloadDoc(rep.sizes))
 
+	p("## Other ways to run it\n\n")
+	p("- `-quick`: every workload at a small size, in seconds, writing no report unless `-out` is given: ")
+	p("a smoke test of the harness (`.ci/run` runs it; no thresholds, timing on CI is noise).\n")
+	p("- `-workloads W1,W7`: only those workloads; `-runs N`: rounds per workload; `-events N`: W7's log size.\n")
+	p("- `-cpuprofile FILE`, `-memprofile FILE`: pprof profiles of the run (CPU, setup included; allocations at ")
+	p("the end), to find slow paths: `go tool pprof -top FILE`.\n\n")
+
 	p("## Go benchmarks per package\n\n")
 	p("The packages' own Go benchmarks (`go test -bench`), recorded by their authors:\n\n")
 	files, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "benchmarks-*.md"))
