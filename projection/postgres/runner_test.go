@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -378,6 +379,26 @@ func TestRebuildEqualsLive(t *testing.T) {
 	if !final.Done || final.Events != 2000 || final.Position != last || final.Head != last || len(reports) < 8 ||
 		!slices.IsSortedFunc(reports, func(a, b projection.Progress) int { return int(a.Events) - int(b.Events) }) {
 		t.Fatalf("%d reports, last %+v", len(reports), final)
+	}
+	// Rate is events per second of elapsed time; ETA is positive while
+	// the replay is short of the head, and zero at the end.
+	withETA := 0
+	for i, p := range reports {
+		if p.Events > 0 && math.Abs(p.Rate*p.Elapsed.Seconds()-float64(p.Events)) > 0.5 {
+			t.Fatalf("report %d: rate %.1f/s over %v for %d events", i, p.Rate, p.Elapsed, p.Events)
+		}
+		if p.ETA < 0 || (p.Done && p.ETA != 0) {
+			t.Fatalf("report %d: ETA %v (done %v)", i, p.ETA, p.Done)
+		}
+		if i > 0 && p.Elapsed < reports[i-1].Elapsed {
+			t.Fatalf("report %d: elapsed went back from %v to %v", i, reports[i-1].Elapsed, p.Elapsed)
+		}
+		if !p.Done && p.Position.Before(p.Head) && p.ETA > 0 {
+			withETA++
+		}
+	}
+	if withETA == 0 {
+		t.Fatalf("no report short of the head had an ETA: %+v", reports)
 	}
 	rec, err := status(ctx, pool, schema, "ledger")
 	if err != nil || rec.State != projection.Running || rec.Handled != 2000 {
