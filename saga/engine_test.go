@@ -2,7 +2,9 @@ package saga_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -61,6 +63,7 @@ type rig struct {
 	events *esmemory.Store
 	store  *memory.Store
 	engine *saga.Engine
+	def    *saga.Definition[counter]
 	fails  map[int]*atomic.Int32 // poke N → failures left (-1: always)
 	pokes  atomic.Int32
 }
@@ -89,6 +92,7 @@ func newRig(t *testing.T, commands *eventstore.Registry) *rig {
 		return nil
 	})
 	var err error
+	r.def = d
 	r.engine, err = saga.NewEngine(d, r.store, r.events, noSend(), saga.Config{HandlerAttempts: 3, HandlerBackoff: time.Microsecond})
 	require.NoError(t, err)
 	return r
@@ -178,6 +182,86 @@ func TestRunFollowsTheLogFromTheCheckpoint(t *testing.T) {
 	pos, err := r.store.Checkpoint(t.Context(), "pokes")
 	require.NoError(t, err)
 	assert.Equal(t, uint64(3), pos.Commit)
+}
+
+// flakyStore fails every commit while broken is set, and hands out leases
+// whose loss the test controls.
+type flakyStore struct {
+	*memory.Store
+	broken   atomic.Bool
+	failures atomic.Int32
+	leases   chan *lostLease
+}
+
+func (s *flakyStore) Commit(ctx context.Context, c saga.Commit) error {
+	if s.broken.Load() {
+		s.failures.Add(1)
+		return errors.New("connection reset by peer")
+	}
+	return s.Store.Commit(ctx, c)
+}
+
+func (s *flakyStore) Acquire(ctx context.Context, name string) (saga.Lease, error) {
+	l, err := s.Store.Acquire(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	ll := &lostLease{Lease: l, lost: make(chan struct{}), released: make(chan struct{})}
+	s.leases <- ll
+	return ll, nil
+}
+
+type lostLease struct {
+	saga.Lease
+	lost, released chan struct{}
+	once           sync.Once
+}
+
+func (l *lostLease) Lost() <-chan struct{} { return l.lost }
+func (l *lostLease) Release(ctx context.Context) error {
+	l.once.Do(func() { close(l.released) })
+	return l.Lease.Release(ctx)
+}
+
+// A batch whose commit keeps failing is retried with back-off; losing the
+// lease meanwhile ends the retries at once (not after the back-off), the
+// lease is given up and the engine acquires it again and goes on.
+func TestLeaseLostDuringCommitRetries(t *testing.T) {
+	r := newRig(t, nil)
+	store := &flakyStore{Store: r.store, leases: make(chan *lostLease, 4)}
+	store.broken.Store(true)
+	// Back-off of an hour: only the lease's loss can end the wait in time.
+	e, err := saga.NewEngine(r.def, store, r.events, noSend(), saga.Config{RetryMin: time.Hour, RetryMax: time.Hour, PollInterval: 10 * time.Millisecond})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = e.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	first := <-store.leases
+	r.append(t, started{"a"}, "Started", "s-a")
+	r.append(t, poked{"a", 1}, "Poked", "s-a")
+	hang := time.After(30 * time.Second) // a hang detector, not a timing assertion
+	for store.failures.Load() == 0 {
+		select {
+		case <-hang:
+			t.Fatal("no commit was tried")
+		case <-time.After(time.Millisecond):
+		}
+	}
+	store.broken.Store(false)
+	close(first.lost)
+	select {
+	case <-first.released:
+	case <-hang:
+		t.Fatal("the engine kept waiting to retry a batch under a lost lease")
+	}
+	select {
+	case <-store.leases:
+	case <-hang:
+		t.Fatal("the engine did not acquire the lease again")
+	}
+	waitState(t, e, "a", `{"Pokes":1}`)
 }
 
 func waitState(t *testing.T, e *saga.Engine, id, want string) {

@@ -103,7 +103,7 @@ func (e *Engine) subscribe(ctx context.Context, lease Lease) error {
 }
 
 // commitBatch handles a batch, retrying with back-off on store errors: the
-// batch is never dropped. Losing the lease ends it.
+// batch is never dropped. Losing the lease ends it, during a back-off too.
 func (e *Engine) commitBatch(ctx context.Context, batch []eventstore.RecordedEvent, lease Lease) error {
 	backoff := e.cfg.RetryMin
 	for {
@@ -117,7 +117,18 @@ func (e *Engine) commitBatch(ctx context.Context, batch []eventstore.RecordedEve
 		default:
 		}
 		e.log.Warn("saga: handling a batch failed; retrying", "from", batch[0].Position.String(), "events", len(batch), "error", err)
-		if !sleep(ctx, backoff) {
+		// The wait ends early if the lease is lost meanwhile (the store's
+		// connections died, as they do when the database drops them): the
+		// engine then gives the subscription up at once instead of holding
+		// on to it, and reporting itself owner, for up to RetryMax.
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-lease.Lost():
+			t.Stop()
+			return ErrFenced
+		case <-ctx.Done():
+			t.Stop()
 			return ctx.Err()
 		}
 		backoff = min(2*backoff, e.cfg.RetryMax)
