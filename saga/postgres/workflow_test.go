@@ -1,10 +1,16 @@
 package postgres_test
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -31,14 +37,75 @@ func newEventStore(t *testing.T) *espostgres.Store {
 // would.
 func openStore(t testing.TB, schema string) *postgres.Store {
 	t.Helper()
+	return openStoreAs(t, schema, "")
+}
+
+// openStoreAs is openStore whose sessions carry appName (if set) as their
+// application_name instead of the schema.
+func openStoreAs(t testing.TB, schema, appName string) *postgres.Store {
+	t.Helper()
 	cfg := pgtest.Config(t, schema)
 	cfg.MaxConns = 16
+	if appName != "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = appName
+	}
 	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	s, err := postgres.New(pool, postgres.Config{Schema: schema, LockPollInterval: 50 * 1e6})
+	s, err := postgres.New(pool, postgres.Config{Schema: schema, LockPollInterval: 50 * time.Millisecond})
 	require.NoError(t, err)
 	return s
+}
+
+// processes opens store handles as separate processes would, each with an
+// application_name of its own, so that one "process" can be killed: every
+// session of its pool, and the subscription lease's connection, which is
+// opened from the pool's configuration, ended by pg_terminate_backend.
+type processes struct {
+	mu    sync.Mutex
+	names map[saga.Store]string
+}
+
+func (p *processes) open(t *testing.T, schema string) saga.Store {
+	t.Helper()
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	name := "saga-process-" + hex.EncodeToString(b[:])
+	// Runs after the pool closes: ends whatever a killed test left behind.
+	t.Cleanup(func() { terminate(t, name) })
+	s := openStoreAs(t, schema, name)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.names == nil {
+		p.names = map[saga.Store]string{}
+	}
+	p.names[s] = name
+	return s
+}
+
+func (p *processes) kill(t *testing.T, s saga.Store) {
+	t.Helper()
+	p.mu.Lock()
+	name, ok := p.names[s]
+	p.mu.Unlock()
+	require.True(t, ok, "the store to kill was not opened by processes.open")
+	n := terminate(t, name)
+	require.Positive(t, n, "no session of %s to terminate", name)
+	t.Logf("terminated %d sessions of %s", n, name)
+}
+
+// terminate ends every session whose application_name is name and returns
+// how many it signalled.
+func terminate(t *testing.T, name string) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, pgtest.URL())
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	var n int
+	require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))
+		FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`, name).Scan(&n))
+	return n
 }
 
 func TestWorkflow(t *testing.T) {
@@ -46,12 +113,15 @@ func TestWorkflow(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("CHRONICLE_SAGA_ORDERS")); err == nil && v > 0 {
 		orders = v
 	}
+	var procs processes
 	workflow.Run(t, workflow.Env{
 		Events: func(t *testing.T) eventstore.Store { return newEventStore(t) },
 		Store: func(t *testing.T) (saga.Store, func(*testing.T) saga.Store) {
-			first := newStore(t)
-			return first, func(t *testing.T) saga.Store { return openStore(t, first.Schema()) }
+			schema := newStore(t).Schema() // creates and migrates the schema
+			open := func(t *testing.T) saga.Store { return procs.open(t, schema) }
+			return open(t), open
 		},
 		Orders: orders,
+		Kill:   procs.kill,
 	})
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,6 +29,12 @@ type Env struct {
 	Store func(t *testing.T) (saga.Store, func(t *testing.T) saga.Store)
 	// Orders is the instance count of the concurrency scenario.
 	Orders int
+	// Kill, if set, ends every database connection of the store handle s
+	// under it, as the death of the process holding them would: its
+	// session locks go with them. A backend with no connections to kill
+	// leaves it nil, and the scenarios that kill an engine stop it cleanly
+	// instead (and say so).
+	Kill func(t *testing.T, s saga.Store)
 }
 
 // TestConfig is an engine configuration with short polls for tests.
@@ -51,12 +60,55 @@ func newRig(t *testing.T, env Env) *rig {
 
 func (r *rig) engine(t *testing.T, store saga.Store, sender saga.Sender) *saga.Engine {
 	t.Helper()
+	return r.engineWith(t, store, sender, TestConfig(r.clock))
+}
+
+func (r *rig) engineWith(t *testing.T, store saga.Store, sender saga.Sender, cfg saga.Config) *saga.Engine {
+	t.Helper()
 	if sender == nil {
 		sender = saga.BusSender(r.svc.Bus)
 	}
-	e, err := saga.NewEngine(r.def, store, r.svc.Store, sender, TestConfig(r.clock))
+	e, err := saga.NewEngine(r.def, store, r.svc.Store, sender, cfg)
 	require.NoError(t, err)
 	return e
+}
+
+// logRecorder is a slog handler that keeps what an engine logs (each
+// message with its error), to tell which paths the engine took.
+type logRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler            { return l }
+
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	msg := r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "error" {
+			msg += ": " + a.Value.String()
+		}
+		return true
+	})
+	l.mu.Lock()
+	l.msgs = append(l.msgs, msg)
+	l.mu.Unlock()
+	return nil
+}
+
+// since returns the messages logged after the first n.
+func (l *logRecorder) since(n int) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.msgs[min(n, len(l.msgs)):])
+}
+
+func (l *logRecorder) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.msgs)
 }
 
 // run runs e until the test ends (or stop is called).
@@ -496,11 +548,30 @@ func concurrent(t *testing.T, env Env) {
 	assert.Empty(t, parked)
 }
 
+// killOne runs two engines on one database and kills the one that owns the
+// subscription mid-flight (sends held, most sagas unfinished). Where the backend allows it (Env.Kill), A's database
+// connections end under it first, so it loses its lease the way a dead
+// process does (the lock goes with the connection; B takes it and fences A)
+// and its dispatcher and scheduler lose what they had in flight; only then
+// do its goroutines stop. B must finish every saga with no event handled
+// twice and every stream holding exactly the expected events.
 func killOne(t *testing.T, env Env) {
 	r := newRig(t, env)
 	n := max(env.Orders/5, 40)
+	// The orders are all placed first, so that the engines start on a
+	// backlog.
+	for i := range n {
+		require.NoError(t, r.svc.Place(t.Context(), fmt.Sprintf("k%03d", i), modeOf(i)))
+	}
+	// Once 2n commands have gone out, the next sends are held, so that A
+	// is surely killed mid-flight however fast the backend is.
+	g := &sendGate{limit: int64(2 * n), release: make(chan struct{})}
+	bus := saga.BusSender(r.svc.Bus)
 	storeA, storeB := r.store, r.open(t)
-	a := r.engine(t, storeA, nil)
+	logA := &logRecorder{}
+	cfgA := TestConfig(r.clock)
+	cfgA.Logger = slog.New(logA)
+	a := r.engineWith(t, storeA, g.wrap(bus), cfgA)
 	stopA := run(t, a)
 	waitFor(t, "engine A owning the subscription", func() error {
 		if !a.Owner() {
@@ -508,26 +579,42 @@ func killOne(t *testing.T, env Env) {
 		}
 		return nil
 	})
-	b := r.engine(t, storeB, nil)
+	b := r.engine(t, storeB, g.wrap(bus))
 	run(t, b)
-	for i := range n {
-		require.NoError(t, r.svc.Place(t.Context(), fmt.Sprintf("k%03d", i), modeOf(i)))
-	}
-	// Kill A once it is mid-flight: some sagas done, others not.
-	waitFor(t, "some progress", func() error {
-		c, err := b.Count(t.Context())
-		if err != nil {
-			return err
-		}
-		if c[saga.Completed]+c[saga.Compensated] < n/5 {
-			return fmt.Errorf("counts %v", c)
+	waitFor(t, "sends held", func() error {
+		if g.held.Load() == 0 {
+			return errors.New("none yet")
 		}
 		return nil
 	})
 	atKill, err := b.Count(t.Context())
 	require.NoError(t, err)
-	stopA()
-	t.Logf("engine A stopped with %v", atKill)
+	require.Less(t, atKill[saga.Completed]+atKill[saga.Compensated], n, "mid-flight")
+	if env.Kill != nil {
+		logged := logA.len()
+		env.Kill(t, storeA)
+		// A is still running: it must notice on its own that its lease is
+		// gone (its lock connection died, or B fenced it) and stop
+		// following the log.
+		var stopped string
+		waitFor(t, "engine A losing its subscription lease", func() error {
+			for _, m := range logA.since(logged) {
+				if strings.HasPrefix(m, "saga: subscription stopped") {
+					stopped = m
+					return nil
+				}
+			}
+			return errors.New("A still follows the log")
+		})
+		stopA()
+		t.Logf("killed engine A's database connections with %v and %d sends held; A then logged %s; %q",
+			atKill, g.held.Load(), summarize(logA.since(logged)), stopped)
+	} else {
+		stopA()
+		t.Logf("this backend has no connections to kill: engine A was stopped cleanly (releasing its lease) with %v and %d sends held",
+			atKill, g.held.Load())
+	}
+	close(g.release)
 	// A's claims die with it; they expire by the clock, and B takes them.
 	r.clock.Advance(3 * time.Second)
 	waitFinished(t, b, n, "every instance finished by B")
@@ -540,6 +627,54 @@ func killOne(t *testing.T, env Env) {
 	for i := range n {
 		require.NoError(t, Check(t.Context(), b, r.svc, fmt.Sprintf("k%03d", i), modeOf(i)))
 	}
+	parked, err := b.Parked(t.Context())
+	require.NoError(t, err)
+	assert.Empty(t, parked)
+}
+
+// sendGate lets limit sends through, then holds every further send until
+// release is closed or the sending engine stops.
+type sendGate struct {
+	limit   int64
+	passed  atomic.Int64
+	held    atomic.Int64
+	release chan struct{}
+}
+
+func (g *sendGate) wrap(next saga.Sender) saga.Sender {
+	return saga.SenderFunc(func(ctx context.Context, c command.Command) error {
+		if g.passed.Add(1) > g.limit {
+			g.held.Add(1)
+			select {
+			case <-g.release:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return next.Send(ctx, c)
+	})
+}
+
+// summarize counts log messages by their text up to the first colon.
+func summarize(msgs []string) string {
+	counts := map[string]int{}
+	var order []string
+	for _, m := range msgs {
+		k, _, _ := strings.Cut(m, ": ")
+		if rest, ok := strings.CutPrefix(m, "saga: "); ok {
+			k, _, _ = strings.Cut(rest, ": ")
+			k = "saga: " + k
+		}
+		if counts[k] == 0 {
+			order = append(order, k)
+		}
+		counts[k]++
+	}
+	var parts []string
+	for _, k := range order {
+		parts = append(parts, fmt.Sprintf("%q x%d", k, counts[k]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // stopRestart stops the engine again and again while commands are being
