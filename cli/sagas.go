@@ -226,11 +226,7 @@ func (a *app) sagaCounts(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("saga %q: %w", n, err)
 			}
-			counts := map[saga.Status]int{}
-			for _, s := range statuses {
-				counts[s] = c[s]
-			}
-			out = append(out, sagaCountJSON{Saga: n, Counts: counts})
+			out = append(out, sagaCountJSON{Saga: n, Counts: everyStatus(c)})
 		}
 	}
 	if a.g.json {
@@ -490,4 +486,14 @@ func runSagasFailing(ctx context.Context, a *app, args []string) error {
 		t.row(c.Instance, strconv.FormatInt(c.Seq, 10), c.Type, kind, strconv.Itoa(c.Attempts), formatTime(c.NextAttempt), c.LastError)
 	}
 	return t.flush()
+}
+
+// everyStatus returns c's counts of the statuses the CLI shows, zero where c
+// has none.
+func everyStatus(c map[saga.Status]int) map[saga.Status]int {
+	out := make(map[saga.Status]int, len(statuses))
+	for _, s := range statuses {
+		out[s] = c[s]
+	}
+	return out
 }

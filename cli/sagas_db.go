@@ -80,9 +80,6 @@ func (t *sagaTables) counts(ctx context.Context) ([]sagaCountJSON, error) {
 		c := bySaga[name]
 		if c == nil {
 			c = map[saga.Status]int{}
-			for _, s := range statuses {
-				c[s] = 0
-			}
 			bySaga[name] = c
 		}
 		if status != "" {
@@ -95,7 +92,7 @@ func (t *sagaTables) counts(ctx context.Context) ([]sagaCountJSON, error) {
 	}
 	out := make([]sagaCountJSON, 0, len(bySaga))
 	for name, c := range bySaga {
-		out = append(out, sagaCountJSON{Saga: name, Counts: c})
+		out = append(out, sagaCountJSON{Saga: name, Counts: everyStatus(c)})
 	}
 	slices.SortFunc(out, func(a, b sagaCountJSON) int { return strings.Compare(a.Saga, b.Saga) })
 	return out, nil

@@ -256,17 +256,18 @@ func guardConflict(a appendArgs, out appendOutcome) *eventstore.ConflictError {
 	return &eventstore.ConflictError{Stream: a.stream, Expected: a.expected, Actual: uint64(out.actual), Retry: true, Reason: reason}
 }
 
-func isEventIDViolation(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "events_event_id_key"
-}
+// isEventIDViolation reports a unique violation of the event ID: the same
+// ID inserted by a concurrent transaction.
+func isEventIDViolation(err error) bool { return isUniqueViolation(err, "events_event_id_key") }
 
 // isVersionViolation reports a unique violation of (stream_id, version):
 // append_events serialises a stream's appends, so only a writer that
 // bypasses it (SQL by hand, a foreign tool) can cause one.
-func isVersionViolation(err error) bool {
+func isVersionViolation(err error) bool { return isUniqueViolation(err, "events_stream_version_key") }
+
+func isUniqueViolation(err error, constraint string) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "events_stream_version_key"
+	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == constraint
 }
 
 var detailUUID = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)

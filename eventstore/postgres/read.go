@@ -29,10 +29,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 		}
 		remaining := opts.Limit
 		first := true
-		pageSize := s.pageFor(remaining)
-		// The buffer starts small and grows with what pages bring: a
-		// 10-event stream must not cost a PageSize buffer.
-		buf := make([]eventstore.RecordedEvent, 0, min(pageSize, initialPageBuffer))
+		pageSize, buf := s.readBuffer(remaining)
 		for {
 			if err := ctx.Err(); err != nil {
 				yield(eventstore.RecordedEvent{}, err)
@@ -102,10 +99,7 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 			from = eventstore.Position{Commit: math.MaxInt64, Prepare: math.MaxInt64}
 		}
 		remaining := opts.Limit
-		pageSize := s.pageFor(remaining)
-		// The buffer starts small and grows with what pages bring: a
-		// 10-event stream must not cost a PageSize buffer.
-		buf := make([]eventstore.RecordedEvent, 0, min(pageSize, initialPageBuffer))
+		pageSize, buf := s.readBuffer(remaining)
 		first := true
 		var deadline time.Time
 		wait := time.Millisecond
@@ -182,11 +176,15 @@ func yieldAll(buf []eventstore.RecordedEvent, yield func(eventstore.RecordedEven
 // initialPageBuffer is the capacity a read's buffer starts with.
 const initialPageBuffer = 32
 
-func (s *Store) pageFor(limit int) int {
+// readBuffer returns the page size of a read limited to limit events (0:
+// no limit) and its buffer. The buffer starts small and grows with what the
+// pages bring: a 10-event read must not cost a PageSize buffer.
+func (s *Store) readBuffer(limit int) (int, []eventstore.RecordedEvent) {
+	page := s.cfg.PageSize
 	if limit > 0 {
-		return min(limit, s.cfg.PageSize)
+		page = min(limit, page)
 	}
-	return s.cfg.PageSize
+	return page, make([]eventstore.RecordedEvent, 0, min(page, initialPageBuffer))
 }
 
 // horizon is what a page read learnt about the log's horizon.
@@ -309,7 +307,7 @@ const maxInterned = 256
 
 func (d *pageDecoder) event() (eventstore.RecordedEvent, error) {
 	r := &d.r
-	if string(r.stream) != d.stream || d.stream == "" {
+	if string(r.stream) != d.stream {
 		d.stream = string(r.stream)
 	}
 	typ, ok := d.types[string(r.typ)]

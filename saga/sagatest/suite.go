@@ -297,18 +297,8 @@ func concurrentClaims(t *testing.T, s saga.Store) {
 	errs := make(chan error, 8)
 	for range 8 {
 		wg.Go(func() {
-			for idle := 0; idle < 3; {
-				got, err := s.ClaimCommands(ctx, name, t0, time.Hour, 7)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if len(got) == 0 {
-					idle++
-					time.Sleep(5 * time.Millisecond)
-					continue
-				}
-				idle = 0
+			claim := func() ([]saga.Command, error) { return s.ClaimCommands(ctx, name, t0, time.Hour, 7) }
+			err := claimUntilIdle(claim, func(got []saga.Command) error {
 				var ids []uuid.UUID
 				mu.Lock()
 				for _, g := range got {
@@ -320,10 +310,10 @@ func concurrentClaims(t *testing.T, s saga.Store) {
 					ids = append(ids, g.ID)
 				}
 				mu.Unlock()
-				if err := s.MarkSent(ctx, name, ids, t0); err != nil {
-					errs <- err
-					return
-				}
+				return s.MarkSent(ctx, name, ids, t0)
+			})
+			if err != nil {
+				errs <- err
 			}
 		})
 	}
@@ -442,18 +432,14 @@ func concurrentDeadlineClaims(t *testing.T, s saga.Store, open func(*testing.T) 
 	for h, handle := range []saga.Store{s, other} {
 		for w := range 4 {
 			wg.Go(func() {
-				for idle := 0; idle < 3; {
+				claim := func() ([]saga.Deadline, error) {
 					got, err := handle.ClaimDeadlines(ctx, name, now, lease, 5)
 					if err != nil {
-						errs <- fmt.Errorf("handle %d, worker %d: claim: %w", h, w, err)
-						return
+						return nil, fmt.Errorf("handle %d, worker %d: claim: %w", h, w, err)
 					}
-					if len(got) == 0 {
-						idle++
-						time.Sleep(5 * time.Millisecond)
-						continue
-					}
-					idle = 0
+					return got, nil
+				}
+				err := claimUntilIdle(claim, func(got []saga.Deadline) error {
 					var fire []saga.Deadline
 					mu.Lock()
 					for _, d := range got {
@@ -466,12 +452,16 @@ func concurrentDeadlineClaims(t *testing.T, s saga.Store, open func(*testing.T) 
 						}
 					}
 					mu.Unlock()
-					if len(fire) > 0 {
-						if err := handle.Commit(ctx, saga.Commit{Saga: name, Fired: fire}); err != nil {
-							errs <- fmt.Errorf("handle %d, worker %d: fire: %w", h, w, err)
-							return
-						}
+					if len(fire) == 0 {
+						return nil
 					}
+					if err := handle.Commit(ctx, saga.Commit{Saga: name, Fired: fire}); err != nil {
+						return fmt.Errorf("handle %d, worker %d: fire: %w", h, w, err)
+					}
+					return nil
+				})
+				if err != nil {
+					errs <- err
 				}
 			})
 		}
@@ -508,6 +498,28 @@ func concurrentDeadlineClaims(t *testing.T, s saga.Store, open func(*testing.T) 
 		assert.Equal(t, 1, n, "deadline %s claimed %d times after expiry", k, n)
 		assert.False(t, fired[k], "fired deadline %s is gone", k)
 	}
+}
+
+// claimUntilIdle calls claim until it has come back empty three times in a
+// row (5 ms apart), passing every non-empty batch to handle; the first
+// error of either ends it.
+func claimUntilIdle[T any](claim func() ([]T, error), handle func([]T) error) error {
+	for idle := 0; idle < 3; {
+		got, err := claim()
+		if err != nil {
+			return err
+		}
+		if len(got) == 0 {
+			idle++
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
+		idle = 0
+		if err := handle(got); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func inspection(t *testing.T, s saga.Store) {

@@ -688,10 +688,11 @@ func stopRestart(t *testing.T, env Env) {
 	n := max(env.Orders/4, 100)
 	// A sender slow enough that results are in flight at every stop.
 	var sends atomic.Int64
+	bus := saga.BusSender(r.svc.Bus)
 	slow := saga.SenderFunc(func(ctx context.Context, c command.Command) error {
 		sends.Add(1)
 		time.Sleep(time.Millisecond)
-		return saga.BusSender(r.svc.Bus).Send(ctx, c)
+		return bus.Send(ctx, c)
 	})
 	for i := range n {
 		require.NoError(t, r.svc.Place(t.Context(), fmt.Sprintf("r%03d", i), modeOf(i)))
