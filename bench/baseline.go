@@ -3,26 +3,28 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/internal/pgmigrate"
 )
 
 // The baseline is what the same work costs written by hand with pgx on
-// tables of the same shape (baseline_events, baseline_streams,
-// baseline_snapshots: LIKE chronicle's own, see createBaselineTables). It
-// does the SQL work the task needs and nothing else: the cost floor of that
-// work on this PostgreSQL.
+// tables of the same shape (baseline_events, baseline_snapshots: LIKE
+// chronicle's own, see createBaselineTables). It does the SQL work the task
+// needs and nothing else: the cost floor of that work on this PostgreSQL.
 //
-//   - An append is one statement: an upsert of the stream row that checks
-//     the expected version (ON CONFLICT … DO UPDATE … WHERE version = $2)
-//     and a multi-row insert of the events, stamped with the transaction
-//     id. No function, no order guard, no idempotency check, no epoch.
+//   - An append is one statement: a multi-row insert of the events, stamped
+//     with the transaction id, that writes only if the stream's last version
+//     (max(version) over the primary key) is the expected one; two writers
+//     racing for a version meet at the primary key. No order guard, no
+//     idempotency check, no epoch, no fallback path.
 //   - A stream read is one query over the whole stream (chronicle pages).
 //   - A log read is one query in (transaction_id, position) order below the
 //     horizon pg_snapshot_xmin(pg_current_snapshot()) (chronicle pages and
@@ -33,6 +35,7 @@ import (
 // the same work on both sides.
 type baselineSQL struct {
 	append       string
+	version      string
 	readStream   string
 	readAll      string
 	loadSnapshot string
@@ -44,27 +47,22 @@ const baselineColumns = `transaction_id, position, stream_id, version, event_id,
 
 func newBaselineSQL(schema string) baselineSQL {
 	events := pgmigrate.Table(schema, "baseline_events")
-	streams := pgmigrate.Table(schema, "baseline_streams")
 	snapshots := pgmigrate.Table(schema, "baseline_snapshots")
 	return baselineSQL{
 		// $1 stream, $2 expected version, $3… the events' columns. Returns
 		// the positions (empty on a version mismatch) and the stream's
 		// version as of the statement's snapshot (a hint after a mismatch).
-		append: `WITH s AS (
-			INSERT INTO ` + streams + ` AS s (stream_id, version, transaction_id)
-			VALUES ($1, $2::bigint + cardinality($3::uuid[]), pg_current_xact_id()::text::bigint)
-			ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, transaction_id = EXCLUDED.transaction_id
-			WHERE s.version = $2::bigint
-			RETURNING s.transaction_id
-		), ins AS (
+		append: `WITH ins AS (
 			INSERT INTO ` + events + ` (transaction_id, stream_id, version, event_id, type, data, metadata)
-			SELECT s.transaction_id, $1, $2::bigint + u.ord, u.id, u.typ, u.dat, u.md
-			  FROM s, unnest($3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[]) WITH ORDINALITY AS u(id, typ, dat, md, ord)
+			SELECT pg_current_xact_id()::text::bigint, $1, $2::bigint + u.ord, u.id, u.typ, u.dat, u.md
+			  FROM unnest($3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[]) WITH ORDINALITY AS u(id, typ, dat, md, ord)
+			 WHERE coalesce((SELECT max(version) FROM ` + events + ` WHERE stream_id = $1), 0) = $2::bigint
 			RETURNING position
 		)
 		SELECT coalesce(array_agg(ins.position ORDER BY ins.position), '{}'),
-		       coalesce((SELECT version FROM ` + streams + ` WHERE stream_id = $1), 0)
+		       coalesce((SELECT max(version) FROM ` + events + ` WHERE stream_id = $1), 0)
 		  FROM ins`,
+		version: `SELECT coalesce(max(version), 0) FROM ` + events + ` WHERE stream_id = $1`,
 		readStream: `SELECT ` + baselineColumns + ` FROM ` + events + `
 			WHERE stream_id = $1 AND version >= $2 ORDER BY version`,
 		readAll: `SELECT ` + baselineColumns + ` FROM ` + events + `
@@ -115,6 +113,13 @@ func (e *env) baselineAppend(ctx context.Context, q pgQuerier, stream string, ex
 	var positions []int64
 	var current int64
 	if err := q.QueryRow(ctx, e.base.append, stream, int64(expected), ids, types, data, md).Scan(&positions, &current); err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+			// Another writer took the version first: a mismatch.
+			if verr := q.QueryRow(ctx, e.base.version, stream).Scan(&current); verr == nil {
+				return uint64(current), false, nil
+			}
+		}
 		return 0, false, fmt.Errorf("baseline append to %s: %w", stream, err)
 	}
 	if len(positions) == 0 {

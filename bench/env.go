@@ -125,10 +125,10 @@ var storageOption = regexp.MustCompile(`^[a-z_]+=[0-9a-z_.]+$`)
 
 // createBaselineTables creates baseline_<table> for each chronicle table
 // the baseline mirrors, LIKE the original INCLUDING ALL (columns, defaults,
-// identity, constraints, indexes) and with its storage options (the
-// streams table's fill factor), so both do their work on the same shape.
+// identity, constraints, indexes) and with its storage options, so both do
+// their work on the same shape.
 func (e *env) createBaselineTables(ctx context.Context) error {
-	for _, table := range []string{"events", "streams", "snapshots"} {
+	for _, table := range []string{"events", "snapshots"} {
 		var opts []string
 		err := e.pool.QueryRow(ctx, `SELECT coalesce(c.reloptions, '{}') FROM pg_class c
 			JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,

@@ -76,8 +76,13 @@ func TestReanchorAfterRestore(t *testing.T) {
 		return st.Head == appended.Events[1].Position
 	})
 	if st.Schema != e.schema || st.Head != appended.Events[1].Position || st.NeedsReanchor || st.Epoch != 0 ||
-		len(st.Migrations) != 1 || st.Migrations[0].Component != "eventstore" || st.Migrations[0].Pending {
+		len(st.Migrations) != 2 {
 		t.Fatalf("status --json: %+v (appended at %v)", st, appended)
+	}
+	for _, m := range st.Migrations {
+		if m.Component != "eventstore" || m.Pending {
+			t.Fatalf("status --json: migration %+v, want the event store's, applied", m)
+		}
 	}
 	if got := e.ok("", "reanchor"); !strings.Contains(got, "nothing to do") {
 		t.Errorf("reanchor on a healthy store: %q", got)
@@ -90,10 +95,8 @@ func TestReanchorAfterRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	for _, table := range []string{"events", "streams"} {
-		if _, err := conn.Exec(ctx, `UPDATE `+pgmigrate.Table(e.schema, table)+` SET transaction_id = transaction_id + 1000000000`); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := conn.Exec(ctx, `UPDATE `+pgmigrate.Table(e.schema, "events")+` SET transaction_id = transaction_id + 1000000000`); err != nil {
+		t.Fatal(err)
 	}
 	st = e.status()
 	if !st.NeedsReanchor {

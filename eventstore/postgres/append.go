@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 
 	"github.com/chronicle-go/chronicle/eventstore"
@@ -51,13 +52,17 @@ type appendOutcome struct {
 }
 
 // Append implements [eventstore.Store]. It is one round trip in the common
-// case: the append_events function checks the expected version and event
-// IDs, locks and updates the stream row and inserts every event with one
-// multi-row INSERT, in one autocommit transaction. When the per-stream order
-// guard fires (another transaction with a higher transaction id appended to
-// the stream first) it runs again in a new transaction, up to
-// [Config.AppendAttempts] times. After a successful append it wakes live
-// subscriptions, outside the transaction (see [Store.NotifyAppended]).
+// case: a single INSERT (see statements.appendOne) reads the stream's
+// version from its last event, checks the expected version and the order
+// guard, and inserts every event, in one autocommit transaction. When that
+// statement writes nothing (a version mismatch, an idempotent retry, a
+// stored event ID) or loses a race for the stream's next version, the
+// append_events function settles it: it queues on the stream's advisory
+// lock, looks for stored event IDs, and tells a retry from a conflict. When
+// the per-stream order guard fires it runs again in a new transaction, up to
+// [Config.AppendAttempts] transactions in all. After a successful append it
+// wakes live subscriptions, outside the transaction (see
+// [Store.NotifyAppended]).
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events ...eventstore.Event) (eventstore.AppendResult, error) {
 	if err := ctx.Err(); err != nil {
 		return eventstore.AppendResult{}, err
@@ -69,9 +74,34 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	checkIDs := false
+	fast, checkIDs := true, false
 	var last error
 	for range s.cfg.AppendAttempts {
+		if fast {
+			// Once the single statement has failed, every further attempt
+			// goes through append_events, which queues racing writers.
+			fast = false
+			res, written, err := s.insert(ctx, args)
+			switch {
+			case err == nil && written:
+				s.NotifyAppended()
+				return res, nil
+			case err == nil:
+				// Nothing written: append_events says why, in this attempt.
+			case ctx.Err() != nil:
+				return eventstore.AppendResult{}, ctx.Err()
+			case isEventIDViolation(err):
+				// An event ID is stored already: an idempotent retry or a
+				// conflict; append_events tells which.
+				checkIDs, last = true, err
+			case pgconn.SafeToRetry(err) || isVersionViolation(err):
+				// Another append took the stream's next version first.
+				last = err
+				continue
+			default:
+				return eventstore.AppendResult{}, s.mapError("append", stream, err)
+			}
+		}
 		out, err := s.call(ctx, s.pool, args, checkIDs)
 		if err != nil {
 			if ctxErr := ctx.Err(); ctxErr != nil {
@@ -85,8 +115,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 				continue
 			}
 			if pgconn.SafeToRetry(err) || isVersionViolation(err) {
-				// A version taken under our feet (a writer that bypassed
-				// append_events) reads as a conflict after the attempts.
+				// A version taken under our feet (by a single-statement
+				// append, which takes no advisory lock) reads as a
+				// conflict after the attempts.
 				last = err
 				continue
 			}
@@ -108,6 +139,62 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	}
 	return eventstore.AppendResult{}, &eventstore.ConflictError{Stream: stream, Expected: expected, Retry: true,
 		Reason: fmt.Sprintf("gave up after %d attempts: %v", s.cfg.AppendAttempts, last)}
+}
+
+// insert runs the single-statement append. written is false when the
+// statement wrote nothing: the expected version or the order guard did not
+// hold.
+func (s *Store) insert(ctx context.Context, a appendArgs) (res eventstore.AppendResult, written bool, err error) {
+	n := len(a.ids)
+	if n == 1 {
+		// The common case: scalar arguments, at most one row.
+		var tid, pos, version int64
+		err := s.pool.QueryRow(ctx, s.sql.appendOne, a.stream, a.kind, a.version, a.ids[0], a.types[0], a.data[0], a.metadata[0]).
+			Scan(&tid, &pos, &version)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return res, false, nil
+		}
+		if err != nil {
+			return res, false, err
+		}
+		return eventstore.AppendResult{Version: uint64(version),
+			Positions: []eventstore.Position{{Commit: uint64(tid), Prepare: uint64(pos)}}}, true, nil
+	}
+	rows, err := s.pool.Query(ctx, s.sql.appendMany, a.stream, a.kind, a.version, a.ids, a.types, a.data, a.metadata)
+	if err != nil {
+		return res, false, err
+	}
+	defer rows.Close()
+	type row struct{ tid, pos, version int64 }
+	got := make([]row, 0, n)
+	first := int64(math.MaxInt64)
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.tid, &r.pos, &r.version); err != nil {
+			return res, false, err
+		}
+		got = append(got, r)
+		first = min(first, r.version)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return res, false, err
+	}
+	if len(got) == 0 {
+		return res, false, nil
+	}
+	if len(got) != n {
+		return res, false, fmt.Errorf("postgres: append to %q: %d rows for %d events", a.stream, len(got), n)
+	}
+	res = eventstore.AppendResult{Version: uint64(first) + uint64(n) - 1, Positions: make([]eventstore.Position, n)}
+	for _, r := range got {
+		i := r.version - first
+		if i < 0 || i >= int64(n) {
+			return eventstore.AppendResult{}, false, fmt.Errorf("postgres: append to %q: version %d outside the append", a.stream, r.version)
+		}
+		res.Positions[i] = eventstore.Position{Commit: uint64(r.tid), Prepare: uint64(r.pos)}
+	}
+	return res, true, nil
 }
 
 // AppendTx appends events inside the caller's transaction tx, so they commit
@@ -261,8 +348,8 @@ func guardConflict(a appendArgs, out appendOutcome) *eventstore.ConflictError {
 func isEventIDViolation(err error) bool { return isUniqueViolation(err, "events_event_id_key") }
 
 // isVersionViolation reports a unique violation of (stream_id, version):
-// append_events serialises a stream's appends, so only a writer that
-// bypasses it (SQL by hand, a foreign tool) can cause one.
+// another append took the stream's next version first (the primary key is
+// what serialises a stream's appends).
 func isVersionViolation(err error) bool { return isUniqueViolation(err, "events_stream_version_key") }
 
 func isUniqueViolation(err error, constraint string) bool {

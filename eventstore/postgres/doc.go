@@ -15,9 +15,9 @@
 // # Schema
 //
 // Embedded, numbered migrations ([Migrations], component "eventstore")
-// create, in the configured schema: events (the log), streams (one row per
-// stream: version and last transaction id), epoch (the transaction id offset
-// of [Store.Reanchor]) and the append_events function. See docs/postgres.md.
+// create, in the configured schema: events (the log; a stream's version is
+// its last event's), epoch (the transaction id offset of [Store.Reanchor])
+// and the append_events function. See docs/postgres.md.
 //
 // # Global order
 //
@@ -30,18 +30,23 @@
 // horizon and delays readers and subscribers until it ends; [Store.Status]
 // reports how long.
 //
-// Each stream's versions follow the global order: an append takes the
-// stream's advisory lock (before its transaction has an id) and, if the
-// stream's last append has a higher transaction id
-// than its own, runs again in a new transaction ([Store.Append]) or returns
-// a retryable conflict ([Store.AppendTx]).
+// Each stream's versions follow the global order: an append computes its
+// version from the stream's last committed event and takes its transaction
+// id after that, and if the stream's last event has a higher transaction id
+// than its own (possible only for a caller's transaction that wrote before),
+// it runs again in a new transaction ([Store.Append]) or returns a retryable
+// conflict ([Store.AppendTx]).
 //
 // # Appends
 //
-// One round trip: the append_events function checks the expected version,
-// recognises idempotent retries by event ID, updates the stream row and
-// inserts every event with one multi-row INSERT. Version mismatches and event
-// IDs stored elsewhere are [*eventstore.ConflictError] values.
+// One round trip in the common case: a single INSERT reads the stream's last
+// event, checks the expected version and the order guard, and inserts every
+// event; the (stream_id, version) primary key refuses a version taken twice,
+// so racing appends cannot both win. An append that statement does not write
+// (a mismatch, an idempotent retry, a lost race) goes on to the
+// append_events function, which queues on the stream's advisory lock and
+// tells an idempotent retry from a conflict. Version mismatches and event IDs
+// stored elsewhere are [*eventstore.ConflictError] values.
 //
 // # Subscriptions
 //

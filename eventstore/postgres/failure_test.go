@@ -34,18 +34,17 @@ func terminate(t testing.TB, schema, like string) int {
 }
 
 // requireAllOrNothing checks that stream holds a whole number of appends of
-// size batch, with contiguous versions, and that the streams row agrees.
+// size batch, with contiguous versions.
 func requireAllOrNothing(t testing.TB, pool *pgxpool.Pool, stream string, batch int) int {
 	t.Helper()
-	var events, maxVersion, rowVersion int64
-	err := pool.QueryRow(context.Background(), `SELECT count(*), coalesce(max(version), 0),
-		coalesce((SELECT version FROM streams WHERE stream_id = $1), 0) FROM events WHERE stream_id = $1`, stream).
-		Scan(&events, &maxVersion, &rowVersion)
+	var events, maxVersion, minVersion int64
+	err := pool.QueryRow(context.Background(), `SELECT count(*), coalesce(max(version), 0), coalesce(min(version), 1)
+		FROM events WHERE stream_id = $1`, stream).Scan(&events, &maxVersion, &minVersion)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if events != maxVersion || events != rowVersion || events%int64(batch) != 0 {
-		t.Fatalf("stream %s: %d events, max version %d, stream row version %d, append size %d: a partial append", stream, events, maxVersion, rowVersion, batch)
+	if events != maxVersion || minVersion != 1 || events%int64(batch) != 0 {
+		t.Fatalf("stream %s: %d events, versions %d to %d, append size %d: a partial append", stream, events, minVersion, maxVersion, batch)
 	}
 	return int(events / int64(batch))
 }
@@ -57,7 +56,11 @@ func TestKilledMidAppend(t *testing.T) {
 	s, pool, schema := newStore(t, pgtest.MaxConns(4))
 	ctx := t.Context()
 
-	t.Run("WaitingForTheStreamLock", func(t *testing.T) {
+	// An append that waits for another one to end is killed while it
+	// waits: the single statement (waiting at the primary key for the
+	// version the holder inserted) and append_events (waiting for the
+	// stream's advisory lock, held by the same holder).
+	t.Run("WaitingForAnotherAppend", func(t *testing.T) {
 		if _, err := s.Append(ctx, "locked", eventstore.NoStream, eventstore.NewEvent("E", nil)); err != nil {
 			t.Fatal(err)
 		}
@@ -66,27 +69,43 @@ func TestKilledMidAppend(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer holder.Rollback(context.Background())
-		if _, err := holder.Exec(ctx, `SELECT 1 FROM streams WHERE stream_id = 'locked' FOR UPDATE`); err != nil {
+		if _, err := s.AppendTx(ctx, holder, "locked", eventstore.Exact(1), eventstore.NewEvent("Held", nil)); err != nil {
 			t.Fatal(err)
 		}
-		done := make(chan error, 1)
-		go func() {
-			_, err := s.Append(ctx, "locked", eventstore.Exact(1), numbered(3)...)
-			done <- err
-		}()
-		// Kill it once it is waiting inside append_events.
-		for terminate(t, schema, "%append_events%") == 0 {
-			time.Sleep(5 * time.Millisecond)
-		}
-		if err := <-done; err == nil {
-			t.Fatal("the killed append reported success")
+		for _, waiter := range []struct {
+			name, like string
+			append     func() error
+		}{
+			{"single statement", "%chronicle.append%", func() error {
+				_, err := s.Append(ctx, "locked", eventstore.Exact(1), numbered(3)...)
+				return err
+			}},
+			{"append_events", "%append_events%", func() error {
+				return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+					_, err := s.AppendTx(ctx, tx, "locked", eventstore.Exact(1), numbered(3)...)
+					return err
+				})
+			}},
+		} {
+			done := make(chan error, 1)
+			go func() { done <- waiter.append() }()
+			for terminate(t, schema, waiter.like) == 0 {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if err := <-done; err == nil {
+				t.Fatalf("%s: the killed append reported success", waiter.name)
+			}
+			requireAllOrNothing(t, pool, "locked", 1)
 		}
 		if err := holder.Rollback(ctx); err != nil {
 			t.Fatal(err)
 		}
 		requireAllOrNothing(t, pool, "locked", 1)
 		if _, err := s.Append(ctx, "locked", eventstore.Exact(1), numbered(3)...); err != nil {
-			t.Fatalf("append after the kill: %v", err)
+			t.Fatalf("append after the kills: %v", err)
+		}
+		if n := requireAllOrNothing(t, pool, "locked", 1); n != 4 {
+			t.Fatalf("stream holds %d events, want 4", n)
 		}
 	})
 
@@ -103,7 +122,7 @@ func TestKilledMidAppend(t *testing.T) {
 				done <- err
 			}()
 			time.Sleep(time.Duration(rand.IntN(40)) * time.Millisecond)
-			n := terminate(t, schema, "%append_events%")
+			n := terminate(t, schema, "%chronicle.append%")
 			err := <-done
 			if n > 0 && err != nil {
 				killed++

@@ -143,8 +143,10 @@ func (s *Store) importOnce(ctx context.Context, streams []string, first, last ma
 	current := make(map[string]uint64, len(streams))
 	lastTid := int64(0)
 	var offset int64
-	qrows, err := tx.Query(ctx, `SELECT (SELECT offset_xid FROM `+pgmigrate.Table(schema, "epoch")+`), st.stream_id, st.version, st.transaction_id
-		FROM unnest($1::text[]) u(id) LEFT JOIN `+pgmigrate.Table(schema, "streams")+` st ON st.stream_id = u.id`, streams)
+	qrows, err := tx.Query(ctx, `SELECT (SELECT offset_xid FROM `+pgmigrate.Table(schema, "epoch")+`), u.id, l.version, l.transaction_id
+		FROM unnest($1::text[]) u(id) JOIN LATERAL (
+			SELECT e.version, e.transaction_id FROM `+pgmigrate.Table(schema, "events")+` e
+			WHERE e.stream_id = u.id ORDER BY e.version DESC LIMIT 1) l ON true`, streams)
 	if err != nil {
 		return ImportResult{}, false, s.mapError("import", "", err)
 	}
@@ -199,19 +201,17 @@ func (s *Store) importOnce(ctx context.Context, streams []string, first, last ma
 			}
 			return ImportResult{}, false, ce
 		}
+		if isVersionViolation(err) {
+			// An append took one of the versions after the check above
+			// (single-statement appends take no advisory lock): run again.
+			return ImportResult{}, true, &eventstore.ConflictError{Stream: streams[0], Retry: true, Expected: eventstore.Any,
+				Reason: "import: a stream was appended to concurrently"}
+		}
 		return ImportResult{}, false, s.mapError("import", "", err)
 	}
 	res := ImportResult{Events: len(rows), Streams: make(map[string]uint64, len(streams))}
-	versions := make([]int64, len(streams))
-	for i, st := range streams {
-		versions[i] = int64(last[st])
+	for _, st := range streams {
 		res.Streams[st] = last[st]
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO `+pgmigrate.Table(schema, "streams")+` (stream_id, version, transaction_id)
-		SELECT u.id, u.v, $3 FROM unnest($1::text[], $2::bigint[]) u(id, v)
-		ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, transaction_id = excluded.transaction_id`,
-		streams, versions, tid); err != nil {
-		return ImportResult{}, false, s.mapError("import", "", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return ImportResult{}, false, s.mapError("import", "", err)

@@ -11,16 +11,47 @@ import (
 // encoding/json's reflection was a large share of a stream read's client
 // time, so the common shape (the known keys, strings without escapes, as
 // jsonb prints them) is scanned by hand; anything else goes to
-// encoding/json, which defines the result.
-func decodeMetadata(b []byte, m *eventstore.Metadata) error {
-	if scanMetadata(b, m) {
-		return nil
+// encoding/json, which defines the result. The result is returned by value
+// so that the caller's event does not escape to the heap; in, if not nil,
+// shares correlation and causation IDs that repeat from event to event.
+func decodeMetadata(b []byte, in *interner) (eventstore.Metadata, error) {
+	var m eventstore.Metadata
+	if scanMetadata(b, &m, in) {
+		return m, nil
 	}
-	*m = eventstore.Metadata{}
-	return json.Unmarshal(b, m)
+	return unmarshalMetadata(b)
 }
 
-func scanMetadata(b []byte, m *eventstore.Metadata) bool {
+func unmarshalMetadata(b []byte) (eventstore.Metadata, error) {
+	var m eventstore.Metadata
+	err := json.Unmarshal(b, &m)
+	return m, err
+}
+
+// interner remembers the last few correlation and causation IDs a page
+// decoded: the events of one command share them, so a repeat costs a
+// comparison instead of an allocation.
+type interner struct {
+	last [4]string
+	next int
+}
+
+func (in *interner) string(b []byte) string {
+	if in == nil {
+		return string(b)
+	}
+	for _, s := range in.last {
+		if s == string(b) { // compared in place, not allocated
+			return s
+		}
+	}
+	s := string(b)
+	in.last[in.next] = s
+	in.next = (in.next + 1) % len(in.last)
+	return s
+}
+
+func scanMetadata(b []byte, m *eventstore.Metadata, in *interner) bool {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return false
@@ -42,10 +73,11 @@ func scanMetadata(b []byte, m *eventstore.Metadata) bool {
 		i = skipSpace(b, i+1)
 		switch string(key) { // compared in place, not allocated
 		case "correlation_id", "causation_id":
-			s, j, ok := scanString(b, i)
+			v, j, ok := scanBytes(b, i)
 			if !ok {
 				return false
 			}
+			s := in.string(v)
 			if string(key) == "correlation_id" {
 				m.CorrelationID = s
 			} else {

@@ -30,7 +30,7 @@ func TestDecodeMetadata(t *testing.T) {
 		var want eventstore.Metadata
 		wantErr := json.Unmarshal([]byte(in), &want)
 		var got eventstore.Metadata
-		err := decodeMetadata([]byte(in), &got)
+		got, err := decodeMetadata([]byte(in), nil)
 		if (err != nil) != (wantErr != nil) {
 			t.Errorf("%s: error %v, encoding/json says %v", in, err, wantErr)
 			continue

@@ -3,10 +3,13 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/internal/pgtest"
 	"github.com/jackc/pgx/v5"
 )
@@ -262,5 +265,74 @@ func requireStreamInGlobalOrder(t testing.TB, s eventstore.Store, stream string,
 	}
 	if v != n {
 		t.Fatalf("stream %s has %d events, want %d", stream, v, n)
+	}
+}
+
+// TestHotStream: 32 writers append to one stream at once with Any. Each
+// Append gets only two attempts: a writer that loses the race for the next
+// version in the single statement must win in append_events, where it
+// queues on the stream's lock and single-statement appends wait behind it
+// (without that, newcomers kept beating it). An AppendTx in the crowd
+// succeeds or fails retryably. Afterwards the stream holds every event
+// once, versions 1…n, and its versions follow the global order.
+func TestHotStream(t *testing.T) {
+	const writers, appends = 32, 60
+	s, pool, _ := newStoreConfig(t, postgres.Config{AppendAttempts: 2}, pgtest.MaxConns(writers+2))
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*appends)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range appends {
+				ev := eventstore.NewEvent("E", fmt.Appendf(nil, `{"w":%d,"i":%d}`, w, i))
+				if w == 0 && i%10 == 0 {
+					// Now and then inside a caller's transaction.
+					err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+						_, err := s.AppendTx(ctx, tx, "hot", eventstore.Any, ev)
+						return err
+					})
+					if err != nil && !eventstore.IsRetryable(err) {
+						errs <- fmt.Errorf("AppendTx: %w", err)
+					}
+					if err == nil {
+						continue
+					}
+				}
+				if _, err := s.Append(ctx, "hot", eventstore.Any, ev); err != nil {
+					errs <- fmt.Errorf("writer %d append %d: %w", w, i, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	var last eventstore.RecordedEvent
+	n := 0
+	seen := map[string]bool{}
+	for e, err := range s.ReadStream(ctx, "hot", eventstore.ReadStreamOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if e.Version != uint64(n) {
+			t.Fatalf("version %d at place %d", e.Version, n)
+		}
+		if n > 1 && !e.Position.After(last.Position) {
+			t.Fatalf("version %d at %v, not after version %d at %v", e.Version, e.Position, last.Version, last.Position)
+		}
+		if seen[string(e.Data)] {
+			t.Fatalf("event %s stored twice", e.Data)
+		}
+		seen[string(e.Data)] = true
+		last = e
+	}
+	if n != writers*appends {
+		t.Fatalf("stream holds %d events, want %d", n, writers*appends)
 	}
 }

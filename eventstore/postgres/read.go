@@ -14,8 +14,9 @@ import (
 
 // ReadStream implements [eventstore.Store]. It reads in pages of
 // [Config.PageSize] events, holding a connection only while a page is
-// fetched. A stream's visible versions are always contiguous (appends to a
-// stream are serialised by its advisory lock), so stream reads need no horizon.
+// fetched. A stream's visible versions are always contiguous (an append
+// computes its version from a committed one, and the primary key refuses a
+// version taken twice), so stream reads need no horizon.
 func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.ReadStreamOptions) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
 		if err := s.cfg.Limits.CheckStreamID(stream); err != nil {
@@ -222,9 +223,12 @@ func (s *Store) readPage(ctx context.Context, buf []eventstore.RecordedEvent, fr
 	var h horizon
 	var d pageDecoder
 	start := len(buf)
+	// One slice of targets for the whole page: a variadic call would build
+	// (and allocate) it again for every row.
+	dest := append([]any{&h.horizon, &h.top}, d.targets()...)
 	r := &d.r
 	for rows.Next() {
-		if err := rows.Scan(&h.horizon, &h.top, &r.tid, &r.position, &r.stream, &r.version, &r.id, &r.typ, &r.data, &r.metadata, &r.recordedAt); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return buf, horizon{}, err
 		}
 		if r.tid < 0 { // the horizon row of an empty page
@@ -259,9 +263,9 @@ func (s *Store) fetch(ctx context.Context, buf []eventstore.RecordedEvent, query
 	}
 	defer rows.Close()
 	var d pageDecoder
-	r := &d.r
+	dest := d.targets()
 	for rows.Next() {
-		if err := rows.Scan(&r.tid, &r.position, &r.stream, &r.version, &r.id, &r.typ, &r.data, &r.metadata, &r.recordedAt); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return buf, err
 		}
 		e, err := d.event()
@@ -296,6 +300,7 @@ type pageDecoder struct {
 	chunk  []byte
 	stream string
 	types  map[string]string
+	ids    interner
 }
 
 // pageChunk is the size of a payload chunk; larger payloads get their own
@@ -304,6 +309,12 @@ const pageChunk = 32 << 10
 
 // maxInterned bounds the distinct types a page shares strings for.
 const maxInterned = 256
+
+// targets returns the scan targets of eventColumns, in order.
+func (d *pageDecoder) targets() []any {
+	r := &d.r
+	return []any{&r.tid, &r.position, &r.stream, &r.version, &r.id, &r.typ, &r.data, &r.metadata, &r.recordedAt}
+}
 
 func (d *pageDecoder) event() (eventstore.RecordedEvent, error) {
 	r := &d.r
@@ -329,9 +340,11 @@ func (d *pageDecoder) event() (eventstore.RecordedEvent, error) {
 	}
 	if len(r.metadata) > 0 {
 		// decodeMetadata copies what it keeps.
-		if err := decodeMetadata(r.metadata, &e.Metadata); err != nil {
+		md, err := decodeMetadata(r.metadata, &d.ids)
+		if err != nil {
 			return e, err
 		}
+		e.Metadata = md
 	}
 	return e, nil
 }

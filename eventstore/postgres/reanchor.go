@@ -17,7 +17,7 @@ import (
 // writes and to the horizon, so that every transaction from now on sorts
 // after every stored event. It never lowers the offset, so running it when
 // nothing was restored changes nothing, and running it twice is harmless.
-// It takes ACCESS EXCLUSIVE locks on the epoch, streams and events tables
+// It takes ACCESS EXCLUSIVE locks on the epoch and events tables
 // for its short transaction, so concurrent appends and reads wait for it and
 // appends then use the new offset. Run it after a restore, before writers
 // start. It returns the old and new offsets.
@@ -28,9 +28,8 @@ func (s *Store) Reanchor(ctx context.Context) (before, after uint64, err error) 
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	events := pgmigrate.Table(s.cfg.Schema, "events")
-	streams := pgmigrate.Table(s.cfg.Schema, "streams")
 	epoch := pgmigrate.Table(s.cfg.Schema, "epoch")
-	if _, err := tx.Exec(ctx, `LOCK TABLE `+epoch+`, `+streams+`, `+events+` IN ACCESS EXCLUSIVE MODE`); err != nil {
+	if _, err := tx.Exec(ctx, `LOCK TABLE `+epoch+`, `+events+` IN ACCESS EXCLUSIVE MODE`); err != nil {
 		return 0, 0, s.mapError("reanchor", "", err)
 	}
 	var old, next int64
@@ -38,8 +37,7 @@ func (s *Store) Reanchor(ctx context.Context) (before, after uint64, err error) 
 		WITH cur AS (
 			SELECT ep.offset_xid AS old,
 			       pg_current_xact_id()::text::bigint AS xid,
-			       greatest((SELECT max(transaction_id) FROM `+events+`),
-			                (SELECT max(transaction_id) FROM `+streams+`), 0) AS stored
+			       coalesce((SELECT max(transaction_id) FROM `+events+`), 0) AS stored
 			FROM `+epoch+` ep FOR UPDATE)
 		UPDATE `+epoch+` SET offset_xid = greatest(cur.old, cur.stored + 1 - cur.xid),
 		       reanchored_at = CASE WHEN cur.stored + 1 - cur.xid > cur.old THEN now() ELSE reanchored_at END

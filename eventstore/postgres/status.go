@@ -128,8 +128,7 @@ func (s *Store) Status(ctx context.Context) (Status, error) {
 		SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + ep.offset_xid,
 		       ep.offset_xid,
 		       pg_snapshot_xmax(pg_current_snapshot())::text::bigint + ep.offset_xid,
-		       greatest((SELECT max(transaction_id) FROM `+pgmigrate.Table(s.cfg.Schema, "events")+`),
-		                (SELECT max(transaction_id) FROM `+pgmigrate.Table(s.cfg.Schema, "streams")+`), 0),
+		       coalesce((SELECT max(transaction_id) FROM `+pgmigrate.Table(s.cfg.Schema, "events")+`), 0),
 		       coalesce((SELECT extract(epoch FROM clock_timestamp() - xact_start)::float8 FROM oldest), 0),
 		       (SELECT pid FROM oldest)
 		FROM `+pgmigrate.Table(s.cfg.Schema, "epoch")+` ep`).Scan(&horizon, &epoch, &current, &maxStored, &age, &holder)
