@@ -9,6 +9,7 @@ import (
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/eventstore/postgres"
+	"github.com/chronicle-go/chronicle/internal/pgmigrate"
 	"github.com/chronicle-go/chronicle/internal/pgtest"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -208,5 +209,65 @@ func TestVersionTakenByHand(t *testing.T) {
 	}
 	if n != 4 {
 		t.Fatalf("stream holds %d events, want 4", n)
+	}
+}
+
+// TestUpgradeFromVersion1: a schema written by migration 1 (streams rows
+// kept by its append_events) takes migration 2 and carries on: versions
+// continue from the stored events, conflicts report them, streams are
+// listed from the events.
+func TestUpgradeFromVersion1(t *testing.T) {
+	pool, schema := pgtest.Pool(t)
+	ctx := t.Context()
+	v1 := postgres.Migrations
+	v1.Migrations = v1.Migrations[:1]
+	if _, err := pgmigrate.Apply(ctx, pool, schema, v1); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []struct {
+		stream string
+		n      int
+	}{{"old", 3}, {"other", 1}} {
+		for range st.n {
+			var status int16
+			if err := pool.QueryRow(ctx, `SELECT status FROM append_events($1, 0::smallint, 0, false,
+				ARRAY[gen_random_uuid()], ARRAY['V1'], ARRAY['{}'::jsonb], ARRAY[NULL::jsonb])`, st.stream).Scan(&status); err != nil || status != 0 {
+				t.Fatalf("version 1 append: status %d, %v", status, err)
+			}
+		}
+	}
+	s, err := postgres.New(pool, postgres.Config{Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := s.Append(ctx, "old", eventstore.Exact(3), eventstore.NewEvent("V2", nil)); err != nil || res.Version != 4 {
+		t.Fatalf("append after the upgrade: version %d, %v; want 4", res.Version, err)
+	}
+	var ce *eventstore.ConflictError
+	if _, err := s.Append(ctx, "other", eventstore.NoStream, eventstore.NewEvent("V2", nil)); !errors.As(err, &ce) || ce.Actual != 1 {
+		t.Fatalf("NoStream on a stream of version 1: %v, want a conflict with actual 1", err)
+	}
+	streams, err := s.Streams(ctx, postgres.StreamsOptions{})
+	if err != nil || len(streams) != 2 || streams[0] != (postgres.StreamInfo{ID: "old", Version: 4}) || streams[1] != (postgres.StreamInfo{ID: "other", Version: 1}) {
+		t.Fatalf("Streams() = %+v, %v", streams, err)
+	}
+	n := 0
+	var last eventstore.Position
+	for e, err := range s.ReadAll(ctx, eventstore.ReadAllOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 && !e.Position.After(last) {
+			t.Fatalf("ReadAll out of order at %v", e.Position)
+		}
+		last = e.Position
+		n++
+	}
+	if n != 5 {
+		t.Fatalf("ReadAll: %d events, want 5", n)
 	}
 }
