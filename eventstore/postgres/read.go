@@ -5,6 +5,7 @@ import (
 	"iter"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -31,6 +32,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 		remaining := opts.Limit
 		first := true
 		pageSize, buf := s.readBuffer(remaining)
+		defer func() { putBuffer(buf) }()
 		for {
 			if err := ctx.Err(); err != nil {
 				yield(eventstore.RecordedEvent{}, err)
@@ -101,6 +103,7 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 		}
 		remaining := opts.Limit
 		pageSize, buf := s.readBuffer(remaining)
+		defer func() { putBuffer(buf) }()
 		first := true
 		var deadline time.Time
 		wait := time.Millisecond
@@ -177,15 +180,39 @@ func yieldAll(buf []eventstore.RecordedEvent, yield func(eventstore.RecordedEven
 // initialPageBuffer is the capacity a read's buffer starts with.
 const initialPageBuffer = 32
 
+// pageBuffers recycles the page buffers of reads that fetch whole pages:
+// one is as large as a page of events (PageSize × ~170 bytes), and a read
+// that grew its own every time spent more in the allocator and the
+// collector than in decoding.
+var pageBuffers sync.Pool // of *[]eventstore.RecordedEvent
+
 // readBuffer returns the page size of a read limited to limit events (0:
-// no limit) and its buffer. The buffer starts small and grows with what the
-// pages bring: a 10-event read must not cost a PageSize buffer.
+// no limit) and its buffer. A read of a few events gets a small buffer of
+// its own (a 10-event read must not cost a PageSize buffer); others reuse
+// one through pageBuffers. Give it back with putBuffer.
 func (s *Store) readBuffer(limit int) (int, []eventstore.RecordedEvent) {
 	page := s.cfg.PageSize
 	if limit > 0 {
 		page = min(limit, page)
 	}
+	if page <= initialPageBuffer {
+		return page, make([]eventstore.RecordedEvent, 0, page)
+	}
+	if b, ok := pageBuffers.Get().(*[]eventstore.RecordedEvent); ok {
+		return page, (*b)[:0]
+	}
 	return page, make([]eventstore.RecordedEvent, 0, min(page, initialPageBuffer))
+}
+
+// putBuffer returns a read's buffer to pageBuffers, cleared so that it
+// keeps no payload or string alive.
+func putBuffer(buf []eventstore.RecordedEvent) {
+	if cap(buf) <= initialPageBuffer {
+		return
+	}
+	buf = buf[:cap(buf)]
+	clear(buf)
+	pageBuffers.Put(&buf)
 }
 
 // horizon is what a page read learnt about the log's horizon.
