@@ -160,7 +160,11 @@ func (s *Store) insert(ctx context.Context, a appendArgs) (res eventstore.Append
 		return eventstore.AppendResult{Version: uint64(version),
 			Positions: []eventstore.Position{{Commit: uint64(tid), Prepare: uint64(pos)}}}, true, nil
 	}
-	rows, err := s.pool.Query(ctx, s.sql.appendMany, a.stream, a.kind, a.version, a.ids, a.types, a.data, a.metadata)
+	query := s.sql.appendMany
+	if n >= 10 {
+		query = s.sql.appendBatch
+	}
+	rows, err := s.pool.Query(ctx, query, a.stream, a.kind, a.version, a.ids, a.types, a.data, a.metadata)
 	if err != nil {
 		return res, false, err
 	}
