@@ -23,6 +23,15 @@ const (
 	statusOrderGuard = 4
 )
 
+// Expected-version kinds as the append statements and append_events take
+// them (p_kind).
+const (
+	kindAny          = 0
+	kindNoStream     = 1
+	kindStreamExists = 2
+	kindExact        = 3
+)
+
 // querier is what an append runs on: the pool (autocommit) or a caller's
 // transaction.
 type querier interface {
@@ -82,24 +91,49 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 			// goes through append_events, which queues racing writers.
 			fast = false
 			res, written, err := s.insert(ctx, args)
+			diagnose := false
 			switch {
 			case err == nil && written:
 				s.NotifyAppended()
 				return res, nil
 			case err == nil:
-				// Nothing written: append_events says why, in this attempt.
+				// Nothing written: the expected version or the order guard
+				// did not hold.
+				diagnose = true
 			case ctx.Err() != nil:
 				return eventstore.AppendResult{}, ctx.Err()
 			case isEventIDViolation(err):
 				// An event ID is stored already: an idempotent retry or a
 				// conflict; append_events tells which.
 				checkIDs, last = true, err
+			case isVersionViolation(err) && args.kind != kindAny:
+				// Another append took the version this one expected to
+				// write next: a mismatch, unless this is a retry.
+				diagnose, last = true, err
 			case pgconn.SafeToRetry(err) || isVersionViolation(err):
-				// Another append took the stream's next version first.
+				// Another append took the stream's next version first;
+				// an Any append runs again, queued in append_events.
 				last = err
 				continue
 			default:
 				return eventstore.AppendResult{}, s.mapError("append", stream, err)
+			}
+			if diagnose {
+				// The common refusal, a version mismatch with none of the
+				// events stored, is settled by one read-only query that
+				// takes no lock (a racing writer that lost must not hold
+				// up the stream's other appends); anything else goes on to
+				// append_events in this attempt.
+				actual, stored, err := s.diagnose(ctx, args)
+				if err != nil {
+					if ctxErr := ctx.Err(); ctxErr != nil {
+						return eventstore.AppendResult{}, ctxErr
+					}
+					return eventstore.AppendResult{}, s.mapError("append", stream, err)
+				}
+				if !stored && !args.holds(actual) {
+					return eventstore.AppendResult{}, &eventstore.ConflictError{Stream: stream, Expected: expected, Actual: actual}
+				}
 			}
 		}
 		out, err := s.call(ctx, s.pool, args, checkIDs)
@@ -139,6 +173,28 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	}
 	return eventstore.AppendResult{}, &eventstore.ConflictError{Stream: stream, Expected: expected, Retry: true,
 		Reason: fmt.Sprintf("gave up after %d attempts: %v", s.cfg.AppendAttempts, last)}
+}
+
+// diagnose reads why the single statement wrote nothing: the stream's
+// version, and whether any of the append's event IDs is stored.
+func (s *Store) diagnose(ctx context.Context, a appendArgs) (actual uint64, stored bool, err error) {
+	var v int64
+	err = s.pool.QueryRow(ctx, s.sql.diagnose, a.stream, a.ids).Scan(&v, &stored)
+	return uint64(v), stored, err
+}
+
+// holds reports whether the append's expected version holds for a stream
+// at version actual.
+func (a appendArgs) holds(actual uint64) bool {
+	switch a.kind {
+	case kindAny:
+		return true
+	case kindNoStream:
+		return actual == 0
+	case kindStreamExists:
+		return actual > 0
+	}
+	return a.version >= 0 && actual == uint64(a.version)
 }
 
 // insert runs the single-statement append. written is false when the
@@ -271,13 +327,13 @@ func (s *Store) encode(stream string, expected eventstore.ExpectedVersion, event
 	}
 	switch e := expected.(type) {
 	case eventstore.AnyVersion:
-		a.kind = 0
+		a.kind = kindAny
 	case eventstore.NoStreamVersion:
-		a.kind = 1
+		a.kind = kindNoStream
 	case eventstore.StreamExistsVersion:
-		a.kind = 2
+		a.kind = kindStreamExists
 	case eventstore.ExactVersion:
-		a.kind, a.version = 3, int64(e)
+		a.kind, a.version = kindExact, int64(e)
 		if uint64(e) > 1<<62 {
 			a.version = -1 // no stream can reach it: always a mismatch
 		}

@@ -12,6 +12,7 @@ type statements struct {
 	appendOne    string
 	appendMany   string
 	appendBatch  string
+	diagnose     string
 	appendEvents string
 	horizon      string
 	readAll      string
@@ -129,6 +130,10 @@ func newStatements(schema string) statements {
 			       unnest($4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[]) WITH ORDINALITY AS u(id, typ, dat, md, ord)
 			 WHERE x.last_tid <= x.tid
 			RETURNING transaction_id, position, version`,
+		// diagnose: the stream's version and whether any of the event IDs
+		// ($2) is stored, after the single statement wrote nothing.
+		diagnose: `SELECT coalesce((SELECT e.version FROM ` + events + ` e WHERE e.stream_id = $1 ORDER BY e.version DESC LIMIT 1), 0),
+			EXISTS (SELECT 1 FROM ` + events + ` e WHERE e.event_id = ANY ($2::uuid[]))`,
 		appendEvents: `SELECT status, coalesce(version, 0), actual, conflict_id, reason, tids, positions FROM ` +
 			pgmigrate.Table(schema, "append_events") + `($1, $2, $3, $4, $5, $6, $7, $8)`,
 		horizon: horizon,
