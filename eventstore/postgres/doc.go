@@ -42,11 +42,13 @@
 // One round trip in the common case: a single INSERT reads the stream's last
 // event, checks the expected version and the order guard, and inserts every
 // event; the (stream_id, version) primary key refuses a version taken twice,
-// so racing appends cannot both win. An append that statement does not write
-// (a mismatch, an idempotent retry, a lost race) goes on to the
-// append_events function, which queues on the stream's advisory lock and
-// tells an idempotent retry from a conflict. Version mismatches and event IDs
-// stored elsewhere are [*eventstore.ConflictError] values.
+// so racing appends cannot both win. When it writes nothing, a read-only
+// query settles the common case, a version mismatch; idempotent retries,
+// event IDs stored elsewhere, the order guard and Any appends that lost a
+// race go on to the append_events function, which queues on the stream's
+// advisory lock and tells an idempotent retry from a conflict. Version
+// mismatches and event IDs stored elsewhere are [*eventstore.ConflictError]
+// values.
 //
 // # Subscriptions
 //
