@@ -267,14 +267,8 @@ func BenchmarkRead(b *testing.B) {
 	})
 	b.Run("stream10k/raw", func(b *testing.B) {
 		for b.Loop() {
-			rows, err := pool.Query(ctx, `SELECT transaction_id, position, stream_id, version, event_id, type, data, metadata, recorded_at
-				FROM raw_events WHERE stream_id = $1 ORDER BY version`, "big")
-			if err != nil {
+			if err := rawReadStream(ctx, pool, "big", events); err != nil {
 				b.Fatal(err)
-			}
-			n, _, err := scanRaw(rows)
-			if err != nil || n != events {
-				b.Fatalf("read %d events: %v", n, err)
 			}
 		}
 	})
@@ -294,26 +288,8 @@ func BenchmarkRead(b *testing.B) {
 	})
 	b.Run("all10k/raw-paged", func(b *testing.B) {
 		for b.Loop() {
-			var c, p int64
-			total := 0
-			for {
-				rows, err := pool.Query(ctx, `SELECT transaction_id, position, stream_id, version, event_id, type, data, metadata, recorded_at
-					FROM raw_events WHERE (transaction_id, position) > ($1, $2) ORDER BY transaction_id, position LIMIT $3`, c, p, postgres.DefaultPageSize)
-				if err != nil {
-					b.Fatal(err)
-				}
-				n, last, err := scanRaw(rows)
-				if err != nil {
-					b.Fatal(err)
-				}
-				total += n
-				if n < postgres.DefaultPageSize {
-					break
-				}
-				c, p = last.tid, last.position
-			}
-			if total != events {
-				b.Fatalf("read %d events", total)
+			if err := rawReadAllPaged(ctx, pool, events); err != nil {
+				b.Fatal(err)
 			}
 		}
 	})
