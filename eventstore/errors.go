@@ -36,7 +36,50 @@ var (
 	ErrDecode = errors.New("eventstore: cannot decode event")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("eventstore: store closed")
+	// ErrInvalidArgument: a call's argument is unusable: a nil expected
+	// version, a negative read limit. See [ArgumentError].
+	ErrInvalidArgument = errors.New("eventstore: invalid argument")
 )
+
+// ArgumentError reports a call refused for an unusable argument before
+// anything was read or written. It unwraps to [ErrInvalidArgument].
+type ArgumentError struct {
+	// Op is the call: "append", "read stream", "read all".
+	Op string
+	// Stream is the stream the call named, if any.
+	Stream string
+	// Reason says what is wrong.
+	Reason string
+}
+
+func (e *ArgumentError) Error() string {
+	if e.Stream != "" {
+		return fmt.Sprintf("eventstore: %s %q: invalid argument: %s", e.Op, e.Stream, e.Reason)
+	}
+	return fmt.Sprintf("eventstore: %s: invalid argument: %s", e.Op, e.Reason)
+}
+
+// Unwrap returns [ErrInvalidArgument].
+func (e *ArgumentError) Unwrap() error { return ErrInvalidArgument }
+
+// CheckExpected returns an [*ArgumentError] if expected is nil, for stores
+// to call before an append.
+func CheckExpected(stream string, expected ExpectedVersion) error {
+	if expected == nil {
+		return &ArgumentError{Op: "append", Stream: stream, Reason: "nil expected version (use eventstore.Any, NoStream, StreamExists or Exact(n))"}
+	}
+	return nil
+}
+
+// CheckLimit returns an [*ArgumentError] if a read's limit is negative, for
+// stores to call before a read; op names the read ("read stream", "read
+// all").
+func CheckLimit(op, stream string, limit int) error {
+	if limit < 0 {
+		return &ArgumentError{Op: op, Stream: stream, Reason: fmt.Sprintf("negative limit %d (0 means no limit)", limit)}
+	}
+	return nil
+}
 
 // ConflictError reports an append that did not meet its expected version, or
 // that carried an event ID already stored elsewhere (then EventID is set and

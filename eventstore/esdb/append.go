@@ -31,8 +31,8 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err := ctx.Err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if expected == nil {
-		return eventstore.AppendResult{}, fmt.Errorf("esdb: append to %q: nil expected version", stream)
+	if err := eventstore.CheckExpected(stream, expected); err != nil {
+		return eventstore.AppendResult{}, err
 	}
 	if err := s.limits.CheckAppend(stream, events); err != nil {
 		return eventstore.AppendResult{}, err

@@ -29,8 +29,8 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 			yield(eventstore.RecordedEvent{}, err)
 			return
 		}
-		if opts.Limit < 0 {
-			yield(eventstore.RecordedEvent{}, fmt.Errorf("esdb: read stream %q: negative limit %d", stream, opts.Limit))
+		if err := eventstore.CheckLimit("read stream", stream, opts.Limit); err != nil {
+			yield(eventstore.RecordedEvent{}, err)
 			return
 		}
 		c, err := s.conn()
@@ -100,8 +100,8 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 			yield(eventstore.RecordedEvent{}, err)
 			return
 		}
-		if opts.Limit < 0 {
-			yield(eventstore.RecordedEvent{}, fmt.Errorf("esdb: read all: negative limit %d", opts.Limit))
+		if err := eventstore.CheckLimit("read all", "", opts.Limit); err != nil {
+			yield(eventstore.RecordedEvent{}, err)
 			return
 		}
 		c, err := s.conn()

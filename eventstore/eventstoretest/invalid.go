@@ -1,6 +1,7 @@
 package eventstoretest
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -152,6 +153,46 @@ func (s *suite) testInvalidInput(t *testing.T) {
 				requireSameEvent(t, seed, got[0])
 			})
 		}
+	})
+
+	// Unusable arguments: a typed error, nothing written or read.
+	t.Run("Arguments", func(t *testing.T) {
+		st := s.store(t)
+		appendOK(t, st, "args", eventstore.NoStream, good())
+		_, err := st.Append(t.Context(), "args", nil, good())
+		var ae *eventstore.ArgumentError
+		if !errors.As(err, &ae) || !errors.Is(err, eventstore.ErrInvalidArgument) {
+			t.Fatalf("append with a nil expected version: %v (%T), want an *eventstore.ArgumentError", err, err)
+		}
+		for _, read := range []struct {
+			name string
+			seq  func() func(func(eventstore.RecordedEvent, error) bool)
+		}{
+			{"ReadStream", func() func(func(eventstore.RecordedEvent, error) bool) {
+				return st.ReadStream(t.Context(), "args", eventstore.ReadStreamOptions{Limit: -1})
+			}},
+			{"ReadStreamBackwards", func() func(func(eventstore.RecordedEvent, error) bool) {
+				return st.ReadStream(t.Context(), "args", eventstore.ReadStreamOptions{Limit: -5, Direction: eventstore.Backwards})
+			}},
+			{"ReadAll", func() func(func(eventstore.RecordedEvent, error) bool) {
+				return st.ReadAll(t.Context(), eventstore.ReadAllOptions{Limit: -1})
+			}},
+		} {
+			n := 0
+			var got error
+			for _, err := range read.seq() {
+				if err != nil {
+					got = err
+					break
+				}
+				n++
+			}
+			if n != 0 || !errors.As(got, &ae) || !errors.Is(got, eventstore.ErrInvalidArgument) {
+				t.Fatalf("%s with a negative limit: %d events, error %v (%T); want none and an *eventstore.ArgumentError", read.name, n, got, got)
+			}
+		}
+		got := readStream(t, st, "args", eventstore.ReadStreamOptions{})
+		equal(t, 1, len(got), "events in args")
 	})
 
 	t.Run("AtTheLimits", func(t *testing.T) {

@@ -13,8 +13,8 @@ func (s *Store) Append(ctx context.Context, streamID string, expected eventstore
 	if err := ctx.Err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if expected == nil {
-		return eventstore.AppendResult{}, fmt.Errorf("memory: append to %q: nil expected version", streamID)
+	if err := eventstore.CheckExpected(streamID, expected); err != nil {
+		return eventstore.AppendResult{}, err
 	}
 	if err := s.limits.CheckAppend(streamID, events); err != nil {
 		return eventstore.AppendResult{}, err

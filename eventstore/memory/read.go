@@ -18,6 +18,10 @@ func (s *Store) ReadStream(ctx context.Context, streamID string, opts eventstore
 			yield(eventstore.RecordedEvent{}, err)
 			return
 		}
+		if err := eventstore.CheckLimit("read stream", streamID, opts.Limit); err != nil {
+			yield(eventstore.RecordedEvent{}, err)
+			return
+		}
 		backwards := opts.Direction == eventstore.Backwards
 		next := opts.From // the next version to read
 		if !backwards && next == 0 {
@@ -77,6 +81,10 @@ func (s *Store) ReadStream(ctx context.Context, streamID string, opts eventstore
 // ReadAll implements [eventstore.Store].
 func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
+		if err := eventstore.CheckLimit("read all", "", opts.Limit); err != nil {
+			yield(eventstore.RecordedEvent{}, err)
+			return
+		}
 		backwards := opts.Direction == eventstore.Backwards
 		remaining := opts.Limit
 		buf := make([]eventstore.RecordedEvent, 0, chunkFor(opts.Limit))

@@ -311,8 +311,8 @@ func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, stream string, expected
 // function's arguments. Events without an ID get a UUID v7 here, once, so an
 // append that runs again after a lost connection is an idempotent retry.
 func (s *Store) encode(stream string, expected eventstore.ExpectedVersion, events []eventstore.Event) (appendArgs, error) {
-	if expected == nil {
-		return appendArgs{}, fmt.Errorf("postgres: append to %q: nil expected version", stream)
+	if err := eventstore.CheckExpected(stream, expected); err != nil {
+		return appendArgs{}, err
 	}
 	if err := s.cfg.Limits.CheckAppend(stream, events); err != nil {
 		return appendArgs{}, err

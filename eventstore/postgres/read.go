@@ -24,6 +24,10 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 			yield(eventstore.RecordedEvent{}, err)
 			return
 		}
+		if err := eventstore.CheckLimit("read stream", stream, opts.Limit); err != nil {
+			yield(eventstore.RecordedEvent{}, err)
+			return
+		}
 		backwards := opts.Direction == eventstore.Backwards
 		next := int64(min(opts.From, math.MaxInt64))
 		if backwards && next == 0 {
@@ -96,6 +100,10 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 // for a later read (see the package documentation).
 func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
+		if err := eventstore.CheckLimit("read all", "", opts.Limit); err != nil {
+			yield(eventstore.RecordedEvent{}, err)
+			return
+		}
 		backwards := opts.Direction == eventstore.Backwards
 		from := opts.From
 		if backwards && from.IsZero() {
