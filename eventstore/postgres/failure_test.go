@@ -15,24 +15,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// terminate ends the backends of schema's sessions that run a query
-// matching like, and reports how many it ended.
-func terminate(t testing.TB, schema, like string) int {
-	t.Helper()
-	conn, err := pgx.Connect(context.Background(), pgtest.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	var n int
-	err = conn.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-		WHERE application_name = $1 AND pid <> pg_backend_pid() AND query LIKE $2 AND state = 'active'`, schema, like).Scan(&n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // requireAllOrNothing checks that stream holds a whole number of appends of
 // size batch, with contiguous versions.
 func requireAllOrNothing(t testing.TB, pool *pgxpool.Pool, stream string, batch int) int {
@@ -89,7 +71,7 @@ func TestKilledMidAppend(t *testing.T) {
 		} {
 			done := make(chan error, 1)
 			go func() { done <- waiter.append() }()
-			for terminate(t, schema, waiter.like) == 0 {
+			for pgtest.Terminate(t, schema, waiter.like) == 0 {
 				time.Sleep(5 * time.Millisecond)
 			}
 			if err := <-done; err == nil {
@@ -122,7 +104,7 @@ func TestKilledMidAppend(t *testing.T) {
 				done <- err
 			}()
 			time.Sleep(time.Duration(rand.IntN(40)) * time.Millisecond)
-			n := terminate(t, schema, "%chronicle.append%")
+			n := pgtest.Terminate(t, schema, "%chronicle.append%")
 			err := <-done
 			if n > 0 && err != nil {
 				killed++
@@ -303,16 +285,7 @@ func TestSubscriptionSurvivesDroppedConnections(t *testing.T) {
 		}
 	}
 	for round := range 3 {
-		conn, err := pgx.Connect(ctx, pgtest.URL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		var n int
-		if err := conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-			WHERE application_name = $1 AND pid <> pg_backend_pid()`, schema).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		conn.Close(ctx)
+		n := pgtest.Terminate(t, schema, "")
 		t.Logf("round %d: terminated %d connections", round, n)
 		for range 5 {
 			appendRetrying(eventstore.NewEvent("After", nil))

@@ -105,6 +105,7 @@ func Schema(t testing.TB) string {
 		// would block the drop: end them first.
 		_, _ = conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 			WHERE pid <> pg_backend_pid() AND application_name = $1`, name)
+
 		if _, err := conn.Exec(ctx, "DROP SCHEMA "+pgmigrate.Quote(name)+" CASCADE"); err != nil {
 			t.Errorf("pgtest: drop schema %s: %v", name, err)
 		}
@@ -164,4 +165,28 @@ func Pool(t testing.TB, opts ...func(*pgxpool.Config)) (*pgxpool.Pool, string) {
 // MaxConns is a Pool option setting the pool size.
 func MaxConns(n int32) func(*pgxpool.Config) {
 	return func(c *pgxpool.Config) { c.MaxConns = n }
+}
+
+// Terminate ends, with pg_terminate_backend, the server sessions whose
+// application_name is app (a test's schema, for pools made by [Pool]) and,
+// when like is not empty, that are running a query matching the LIKE
+// pattern like; it returns how many it signalled. It uses a connection of
+// its own, never one of the sessions it ends.
+func Terminate(t testing.TB, app, like string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, URL())
+	if err != nil {
+		t.Fatalf("pgtest: terminate sessions of %s: %v", app, err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	err = conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = $1 AND pid <> pg_backend_pid()
+		  AND ($2 = '' OR (state = 'active' AND query LIKE $2))`, app, like).Scan(&n)
+	if err != nil {
+		t.Fatalf("pgtest: terminate sessions of %s: %v", app, err)
+	}
+	return n
 }

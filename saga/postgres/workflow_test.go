@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -72,7 +70,7 @@ func (p *processes) open(t *testing.T, schema string) saga.Store {
 	_, _ = rand.Read(b[:])
 	name := "saga-process-" + hex.EncodeToString(b[:])
 	// Runs after the pool closes: ends whatever a killed test left behind.
-	t.Cleanup(func() { terminate(t, name) })
+	t.Cleanup(func() { pgtest.Terminate(t, name, "") })
 	s := openStoreAs(t, schema, name)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -89,23 +87,9 @@ func (p *processes) kill(t *testing.T, s saga.Store) {
 	name, ok := p.names[s]
 	p.mu.Unlock()
 	require.True(t, ok, "the store to kill was not opened by processes.open")
-	n := terminate(t, name)
+	n := pgtest.Terminate(t, name, "")
 	require.Positive(t, n, "no session of %s to terminate", name)
 	t.Logf("terminated %d sessions of %s", n, name)
-}
-
-// terminate ends every session whose application_name is name and returns
-// how many it signalled.
-func terminate(t *testing.T, name string) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, pgtest.URL())
-	require.NoError(t, err)
-	defer conn.Close(ctx)
-	var n int
-	require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))
-		FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`, name).Scan(&n))
-	return n
 }
 
 func TestWorkflow(t *testing.T) {
