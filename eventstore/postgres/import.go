@@ -144,9 +144,11 @@ func (s *Store) importOnce(ctx context.Context, streams []string, first, last ma
 	lastTid := int64(0)
 	var offset int64
 	qrows, err := tx.Query(ctx, `SELECT (SELECT offset_xid FROM `+pgmigrate.Table(schema, "epoch")+`), u.id, l.version, l.transaction_id
-		FROM unnest($1::text[]) u(id) JOIN LATERAL (
+		FROM unnest($1::text[]) u(id) LEFT JOIN LATERAL (
 			SELECT e.version, e.transaction_id FROM `+pgmigrate.Table(schema, "events")+` e
 			WHERE e.stream_id = u.id ORDER BY e.version DESC LIMIT 1) l ON true`, streams)
+	// (LEFT: one row per stream even when every stream is new, so the epoch
+	// offset is always read.)
 	if err != nil {
 		return ImportResult{}, false, s.mapError("import", "", err)
 	}
@@ -157,7 +159,7 @@ func (s *Store) importOnce(ctx context.Context, streams []string, first, last ma
 			qrows.Close()
 			return ImportResult{}, false, s.mapError("import", "", err)
 		}
-		if id != nil {
+		if id != nil && v != nil && t != nil {
 			current[*id] = uint64(*v)
 			lastTid = max(lastTid, *t)
 		}
@@ -202,8 +204,10 @@ func (s *Store) importOnce(ctx context.Context, streams []string, first, last ma
 			return ImportResult{}, false, ce
 		}
 		if isVersionViolation(err) {
-			// An append took one of the versions after the check above
-			// (single-statement appends take no advisory lock): run again.
+			// One of the versions was taken after the check above, by a
+			// writer outside this store (the store's own appends take the
+			// stream's advisory lock, shared, which these exclusive locks
+			// exclude): run again.
 			return ImportResult{}, true, &eventstore.ConflictError{Stream: streams[0], Retry: true, Expected: eventstore.Any,
 				Reason: "import: a stream was appended to concurrently"}
 		}

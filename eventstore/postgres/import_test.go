@@ -105,3 +105,42 @@ func TestImport(t *testing.T) {
 		}
 	}
 }
+
+// TestImportAfterReanchor: an import into new streams only, on a store
+// whose epoch offset was raised, stamps its events with the offset like an
+// append does, so they sort after the restored log (and a subscriber that
+// had passed the restored events gets them).
+func TestImportAfterReanchor(t *testing.T) {
+	s, pool, _ := newStore(t)
+	ctx := t.Context()
+	res, err := s.Append(ctx, "restored", eventstore.NoStream, eventstore.NewEvent("Old", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ahead = 1_000_000_000
+	if _, err := pool.Exec(ctx, `UPDATE events SET transaction_id = transaction_id + $1`, ahead); err != nil {
+		t.Fatal(err)
+	}
+	checkpoint := res.Positions[0]
+	checkpoint.Commit += ahead
+	if _, after, err := s.Reanchor(ctx); err != nil || after == 0 {
+		t.Fatalf("Reanchor: offset %d, %v", after, err)
+	}
+	batch := []eventstore.RecordedEvent{
+		{StreamID: "fresh", Version: 1, Event: eventstore.NewEvent("Imported", nil)},
+		{StreamID: "fresh", Version: 2, Event: eventstore.NewEvent("Imported", nil)},
+	}
+	if _, err := s.Import(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	var got []eventstore.RecordedEvent
+	for e, err := range s.ReadAll(ctx, eventstore.ReadAllOptions{From: checkpoint}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, e)
+	}
+	if len(got) != 2 || got[0].ID != batch[0].ID || got[1].ID != batch[1].ID {
+		t.Fatalf("after the restored event: %d events, want the two imported ones", len(got))
+	}
+}
