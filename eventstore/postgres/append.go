@@ -83,12 +83,14 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	fast, checkIDs := true, false
+	fast := true
 	var last error
 	for range s.cfg.AppendAttempts {
 		if fast {
 			// Once the single statement has failed, every further attempt
-			// goes through append_events, which queues racing writers.
+			// goes through append_events, which queues racing writers, and
+			// looks for stored event IDs first (an idempotent retry that
+			// raced its original is then recognised at once).
 			fast = false
 			res, written, err := s.insert(ctx, args)
 			diagnose := false
@@ -105,7 +107,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 			case isEventIDViolation(err):
 				// An event ID is stored already: an idempotent retry or a
 				// conflict; append_events tells which.
-				checkIDs, last = true, err
+				last = err
 			case isVersionViolation(err) && args.kind != kindAny:
 				// Another append took the version this one expected to
 				// write next: a mismatch, unless this is a retry.
@@ -136,22 +138,22 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 				}
 			}
 		}
-		out, err := s.call(ctx, s.pool, args, checkIDs)
+		out, err := s.call(ctx, s.pool, args)
 		if err != nil {
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return eventstore.AppendResult{}, ctxErr
 			}
 			if isEventIDViolation(err) {
-				// The same event ID was inserted concurrently: run again
-				// looking for stored IDs first, which tells an idempotent
-				// retry from a conflict.
-				checkIDs, last = true, err
+				// The same event ID was inserted concurrently: run again;
+				// the ID check then tells an idempotent retry from a
+				// conflict.
+				last = err
 				continue
 			}
 			if pgconn.SafeToRetry(err) || isVersionViolation(err) {
-				// A version taken under our feet (by a single-statement
-				// append, which takes no advisory lock) reads as a
-				// conflict after the attempts.
+				// A version taken under our feet (by a writer outside this
+				// store, which takes no advisory lock) reads as a conflict
+				// after the attempts.
 				last = err
 				continue
 			}
@@ -288,7 +290,7 @@ func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, stream string, expected
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	out, err := s.call(ctx, tx, args, true)
+	out, err := s.call(ctx, tx, args)
 	if err != nil {
 		if isEventIDViolation(err) {
 			return eventstore.AppendResult{}, &eventstore.ConflictError{Stream: stream, Expected: expected,
@@ -361,9 +363,12 @@ func (s *Store) encode(stream string, expected eventstore.ExpectedVersion, event
 	return a, nil
 }
 
-func (s *Store) call(ctx context.Context, q querier, a appendArgs, checkIDs bool) (appendOutcome, error) {
+// call runs append_events, asking it to look for stored event IDs before
+// inserting: every append that reaches it is a refusal to explain, a race
+// to retry or an AppendTx, where an early answer beats a unique violation.
+func (s *Store) call(ctx context.Context, q querier, a appendArgs) (appendOutcome, error) {
 	var out appendOutcome
-	err := q.QueryRow(ctx, s.sql.appendEvents, a.stream, a.kind, a.version, checkIDs, a.ids, a.types, a.data, a.metadata).
+	err := q.QueryRow(ctx, s.sql.appendEvents, a.stream, a.kind, a.version, true, a.ids, a.types, a.data, a.metadata).
 		Scan(&out.status, &out.version, &out.actual, &out.conflictID, &out.reason, &out.tids, &out.positions)
 	return out, err
 }
