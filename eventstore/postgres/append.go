@@ -83,6 +83,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
+	if err := s.requireSchema(ctx, s.pool); err != nil {
+		return eventstore.AppendResult{}, err
+	}
 	fast := true
 	var last error
 	for range s.cfg.AppendAttempts {
@@ -288,6 +291,9 @@ func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, stream string, expected
 	}
 	args, err := s.encode(stream, expected, events)
 	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if err := s.requireSchema(ctx, tx); err != nil {
 		return eventstore.AppendResult{}, err
 	}
 	out, err := s.call(ctx, tx, args)

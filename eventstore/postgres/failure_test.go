@@ -89,35 +89,97 @@ func TestKilledMidAppend(t *testing.T) {
 		if n := requireAllOrNothing(t, pool, "locked", 1); n != 4 {
 			t.Fatalf("stream holds %d events, want 4", n)
 		}
+
+		// A holder that took the next version by hand (no advisory lock):
+		// the single statement gets its shared lock and waits at the
+		// primary key instead.
+		if _, err := s.Append(ctx, "locked2", eventstore.NoStream, eventstore.NewEvent("E", nil)); err != nil {
+			t.Fatal(err)
+		}
+		byHand, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer byHand.Rollback(context.Background())
+		if _, err := byHand.Exec(ctx, `INSERT INTO events (transaction_id, stream_id, version, event_id, type)
+			VALUES (pg_current_xact_id()::text::bigint, 'locked2', 2, gen_random_uuid(), 'ByHand')`); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := s.Append(ctx, "locked2", eventstore.Exact(1), numbered(3)...)
+			done <- err
+		}()
+		for {
+			var waiting bool
+			if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+				WHERE application_name = $1 AND query LIKE '%chronicle.append%' AND wait_event = 'transactionid')`, schema).Scan(&waiting); err != nil {
+				t.Fatal(err)
+			}
+			if waiting {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if pgtest.Terminate(t, schema, "%chronicle.append%") != 1 {
+			t.Fatal("the append waiting at the primary key was not terminated")
+		}
+		if err := <-done; err == nil {
+			t.Fatal("the append killed at the primary key reported success")
+		}
+		if err := byHand.Rollback(ctx); err != nil {
+			t.Fatal(err)
+		}
+		pool.Reset()
+		requireAllOrNothing(t, pool, "locked2", 1)
+		if _, err := s.Append(ctx, "locked2", eventstore.Exact(1), numbered(3)...); err != nil {
+			t.Fatalf("append after the kill: %v", err)
+		}
 	})
 
 	t.Run("LargeAppends", func(t *testing.T) {
 		const batch = 2000
-		// Kill appends at random points until three kills have landed
-		// mid-append (the append had started and failed), within 30 rounds.
-		killed, rounds := 0, 0
-		for round := 0; round < 30 && killed < 3; round++ {
-			rounds++
-			done := make(chan error, 1)
-			go func() {
+		// Kill appends at random points, alternating the single statement
+		// (Append) and append_events (AppendTx), until each has had two
+		// kills land mid-append (the append had started and failed),
+		// within 40 rounds.
+		paths := []struct {
+			name, like string
+			append     func() error
+		}{
+			{"single statement", "%chronicle.append%", func() error {
 				_, err := s.Append(ctx, "big", eventstore.Any, numbered(batch)...)
-				done <- err
-			}()
+				return err
+			}},
+			{"append_events", "%append_events%", func() error {
+				return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+					_, err := s.AppendTx(ctx, tx, "big", eventstore.Any, numbered(batch)...)
+					return err
+				})
+			}},
+		}
+		killed := make([]int, len(paths))
+		rounds := 0
+		for round := 0; round < 40 && (killed[0] < 2 || killed[1] < 2); round++ {
+			rounds++
+			path := paths[round%2]
+			done := make(chan error, 1)
+			go func() { done <- path.append() }()
 			time.Sleep(time.Duration(rand.IntN(40)) * time.Millisecond)
-			n := pgtest.Terminate(t, schema, "%chronicle.append%")
+			n := pgtest.Terminate(t, schema, path.like)
 			err := <-done
 			if n > 0 && err != nil {
-				killed++
+				killed[round%2]++
 			}
 			// A backend can be terminated just after its append returned:
 			// its connection then sits idle in the pool, dead. Drop them all.
 			pool.Reset()
-			t.Logf("round %d: terminated %d, append error: %v", round, n, err)
+			t.Logf("round %d (%s): terminated %d, append error: %v", round, path.name, n, err)
 			requireAllOrNothing(t, pool, "big", batch)
 		}
-		t.Logf("%d of %d appends killed mid-way", killed, rounds)
-		if killed == 0 {
-			t.Fatalf("no kill landed mid-append in %d rounds", rounds)
+		t.Logf("kills landed mid-append in %d rounds: %d in the single statement, %d in append_events", rounds, killed[0], killed[1])
+		if killed[0] == 0 || killed[1] == 0 {
+			t.Fatalf("in %d rounds, kills landed mid-append %d times in the single statement and %d in append_events; want both", rounds, killed[0], killed[1])
 		}
 		if _, err := s.Append(ctx, "big", eventstore.Any, numbered(batch)...); err != nil {
 			t.Fatalf("append after the kills: %v", err)

@@ -50,6 +50,9 @@ func (s *Store) Import(ctx context.Context, events []eventstore.RecordedEvent) (
 	if len(events) == 0 {
 		return ImportResult{}, &eventstore.InvalidAppendError{Index: -1, Err: eventstore.ErrEmptyAppend}
 	}
+	if err := s.requireSchema(ctx, s.pool); err != nil {
+		return ImportResult{}, err
+	}
 	first := map[string]uint64{} // each stream's first version in the batch
 	last := map[string]uint64{}
 	ids := make(map[uuid.UUID]int, len(events))

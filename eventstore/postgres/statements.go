@@ -56,9 +56,16 @@ func newStatements(schema string) statements {
 	// the primary key, so listing streams skips from stream to stream
 	// instead of reading their events.
 	nextStream := `(SELECT ev.stream_id FROM ` + events + ` ev WHERE ev.stream_id > s.stream_id ORDER BY ev.stream_id LIMIT 1)`
-	listStreams := func(filter string) string {
+	//
+	// The recursive query yields stream IDs in the order it finds them,
+	// ascending by construction (each step takes the next larger one);
+	// an ORDER BY would make it walk every stream before the LIMIT. With a
+	// prefix ($3), the walk starts at the prefix: every ID that starts
+	// with it sorts at or after it in any collation (it cannot stop at the
+	// first ID past the prefix, though: linguistic collations interleave).
+	listStreams := func(start, filter string) string {
 		return `WITH RECURSIVE s(stream_id) AS (
-				(SELECT ev.stream_id FROM ` + events + ` ev WHERE ev.stream_id > $1 ORDER BY ev.stream_id LIMIT 1)
+				(SELECT ev.stream_id FROM ` + events + ` ev WHERE ev.stream_id > $1` + start + ` ORDER BY ev.stream_id LIMIT 1)
 				UNION ALL
 				SELECT ` + nextStream + ` FROM s WHERE s.stream_id IS NOT NULL)
 			SELECT s.stream_id, (SELECT ev.version FROM ` + events + ` ev WHERE ev.stream_id = s.stream_id ORDER BY ev.version DESC LIMIT 1)
@@ -160,8 +167,8 @@ func newStatements(schema string) statements {
 			SELECT h.horizon, ev.transaction_id, ev.position FROM h LEFT JOIN LATERAL (
 				SELECT transaction_id, position FROM ` + events + ` ev WHERE ev.transaction_id < h.horizon
 				ORDER BY ev.transaction_id DESC, ev.position DESC LIMIT 1) ev ON true`,
-		streams:     listStreams(""),
-		streamsLike: listStreams(` AND starts_with(s.stream_id, $3)`),
+		streams:     listStreams("", ""),
+		streamsLike: listStreams(` AND ev.stream_id >= $3`, ` AND starts_with(s.stream_id, $3)`),
 		epoch:       `SELECT offset_xid FROM ` + epoch,
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
@@ -129,6 +130,10 @@ type Store struct {
 	bg      sync.WaitGroup
 	listen  sync.Once
 	notifyC chan struct{} // size 1: a pending wake-up for other processes
+
+	// migrated is set once the schema was seen at the latest migration
+	// (see requireSchema).
+	migrated atomic.Bool
 }
 
 var _ eventstore.Store = (*Store)(nil)
@@ -167,7 +172,37 @@ func (s *Store) Schema() string { return s.cfg.Schema }
 // at once.
 func (s *Store) Migrate(ctx context.Context) error {
 	_, err := pgmigrate.Apply(ctx, s.pool, s.cfg.Schema, Migrations)
+	if err == nil {
+		s.migrated.Store(true)
+	}
 	return err
+}
+
+// requireSchema checks, until the check once succeeds, that every event
+// store migration has been applied to the schema, before the store first
+// writes. A binary newer than its schema would otherwise write with SQL
+// the schema has not caught up with: after an upgrade to migration 2, a
+// schema still at 1 keeps a streams table that its own append_events
+// reads and the new appends no longer update. Reads need no check: every
+// migration so far keeps the events table they read. db is the pool, or
+// the caller's transaction for AppendTx (so that the check needs no second
+// connection).
+func (s *Store) requireSchema(ctx context.Context, db pgmigrate.DB) error {
+	if s.migrated.Load() {
+		return nil
+	}
+	states, err := pgmigrate.Status(ctx, db, s.cfg.Schema, Migrations)
+	if err != nil {
+		return s.mapError("check schema", "", err)
+	}
+	for _, st := range states {
+		if st.Pending() {
+			return fmt.Errorf("%w (schema %q): migration %s %d (%s) is pending; run Store.Migrate or `chronicle migrate`",
+				ErrNotMigrated, s.cfg.Schema, st.Component, st.Version, st.Name)
+		}
+	}
+	s.migrated.Store(true)
+	return nil
 }
 
 // Close stops the store's background work (wake-ups, the LISTEN

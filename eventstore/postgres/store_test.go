@@ -11,6 +11,7 @@ import (
 	"github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/internal/pgmigrate"
 	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -160,7 +161,7 @@ func TestNewNeverCreatesTables(t *testing.T) {
 // stream for the next append, and a version taken twice is refused by the
 // primary key, whoever tries.
 func TestVersionTakenByHand(t *testing.T) {
-	s, pool, _ := newStore(t)
+	s, pool, schema := newStore(t)
 	ctx := t.Context()
 	ev := func() eventstore.Event { return eventstore.NewEvent("E", []byte(`{}`)) }
 	if _, err := s.Append(ctx, "hand", eventstore.NoStream, ev()); err != nil {
@@ -210,6 +211,46 @@ func TestVersionTakenByHand(t *testing.T) {
 	if n != 4 {
 		t.Fatalf("stream holds %d events, want 4", n)
 	}
+
+	// append_events meets a by-hand writer at the primary key: inside the
+	// caller's transaction, a retryable conflict.
+	byHand, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer byHand.Rollback(context.Background())
+	if _, err := byHand.Exec(ctx, `INSERT INTO events (transaction_id, stream_id, version, event_id, type, data)
+		VALUES (pg_current_xact_id()::text::bigint, 'hand', 5, gen_random_uuid(), 'ByHand', '{}')`); err != nil {
+		t.Fatal(err)
+	}
+	result := make(chan error, 1)
+	go func() {
+		result <- pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			_, err := s.AppendTx(ctx, tx, "hand", eventstore.Exact(4), ev())
+			return err
+		})
+	}()
+	for {
+		var waiting bool
+		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE application_name = $1 AND query LIKE '%append_events%' AND wait_event = 'transactionid')`, schema).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := byHand.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err = <-result
+	if !errors.As(err, &ce) || !eventstore.IsRetryable(err) {
+		t.Fatalf("AppendTx that met a by-hand version at the key: %v, want a retryable conflict", err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE stream_id = 'hand'`).Scan(&n); err != nil || n != 5 {
+		t.Fatalf("stream holds %d events (%v), want 5", n, err)
+	}
 }
 
 // TestUpgradeFromVersion1: a schema written by migration 1 (streams rows
@@ -241,6 +282,25 @@ func TestUpgradeFromVersion1(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	// A store newer than its schema refuses to write until it is migrated
+	// (its appends would leave migration 1's streams rows stale), and
+	// writes nothing.
+	if _, err := s.Append(ctx, "old", eventstore.Exact(3), eventstore.NewEvent("Early", nil)); !errors.Is(err, postgres.ErrNotMigrated) {
+		t.Fatalf("append before migration 2: %v, want ErrNotMigrated", err)
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AppendTx(ctx, tx, "old", eventstore.Exact(3), eventstore.NewEvent("Early", nil)); !errors.Is(err, postgres.ErrNotMigrated) {
+		t.Fatalf("AppendTx before migration 2: %v, want ErrNotMigrated", err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Import(ctx, []eventstore.RecordedEvent{{StreamID: "imp", Version: 1, Event: eventstore.NewEvent("Early", nil)}}); !errors.Is(err, postgres.ErrNotMigrated) {
+		t.Fatalf("Import before migration 2: %v, want ErrNotMigrated", err)
+	}
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
