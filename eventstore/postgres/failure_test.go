@@ -110,17 +110,7 @@ func TestKilledMidAppend(t *testing.T) {
 			_, err := s.Append(ctx, "locked2", eventstore.Exact(1), numbered(3)...)
 			done <- err
 		}()
-		for {
-			var waiting bool
-			if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-				WHERE application_name = $1 AND query LIKE '%chronicle.append%' AND wait_event = 'transactionid')`, schema).Scan(&waiting); err != nil {
-				t.Fatal(err)
-			}
-			if waiting {
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		pgtest.AwaitLockWait(t, schema, "%chronicle.append%", "transactionid")
 		if pgtest.Terminate(t, schema, "%chronicle.append%") != 1 {
 			t.Fatal("the append waiting at the primary key was not terminated")
 		}

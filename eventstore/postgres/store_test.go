@@ -230,17 +230,7 @@ func TestVersionTakenByHand(t *testing.T) {
 			return err
 		})
 	}()
-	for {
-		var waiting bool
-		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-			WHERE application_name = $1 AND query LIKE '%append_events%' AND wait_event = 'transactionid')`, schema).Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-		if waiting {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	pgtest.AwaitLockWait(t, schema, "%append_events%", "transactionid")
 	if err := byHand.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}

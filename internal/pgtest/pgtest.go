@@ -190,3 +190,35 @@ func Terminate(t testing.TB, app, like string) int {
 	}
 	return n
 }
+
+// AwaitLockWait waits (up to 30 s, then fails t) until a session whose
+// application_name is app, running a query that matches the LIKE pattern
+// like, waits for a lock of waitEvent ("transactionid" for a row or key
+// another transaction holds, "advisory" for an advisory lock).
+func AwaitLockWait(t testing.TB, app, like, waitEvent string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, URL())
+	if err != nil {
+		t.Fatalf("pgtest: await a lock wait in %s: %v", app, err)
+	}
+	defer conn.Close(context.Background())
+	for {
+		var waiting bool
+		err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE application_name = $1 AND query LIKE $2 AND wait_event_type = 'Lock' AND wait_event = $3)`,
+			app, like, waitEvent).Scan(&waiting)
+		if err != nil {
+			t.Fatalf("pgtest: await a lock wait in %s: %v", app, err)
+		}
+		if waiting {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("pgtest: no session of %s running %q waited for a %s lock within 30s", app, like, waitEvent)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
