@@ -64,11 +64,13 @@ type appendOutcome struct {
 // case: a single INSERT (see statements.appendOne) reads the stream's
 // version from its last event, checks the expected version and the order
 // guard, and inserts every event, in one autocommit transaction. When that
-// statement writes nothing (a version mismatch, an idempotent retry, a
-// stored event ID) or loses a race for the stream's next version, the
-// append_events function settles it: it queues on the stream's advisory
-// lock, looks for stored event IDs, and tells a retry from a conflict. When
-// the per-stream order guard fires it runs again in a new transaction, up to
+// statement writes nothing or loses the race for a version it expected, a
+// read-only query settles the common case, a version mismatch with none of
+// the events stored; the rest (an idempotent retry, an event ID stored
+// elsewhere, the order guard, an Any append that lost a race) goes to the
+// append_events function, which queues on the stream's advisory lock, looks
+// for stored event IDs, and tells a retry from a conflict. When the
+// per-stream order guard fires it runs again in a new transaction, up to
 // [Config.AppendAttempts] transactions in all. After a successful append it
 // wakes live subscriptions, outside the transaction (see
 // [Store.NotifyAppended]).
@@ -136,7 +138,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 					}
 					return eventstore.AppendResult{}, s.mapError("append", stream, err)
 				}
-				if !stored && !args.holds(actual) {
+				if !stored && !expected.Satisfied(actual) {
 					return eventstore.AppendResult{}, &eventstore.ConflictError{Stream: stream, Expected: expected, Actual: actual}
 				}
 			}
@@ -186,20 +188,6 @@ func (s *Store) diagnose(ctx context.Context, a appendArgs) (actual uint64, stor
 	var v int64
 	err = s.pool.QueryRow(ctx, s.sql.diagnose, a.stream, a.ids).Scan(&v, &stored)
 	return uint64(v), stored, err
-}
-
-// holds reports whether the append's expected version holds for a stream
-// at version actual.
-func (a appendArgs) holds(actual uint64) bool {
-	switch a.kind {
-	case kindAny:
-		return true
-	case kindNoStream:
-		return actual == 0
-	case kindStreamExists:
-		return actual > 0
-	}
-	return a.version >= 0 && actual == uint64(a.version)
 }
 
 // insert runs the single-statement append. written is false when the
