@@ -317,11 +317,7 @@ func concurrentClaims(t *testing.T, s saga.Store) {
 			}
 		})
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	reportWorkers(t, &wg, errs)
 	assert.Len(t, sent, instances*per)
 	for id, n := range sent {
 		assert.Equal(t, 1, n, "command %s claimed %d times", id, n)
@@ -466,11 +462,7 @@ func concurrentDeadlineClaims(t *testing.T, s saga.Store, open func(*testing.T) 
 			})
 		}
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	reportWorkers(t, &wg, errs)
 	assert.Len(t, claimed, total, "every deadline claimed")
 	for k, n := range claimed {
 		assert.Equal(t, 1, n, "deadline %s claimed %d times", k, n)
@@ -574,4 +566,15 @@ func inspection(t *testing.T, s saga.Store) {
 
 	_, err = s.History(ctx, name, "nope")
 	require.ErrorIs(t, err, saga.ErrNotFound)
+}
+
+// reportWorkers waits for the workers of wg, then reports every error they
+// sent on errs.
+func reportWorkers(t *testing.T, wg *sync.WaitGroup, errs chan error) {
+	t.Helper()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
