@@ -69,6 +69,16 @@ const rawInsertMany = `INSERT INTO raw_events (transaction_id, stream_id, versio
 	SELECT pg_current_xact_id()::text::bigint, $1, $2 + u.ord, u.id, u.typ, u.dat, u.md
 	FROM unnest($3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[]) WITH ORDINALITY AS u(id, typ, dat, md, ord)`
 
+// rawColumns is evs as the column arrays the multi-row baselines insert.
+func rawColumns(evs []eventstore.Event) (ids [][16]byte, types []string, data, mds [][]byte) {
+	ids, types, data, mds = make([][16]byte, len(evs)), make([]string, len(evs)), make([][]byte, len(evs)), make([][]byte, len(evs))
+	for i, e := range evs {
+		ids[i], types[i], data[i] = e.ID, e.Type, e.Data
+		mds[i], _ = json.Marshal(e.Metadata)
+	}
+	return ids, types, data, mds
+}
+
 func rawAppend(ctx context.Context, pool *pgxpool.Pool, stream string, version int64, e eventstore.Event) error {
 	md, _ := json.Marshal(e.Metadata)
 	_, err := pool.Exec(ctx, rawInsert, stream, version, [16]byte(e.ID), e.Type, e.Data, md)
@@ -168,13 +178,7 @@ func BenchmarkAppend(b *testing.B) {
 		_, pool := benchStore(b)
 		var v int64
 		for b.Loop() {
-			evs := ten()
-			ids, types, data, mds := make([][16]byte, 10), make([]string, 10), make([][]byte, 10), make([][]byte, 10)
-			for i, e := range evs {
-				ids[i], types[i], data[i] = e.ID, e.Type, e.Data
-				mds[i], _ = json.Marshal(e.Metadata)
-			}
-			if _, err := pool.Exec(ctx, rawInsertMany, "bench", v, ids, types, data, mds); err != nil {
+			if err := rawAppendMany(ctx, pool, "bench", v, ten()); err != nil {
 				b.Fatal(err)
 			}
 			v += 10

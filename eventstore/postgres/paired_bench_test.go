@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"sync"
@@ -206,11 +205,7 @@ const checkedInsert = `INSERT INTO raw_events (transaction_id, stream_id, versio
 // checkedAppend appends evs to stream at expected version by hand, and
 // fails if the statement wrote nothing.
 func checkedAppend(ctx context.Context, pool *pgxpool.Pool, stream string, expected int64, evs ...eventstore.Event) error {
-	ids, types, data, mds := make([][16]byte, len(evs)), make([]string, len(evs)), make([][]byte, len(evs)), make([][]byte, len(evs))
-	for i, e := range evs {
-		ids[i], types[i], data[i] = e.ID, e.Type, e.Data
-		mds[i], _ = json.Marshal(e.Metadata)
-	}
+	ids, types, data, mds := rawColumns(evs)
 	rows, err := pool.Query(ctx, checkedInsert, stream, expected, ids, types, data, mds)
 	if err != nil {
 		return err
@@ -233,11 +228,7 @@ func checkedAppend(ctx context.Context, pool *pgxpool.Pool, stream string, expec
 }
 
 func rawAppendMany(ctx context.Context, pool *pgxpool.Pool, stream string, version int64, evs []eventstore.Event) error {
-	ids, types, data, mds := make([][16]byte, len(evs)), make([]string, len(evs)), make([][]byte, len(evs)), make([][]byte, len(evs))
-	for i, e := range evs {
-		ids[i], types[i], data[i] = e.ID, e.Type, e.Data
-		mds[i], _ = json.Marshal(e.Metadata)
-	}
+	ids, types, data, mds := rawColumns(evs)
 	_, err := pool.Exec(ctx, rawInsertMany, stream, version, ids, types, data, mds)
 	return err
 }
