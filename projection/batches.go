@@ -60,6 +60,15 @@ func batchesOf(ctx context.Context, open func(context.Context) iter.Seq2[eventst
 			for range ch { // wait for the producer to end
 			}
 		}()
+		// ended reports why the producer stopped without an error of its
+		// own: the caller's context, if that is done (the producer may see
+		// it first and close the channel, and a select with both ready
+		// picks either), else nothing: the sequence ran out.
+		ended := func() {
+			if ctx.Err() != nil {
+				yield(nil, context.Cause(ctx))
+			}
+		}
 		for {
 			var it item
 			var ok bool
@@ -72,6 +81,7 @@ func batchesOf(ctx context.Context, open func(context.Context) iter.Seq2[eventst
 				return
 			}
 			if !ok {
+				ended()
 				return
 			}
 			if it.err != nil {
@@ -107,6 +117,7 @@ func batchesOf(ctx context.Context, open func(context.Context) iter.Seq2[eventst
 				return
 			}
 			if closed {
+				ended()
 				return
 			}
 		}
