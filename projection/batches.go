@@ -77,7 +77,7 @@ func batchesOf(ctx context.Context, open func(context.Context) iter.Seq2[eventst
 			case <-ctx.Done():
 				// The producer may be blocked in seq, which is bound to a
 				// context the caller cancels; report the cancellation.
-				yield(nil, context.Cause(ctx))
+				ended()
 				return
 			}
 			if !ok {
