@@ -39,6 +39,9 @@ var (
 	// ErrInvalidArgument: a call's argument is unusable: a nil expected
 	// version, a negative read limit. See [ArgumentError].
 	ErrInvalidArgument = errors.New("eventstore: invalid argument")
+	// ErrUnreadableEvent: a stored event cannot be read back (the backend
+	// fails on that one event). See [UnreadableEventError].
+	ErrUnreadableEvent = errors.New("eventstore: unreadable event")
 )
 
 // ArgumentError reports a call refused for an unusable argument before
@@ -181,6 +184,30 @@ func (e *DecodeError) Error() string {
 
 // Unwrap returns the sentinel and the cause.
 func (e *DecodeError) Unwrap() error { return e.Err }
+
+// UnreadableEventError reports a stored event that a read cannot return:
+// the backend fails on that one event (for example, a payload the database
+// cannot print within its memory limits). A read that meets one yields
+// every event before it, then this error, which names the event, so that a
+// subscriber can stop at it, show it to an operator, and skip it by
+// resuming after Position. It unwraps to [ErrUnreadableEvent] and the cause.
+type UnreadableEventError struct {
+	Position Position
+	Stream   string
+	Version  uint64
+	EventID  uuid.UUID
+	Type     string
+	// Err is the backend's error for this event.
+	Err error
+}
+
+func (e *UnreadableEventError) Error() string {
+	return fmt.Sprintf("eventstore: unreadable event %s at %v (stream %q, version %d, type %q): %v",
+		e.EventID, e.Position, e.Stream, e.Version, e.Type, e.Err)
+}
+
+// Unwrap returns [ErrUnreadableEvent] and the cause.
+func (e *UnreadableEventError) Unwrap() []error { return []error{ErrUnreadableEvent, e.Err} }
 
 // IsRetryable reports whether running the same operation again (after
 // reloading state, for a version conflict) can succeed: a version conflict, a
