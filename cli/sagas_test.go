@@ -21,11 +21,14 @@ import (
 )
 
 type (
-	orderEvent   struct{ Order string }
-	reserveStock struct{ Order string }
-	releaseStock struct{ Order string }
-	chargeCard   struct{ Order string }
-	fulfilState  struct {
+	orderEvent      struct{ Order string }
+	paymentDeclined orderEvent
+	orderBroken     orderEvent
+	paymentCharged  orderEvent
+	reserveStock    struct{ Order string }
+	releaseStock    struct{ Order string }
+	chargeCard      struct{ Order string }
+	fulfilState     struct {
 		Order   string
 		Charged bool
 	}
@@ -38,7 +41,12 @@ func fulfilment() *saga.Definition[fulfilState] {
 	eventstore.MustRegister[reserveStock](commands, "ReserveStock")
 	eventstore.MustRegister[releaseStock](commands, "ReleaseStock")
 	eventstore.MustRegister[chargeCard](commands, "ChargeCard")
-	d := saga.New[fulfilState]("fulfilment", saga.Options{Commands: commands})
+	events := eventstore.NewRegistry(nil)
+	eventstore.MustRegister[orderEvent](events, "OrderPlaced")
+	eventstore.MustRegister[paymentDeclined](events, "PaymentDeclined")
+	eventstore.MustRegister[orderBroken](events, "OrderBroken")
+	eventstore.MustRegister[paymentCharged](events, "PaymentCharged")
+	d := saga.New[fulfilState]("fulfilment", saga.Options{Events: events, Commands: commands})
 	d.Step("stock", func(s fulfilState) any { return releaseStock{Order: s.Order} })
 	order := func(e orderEvent) string { return e.Order }
 	saga.Start(d, "OrderPlaced", order, func(_ context.Context, s *saga.Scope[fulfilState], e orderEvent) error {
@@ -49,15 +57,15 @@ func fulfilment() *saga.Definition[fulfilState] {
 		s.Schedule("payment", time.Hour)
 		return nil
 	})
-	saga.On(d, "PaymentDeclined", order, func(_ context.Context, s *saga.Scope[fulfilState], e orderEvent) error {
+	saga.On(d, "PaymentDeclined", func(e paymentDeclined) string { return e.Order }, func(_ context.Context, s *saga.Scope[fulfilState], e paymentDeclined) error {
 		s.Cancel("payment")
 		s.Fail("payment declined")
 		return nil
 	})
-	saga.On(d, "OrderBroken", order, func(_ context.Context, s *saga.Scope[fulfilState], e orderEvent) error {
+	saga.On(d, "OrderBroken", func(e orderBroken) string { return e.Order }, func(_ context.Context, s *saga.Scope[fulfilState], e orderBroken) error {
 		return errors.New("cannot handle a broken order")
 	})
-	saga.On(d, "PaymentCharged", order, func(_ context.Context, s *saga.Scope[fulfilState], e orderEvent) error {
+	saga.On(d, "PaymentCharged", func(e paymentCharged) string { return e.Order }, func(_ context.Context, s *saga.Scope[fulfilState], e paymentCharged) error {
 		s.Cancel("payment")
 		s.State().Charged = true
 		s.Complete()

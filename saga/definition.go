@@ -4,20 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 
 	"github.com/chronicle-go/chronicle/eventstore"
 )
 
-// Options configure a [Definition]. The zero value decodes events and
-// encodes state with JSON; a saga that sends commands needs Commands.
+// Options configure a [Definition]. Events is required; a saga that sends
+// commands needs Commands; the state is encoded with JSON unless
+// StateCodec says otherwise.
 type Options struct {
 	// Commands gives every command a handler sends (or a step's compensation
 	// returns) its stable type name and encoding, and decodes it again in
 	// the dispatcher. Register each command type in it.
 	Commands *eventstore.Registry
-	// Events, if set, decodes the events handlers receive (with upcasting);
-	// otherwise the event's Data is JSON-decoded into the handler's type.
+	// Events decodes the events handlers receive (with upcasting), and
+	// checks the handlers: [Definition.Validate] refuses a handler whose
+	// event type name is not the name its Go type is registered under (a
+	// typo, or a handler taking the wrong type), which would otherwise
+	// never fire, or fail on every event.
 	Events *eventstore.Registry
 	// StateCodec encodes the saga state; nil means JSON.
 	StateCodec eventstore.Codec
@@ -44,6 +49,7 @@ type Definition[S any] struct {
 
 type eventHandler[S any] struct {
 	start     bool
+	goType    reflect.Type // E, the handler's event type
 	decode    func(r *eventstore.Registry, e eventstore.RecordedEvent) (any, error)
 	correlate func(v any) string
 	handle    func(ctx context.Context, s *Scope[S], v any) error
@@ -74,6 +80,8 @@ func (d *Definition[S]) Name() string { return d.name }
 // Start registers h for events of eventType that start an instance: if no
 // instance with the correlated ID exists, one is created with the zero S and
 // h runs on it. For an existing instance h runs like an [On] handler.
+// eventType must be the name E is registered under in [Options.Events];
+// [Definition.Validate] checks it.
 // correlate returns the instance ID for an event; an empty ID means the
 // event concerns no instance and is skipped.
 func Start[S, E any](d *Definition[S], eventType string, correlate func(E) string, h func(ctx context.Context, s *Scope[S], e E) error) {
@@ -100,17 +108,10 @@ func register[S, E any](d *Definition[S], eventType string, start bool, correlat
 	}
 	d.order = append(d.order, eventType)
 	d.handlers[eventType] = &eventHandler[S]{
-		start: start,
+		start:  start,
+		goType: reflect.TypeFor[E](),
 		decode: func(r *eventstore.Registry, e eventstore.RecordedEvent) (any, error) {
-			if r != nil {
-				return eventstore.Decode[E](r, e)
-			}
-			var v E
-			if err := (eventstore.JSONCodec{}).Unmarshal(e.Data, &v); err != nil {
-				return nil, &eventstore.DecodeError{Stream: e.StreamID, Version: e.Version, Type: e.Type,
-					Err: fmt.Errorf("%w: %w", eventstore.ErrDecode, err)}
-			}
-			return v, nil
+			return eventstore.Decode[E](r, e)
 		},
 		correlate: func(v any) string { return correlate(v.(E)) },
 		handle:    func(ctx context.Context, s *Scope[S], v any) error { return h(ctx, s, v.(E)) },
@@ -154,7 +155,11 @@ func (d *Definition[S]) OnDeadline(name string, h func(ctx context.Context, s *S
 // order.
 func (d *Definition[S]) EventTypes() []string { return slices.Clone(d.order) }
 
-// Validate reports every problem with the definition at once.
+// Validate reports every problem with the definition at once: those
+// collected while it was built (a duplicate handler, a step declared
+// twice, an empty name), no start event, no [Options.Events], and every
+// handler whose event type name is not the name its Go type is registered
+// under in Options.Events.
 func (d *Definition[S]) Validate() error {
 	errs := slices.Clone(d.errs)
 	starts := 0
@@ -166,5 +171,33 @@ func (d *Definition[S]) Validate() error {
 	if starts == 0 {
 		errs = append(errs, fmt.Errorf("%w: %s: no event starts an instance (use saga.Start)", ErrInvalidDefinition, d.name))
 	}
+	if d.opts.Events == nil {
+		errs = append(errs, fmt.Errorf("%w: %s: Options.Events is nil: register the events the saga handles", ErrInvalidDefinition, d.name))
+	} else {
+		for _, name := range d.order {
+			if err := d.checkEventType(name, d.handlers[name].goType); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// checkEventType reports a handler registered for name whose event type
+// goType is not registered under that name in Options.Events.
+func (d *Definition[S]) checkEventType(name string, goType reflect.Type) error {
+	reg := d.opts.Events
+	registered, err := reg.TypeName(reflect.Zero(goType).Interface())
+	switch {
+	case err != nil && reg.Known(name):
+		return fmt.Errorf("%w: %s: the handler for %q takes %v, which is not registered in Options.Events", ErrInvalidDefinition, d.name, name, goType)
+	case err != nil:
+		return fmt.Errorf("%w: %s: handler for %q: neither the name nor its type %v is registered in Options.Events", ErrInvalidDefinition, d.name, name, goType)
+	case registered == name:
+		return nil
+	case reg.Known(name):
+		return fmt.Errorf("%w: %s: the handler for %q takes %v, which is registered as %q", ErrInvalidDefinition, d.name, name, goType, registered)
+	default:
+		return fmt.Errorf("%w: %s: handler for %q: no such event type in Options.Events (%v is registered as %q)", ErrInvalidDefinition, d.name, name, goType, registered)
+	}
 }

@@ -51,10 +51,50 @@ func TestDefinitionValidate(t *testing.T) {
 		assert.ErrorContains(t, err, want)
 	}
 
-	ok := saga.New[counter]("ok", saga.Options{})
+	ok := saga.New[counter]("ok", saga.Options{Events: testEvents()})
 	saga.Start(ok, "Started", func(e started) string { return e.ID }, func(context.Context, *saga.Scope[counter], started) error { return nil })
 	saga.On(ok, "Started", func(e started) string { return e.ID }, func(context.Context, *saga.Scope[counter], started) error { return nil })
 	require.ErrorContains(t, ok.Validate(), "two handlers for Started")
+	assert.ErrorContains(t, d.Validate(), "Options.Events is nil")
+}
+
+// testEvents registers the events of these tests.
+func testEvents() *eventstore.Registry {
+	events := eventstore.NewRegistry(nil)
+	eventstore.MustRegister[started](events, "Started")
+	eventstore.MustRegister[poked](events, "Poked")
+	return events
+}
+
+// A handler's event type name is checked against Options.Events: a typo
+// would never fire, and a name whose registered type is not the handler's
+// would fail on every event. Both are refused by Validate and NewEngine.
+func TestDefinitionChecksEventTypeNames(t *testing.T) {
+	type unregistered struct{ ID string }
+	noop := func(context.Context, *saga.Scope[counter], poked) error { return nil }
+	d := saga.New[counter]("names", saga.Options{Events: testEvents()})
+	saga.Start(d, "Started", func(e started) string { return e.ID }, func(context.Context, *saga.Scope[counter], started) error { return nil })
+	saga.On(d, "Pokedd", func(e poked) string { return e.ID }, noop)    // a typo
+	saga.On(d, "Started2", func(e started) string { return e.ID }, nil) // collected while building
+	saga.On(d, "Poked", func(e started) string { return e.ID }, func(context.Context, *saga.Scope[counter], started) error { return nil })
+	saga.On(d, "Gone", func(e unregistered) string { return e.ID }, func(context.Context, *saga.Scope[counter], unregistered) error { return nil })
+	err := d.Validate()
+	require.ErrorIs(t, err, saga.ErrInvalidDefinition)
+	for _, want := range []string{
+		`handler for "Pokedd": no such event type in Options.Events (saga_test.poked is registered as "Poked")`,
+		`the handler for "Poked" takes saga_test.started, which is registered as "Started"`,
+		`handler for "Gone": neither the name nor its type saga_test.unregistered is registered in Options.Events`,
+		`Started2: nil correlate or handler`,
+	} {
+		assert.ErrorContains(t, err, want)
+	}
+	_, err = saga.NewEngine(d, memory.New(), nil, noSend(), saga.Config{})
+	require.ErrorContains(t, err, `"Pokedd"`)
+
+	fixed := saga.New[counter]("names", saga.Options{Events: testEvents()})
+	saga.Start(fixed, "Started", func(e started) string { return e.ID }, func(context.Context, *saga.Scope[counter], started) error { return nil })
+	saga.On(fixed, "Poked", func(e poked) string { return e.ID }, noop)
+	require.NoError(t, fixed.Validate())
 }
 
 // rig: a memory event store, a memory saga store, and a saga whose "Poked"
@@ -71,7 +111,7 @@ type rig struct {
 func newRig(t *testing.T, commands *eventstore.Registry) *rig {
 	r := &rig{events: esmemory.New(esmemory.Config{}), store: memory.New(), fails: map[int]*atomic.Int32{}}
 	t.Cleanup(func() { _ = r.events.Close() })
-	d := saga.New[counter]("pokes", saga.Options{Commands: commands})
+	d := saga.New[counter]("pokes", saga.Options{Events: testEvents(), Commands: commands})
 	d.Step("one", func(counter) any { return nil })
 	saga.Start(d, "Started", func(e started) string { return e.ID }, func(context.Context, *saga.Scope[counter], started) error { return nil })
 	saga.On(d, "Poked", func(e poked) string { return e.ID }, func(_ context.Context, s *saga.Scope[counter], e poked) error {
