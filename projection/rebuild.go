@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/batch"
 )
 
 // Progress reports a rebuild's advance.
@@ -163,17 +164,17 @@ func (w *worker[Tx]) replay(ctx context.Context, claim Claim[Tx], rec *Record, o
 			}
 		}
 	}
-	for batch, err := range batchesOf(ctx, open, w.r.cfg.RebuildBatchSize) {
+	for evs, err := range batch.Of(ctx, open, w.r.cfg.RebuildBatchSize) {
 		if err != nil {
 			return err
 		}
-		if err := w.applyBatch(ctx, claim, rec, batch); err != nil {
+		if err := w.applyBatch(ctx, claim, rec, evs); err != nil {
 			return err
 		}
 		if rec.State == Failed {
 			return nil
 		}
-		events += uint64(len(batch))
+		events += uint64(len(evs))
 		report(false)
 	}
 	if err := ctx.Err(); err != nil {

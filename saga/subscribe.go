@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/batch"
 )
 
 // follow acquires the subscription lease, handles the log from the
@@ -35,71 +36,50 @@ func (e *Engine) follow(ctx context.Context) {
 	}
 }
 
-type delivery struct {
-	ev  eventstore.RecordedEvent
-	err error
-}
-
 // subscribe handles the log under lease until an error, the loss of the
-// lease or the end of ctx.
+// lease or the end of ctx. It reads through the batching reader all
+// subscribers share ([batch.Subscribe]), bound to a context that also ends
+// when the lease is lost; a batch's commit runs on ctx itself, so the loss
+// of the lease never cuts a commit off half-way (the commit's fence refuses
+// it instead).
 func (e *Engine) subscribe(ctx context.Context, lease Lease) error {
 	from, err := e.store.Checkpoint(ctx, e.Name())
 	if err != nil {
 		return err
 	}
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ch := make(chan delivery, e.cfg.BatchSize)
-	done := make(chan struct{})
+	rctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	go func() {
-		defer close(done)
-		defer close(ch)
-		opts := eventstore.SubscribeOptions{From: from, Filter: eventstore.Filter{EventTypes: e.def.eventTypes()}}
-		for ev, err := range e.events.Subscribe(sctx, opts) {
-			select {
-			case ch <- delivery{ev, err}:
-			case <-sctx.Done():
-				return
-			}
-			if err != nil {
-				return
-			}
+		select {
+		case <-lease.Lost():
+			cancel(ErrFenced)
+		case <-rctx.Done():
 		}
 	}()
-	defer func() { cancel(); <-done }()
-	batch := make([]eventstore.RecordedEvent, 0, e.cfg.BatchSize)
-	for {
-		batch = batch[:0]
-		select {
-		case d, ok := <-ch:
-			if !ok {
-				return errors.New("saga: subscription ended")
-			}
-			if d.err != nil {
-				return d.err
-			}
-			batch = append(batch, d.ev)
-		case <-lease.Lost():
-			return ErrFenced
-		case <-ctx.Done():
-			return ctx.Err()
+	opts := eventstore.SubscribeOptions{From: from, Filter: eventstore.Filter{EventTypes: e.def.eventTypes()}}
+	for events, err := range batch.Subscribe(rctx, e.events, opts, e.cfg.BatchSize) {
+		if err != nil {
+			return e.ended(ctx, lease, err)
 		}
-	drain:
-		for len(batch) < cap(batch) {
-			select {
-			case d, ok := <-ch:
-				if !ok || d.err != nil {
-					break drain // handle what we have; the next receive reports it
-				}
-				batch = append(batch, d.ev)
-			default:
-				break drain
-			}
-		}
-		if err := e.commitBatch(ctx, batch, lease); err != nil {
+		if err := e.commitBatch(ctx, events, lease); err != nil {
 			return err
 		}
 	}
+	return e.ended(ctx, lease, errors.New("saga: subscription ended"))
+}
+
+// ended says why the subscription under lease stopped with err: ctx's end
+// or the lease's loss first, since either may also surface as a read error.
+func (e *Engine) ended(ctx context.Context, lease Lease, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	select {
+	case <-lease.Lost():
+		return ErrFenced
+	default:
+	}
+	return err
 }
 
 // commitBatch handles a batch, retrying with back-off on store errors: the
