@@ -1,0 +1,192 @@
+package rabbitmq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/chronicle-go/chronicle/broker"
+)
+
+// ConsumerConfig configures a [Consumer].
+type ConsumerConfig struct {
+	// URL is the broker's AMQP URL. Required.
+	URL string
+	// Queue to consume; it must exist ([Provision]). Required.
+	Queue string
+	// Prefetch is how many unacked deliveries the broker sends ahead
+	// (default 512).
+	Prefetch int
+}
+
+// Validate reports every invalid field at once.
+func (c ConsumerConfig) Validate() error {
+	var errs []error
+	if c.URL == "" {
+		errs = append(errs, errors.New("broker/rabbitmq: consumer: empty URL"))
+	} else if _, err := amqp.ParseURI(c.URL); err != nil {
+		errs = append(errs, fmt.Errorf("broker/rabbitmq: consumer: URL: %w", err))
+	}
+	if c.Queue == "" {
+		errs = append(errs, errors.New("broker/rabbitmq: consumer: empty Queue"))
+	}
+	if c.Prefetch < 0 || c.Prefetch > 65535 {
+		errs = append(errs, fmt.Errorf("broker/rabbitmq: consumer: Prefetch %d, want 0 to 65535", c.Prefetch))
+	}
+	return errors.Join(errs...)
+}
+
+// Consumer consumes one queue with manual acks. It implements
+// [broker.Consumer]; Close it to stop.
+type Consumer struct {
+	cfg ConsumerConfig
+
+	mu         sync.Mutex
+	conn       *amqp.Connection
+	ch         *amqp.Channel
+	deliveries <-chan amqp.Delivery
+	closed     bool
+}
+
+var _ broker.Consumer = (*Consumer)(nil)
+
+// NewConsumer returns a consumer; it connects on the first Receive.
+func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Prefetch == 0 {
+		cfg.Prefetch = 512
+	}
+	return &Consumer{cfg: cfg}, nil
+}
+
+// open dials and starts consuming; it runs with mu held.
+func (c *Consumer) open(ctx context.Context) error {
+	conn, err := dial(ctx, c.cfg.URL)
+	if err != nil {
+		return err
+	}
+	ch, err := conn.Channel()
+	if err == nil {
+		err = ch.Qos(c.cfg.Prefetch, 0, false)
+	}
+	var d <-chan amqp.Delivery
+	if err == nil {
+		d, err = ch.Consume(c.cfg.Queue, "", false, false, false, false, nil)
+	}
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("broker/rabbitmq: consume %s: %w", c.cfg.Queue, err)
+	}
+	c.conn, c.ch, c.deliveries = conn, ch, d
+	return nil
+}
+
+// Receive implements [broker.Consumer]. When the connection is lost it
+// returns an error; the next call dials again.
+func (c *Consumer) Receive(ctx context.Context, max int) ([]broker.Delivery, error) {
+	if max < 1 {
+		max = 1
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, broker.ErrClosed
+	}
+	if c.deliveries == nil {
+		if err := c.open(ctx); err != nil {
+			c.mu.Unlock()
+			return nil, err
+		}
+	}
+	deliveries, conn := c.deliveries, c.conn
+	c.mu.Unlock()
+	lost := func() error {
+		c.mu.Lock()
+		if c.conn == conn {
+			c.deliveries = nil
+			go conn.Close()
+		}
+		closed := c.closed
+		c.mu.Unlock()
+		if closed {
+			return broker.ErrClosed
+		}
+		return fmt.Errorf("broker/rabbitmq: consume %s: connection lost", c.cfg.Queue)
+	}
+	var first amqp.Delivery
+	var ok bool
+	select {
+	case first, ok = <-deliveries:
+		if !ok {
+			return nil, lost()
+		}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	out := []broker.Delivery{newDelivery(first)}
+	for len(out) < max {
+		select {
+		case d, ok := <-deliveries:
+			if !ok {
+				return out, nil
+			}
+			out = append(out, newDelivery(d))
+			continue
+		default:
+		}
+		break
+	}
+	return out, nil
+}
+
+// Close stops consuming and closes the connection; unacked deliveries are
+// requeued by the broker.
+func (c *Consumer) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	if c.conn != nil {
+		c.deliveries = nil
+		return c.conn.Close()
+	}
+	return nil
+}
+
+type delivery struct {
+	d amqp.Delivery
+}
+
+func newDelivery(d amqp.Delivery) *delivery { return &delivery{d: d} }
+
+func (d *delivery) Message() (broker.Message, error) { return Decode(d.d) }
+
+// Attempt reads a quorum queue's x-delivery-count; on a classic queue it
+// is 1 for a first delivery and 0 (unknown) for a redelivery.
+func (d *delivery) Attempt() int {
+	switch n := d.d.Headers["x-delivery-count"].(type) {
+	case int64:
+		return int(n) + 1
+	case int32:
+		return int(n) + 1
+	}
+	if !d.d.Redelivered {
+		return 1
+	}
+	return 0
+}
+
+func (d *delivery) Ack(ctx context.Context) error { return d.d.Ack(false) }
+
+func (d *delivery) Retry(ctx context.Context, delay time.Duration) error {
+	if delay <= 0 {
+		return d.d.Nack(false, true)
+	}
+	time.AfterFunc(delay, func() { _ = d.d.Nack(false, true) })
+	return nil
+}
