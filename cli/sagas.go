@@ -270,6 +270,7 @@ type commandJSON struct {
 	Attempts     int             `json:"attempts"`
 	LastError    string          `json:"last_error"`
 	SentAt       *time.Time      `json:"sent_at"`
+	Refused      bool            `json:"refused"`
 }
 
 type deadlineRow struct {
@@ -302,7 +303,7 @@ func toHistoryJSON(h saga.History) historyJSON {
 	for _, c := range h.Commands {
 		out.Commands = append(out.Commands, commandJSON{ID: c.ID.String(), Seq: c.Seq, Type: c.Type, Data: rawOrString(c.Data),
 			CausationID: c.CausationID, Compensation: c.Compensation, Step: c.Step, CreatedAt: c.CreatedAt.UTC(),
-			Attempts: c.Attempts, LastError: c.LastError, SentAt: timePtr(c.SentAt)})
+			Attempts: c.Attempts, LastError: c.LastError, SentAt: timePtr(c.SentAt), Refused: c.Refused})
 	}
 	for _, d := range h.Deadlines {
 		out.Deadlines = append(out.Deadlines, deadlineRow{Name: d.Name, DueAt: d.DueAt.UTC()})
@@ -370,6 +371,9 @@ func runSagasShow(ctx context.Context, a *app, args []string) error {
 		}
 		if c.SentAt != nil {
 			sent = formatTime(*c.SentAt)
+		}
+		if c.Refused {
+			sent = "refused " + sent
 		}
 		t.row(strconv.FormatInt(c.Seq, 10), c.Type, kind, c.Step, sent, strconv.Itoa(c.Attempts), c.LastError)
 	}

@@ -79,13 +79,21 @@ func newFulfilment(pool *pgxpool.Pool, schema string, events eventstore.Store) (
 	if err != nil {
 		return nil, err
 	}
-	// The payment service refuses o-3's charge: it stays in the outbox.
+	// The payment service is unavailable for o-3's charge: it stays in the
+	// outbox. It refuses o-4's for good: that saga compensates.
 	send := saga.SenderFunc(func(_ context.Context, cmd command.Command) error {
-		if c, ok := cmd.Payload.(*chargeCard); ok && c.Order == "o-3" {
-			return errors.New("payment service unavailable")
+		var order string
+		if c, ok := cmd.Payload.(*chargeCard); ok {
+			order = c.Order
 		}
-		if c, ok := cmd.Payload.(chargeCard); ok && c.Order == "o-3" {
+		if c, ok := cmd.Payload.(chargeCard); ok {
+			order = c.Order
+		}
+		switch order {
+		case "o-3":
 			return errors.New("payment service unavailable")
+		case "o-4":
+			return command.Refusef("card expired")
 		}
 		return nil
 	})
@@ -100,6 +108,7 @@ func TestSagas(t *testing.T) {
 	e.ok(`{"type": "OrderPlaced", "data": {"Order": "o-1"}}{"type": "PaymentCharged", "data": {"Order": "o-1"}}`, "append", "order-1", "--expected", "no-stream")
 	e.ok(`{"type": "OrderPlaced", "data": {"Order": "o-2"}}{"type": "PaymentDeclined", "data": {"Order": "o-2"}}`, "append", "order-2", "--expected", "no-stream")
 	e.ok(`{"type": "OrderPlaced", "data": {"Order": "o-3"}}{"type": "OrderBroken", "data": {"Order": "o-3"}}`, "append", "order-3", "--expected", "no-stream")
+	e.ok(`{"type": "OrderPlaced", "data": {"Order": "o-4"}}`, "append", "order-4", "--expected", "no-stream")
 
 	// The application's engine handles the log and sends its outbox.
 	pool, err := pgxpool.New(ctx, e.url)
@@ -116,9 +125,9 @@ func TestSagas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// ReadAll returns what is below the horizon: wait for all six events.
+	// ReadAll returns what is below the horizon: wait for all seven events.
 	var log []eventstore.RecordedEvent
-	waitFor(t, "the six events", func() bool {
+	waitFor(t, "the seven events", func() bool {
 		log = log[:0]
 		for ev, err := range events.ReadAll(ctx, eventstore.ReadAllOptions{}) {
 			if err != nil {
@@ -126,7 +135,7 @@ func TestSagas(t *testing.T) {
 			}
 			log = append(log, ev)
 		}
-		return len(log) == 6
+		return len(log) == 7
 	})
 	if err := engine.HandleEvents(ctx, log...); err != nil {
 		t.Fatal(err)
@@ -158,6 +167,11 @@ func TestSagas(t *testing.T) {
 		t.Errorf("paging: %s", got)
 	}
 	golden(t, "sagas_show_compensated", e.normalise(e.ok("", "sagas", "show", "fulfilment", "o-2")))
+	golden(t, "sagas_show_refused", e.normalise(e.ok("", "sagas", "show", "fulfilment", "o-4")))
+	if got := e.ok("", "sagas", "show", "fulfilment", "o-4", "--json"); !strings.Contains(got, `"type":"ChargeCard","data":{"Order":"o-4"}`) ||
+		!strings.Contains(got, `"last_error":"card expired"`) || !strings.Contains(got, `"refused":true`) {
+		t.Errorf("sagas show o-4 --json: %s", got)
+	}
 
 	var h struct {
 		Instance struct {
@@ -227,7 +241,7 @@ func TestSagas(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(counts) != 1 || counts[0].Saga != "fulfilment" || counts[0].Counts["running"] != 1 || counts[0].Counts["completed"] != 1 ||
-		counts[0].Counts["compensated"] != 1 || counts[0].Counts["compensating"] != 0 {
+		counts[0].Counts["compensated"] != 2 || counts[0].Counts["compensating"] != 0 {
 		t.Errorf("sagas list --json: %+v", counts)
 	}
 	if got := e.ok("", "sagas", "show", "fulfilment", "o-1"); !strings.Contains(got, "completed") {

@@ -178,7 +178,7 @@ func TestLogging(t *testing.T) {
 	for _, want := range []string{
 		`level=DEBUG msg="command handled" command=command_test.Count command_id=` + cmd.ID.String(),
 		"events=1 replayed=false",
-		`level=WARN msg="command failed" command=command_test.Count`,
+		`level=INFO msg="command refused" command=command_test.Count`, // validation: an outcome, not a fault
 		"TallyID is empty",
 	} {
 		if !strings.Contains(out, want) {

@@ -86,7 +86,7 @@ func tallyHandlers(bus *command.Bus, repo *aggregate.Repository[*Tally]) {
 			return err
 		}
 		if err := t.Add(c.N); err != nil {
-			return err
+			return command.Refuse(err) // a business rule: sending it again gets the same answer
 		}
 		_, err = repo.Save(ctx, t)
 		return err

@@ -18,8 +18,8 @@ var (
 )
 
 // ValidationError reports a command refused by validation before its
-// handler ran. It matches [ErrInvalidCommand] and unwraps to the validator's
-// error too.
+// handler ran. It matches [ErrInvalidCommand] and [ErrRefused] (see
+// [IsRefused]), and unwraps to the validator's error too.
 type ValidationError struct {
 	Command Command
 	Err     error
@@ -29,8 +29,9 @@ func (e *ValidationError) Error() string {
 	return fmt.Sprintf("command: invalid %s: %v", e.Command, e.Err)
 }
 
-// Unwrap returns [ErrInvalidCommand] and the validator's error.
-func (e *ValidationError) Unwrap() []error { return []error{ErrInvalidCommand, e.Err} }
+// Unwrap returns [ErrInvalidCommand], [ErrRefused] and the validator's
+// error.
+func (e *ValidationError) Unwrap() []error { return []error{ErrInvalidCommand, ErrRefused, e.Err} }
 
 // TypeName returns the name the bus uses for a payload's type in messages and
 // logs: the Go type, without a pointer.

@@ -10,7 +10,9 @@ import (
 
 // Logging logs every command handled with logger: at Debug level when it
 // succeeds (with the number of events appended and whether it was a
-// replay), at Warn level when it fails. A nil logger logs nothing.
+// replay), at Info level when it is refused ([IsRefused]: a business rule
+// or validation said no, which is an outcome, not a fault), and at Warn
+// level when it fails otherwise. A nil logger logs nothing.
 func Logging(logger *slog.Logger) Middleware {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -26,7 +28,11 @@ func Logging(logger *slog.Logger) Middleware {
 				slog.Duration("duration", time.Since(start)),
 			}
 			if err != nil {
-				logger.LogAttrs(ctx, slog.LevelWarn, "command failed", append(attrs, slog.Any("error", err))...)
+				level, msg := slog.LevelWarn, "command failed"
+				if IsRefused(err) {
+					level, msg = slog.LevelInfo, "command refused"
+				}
+				logger.LogAttrs(ctx, level, msg, append(attrs, slog.Any("error", err))...)
 				return err
 			}
 			if scope := aggregate.ScopeFrom(ctx); scope != nil {

@@ -54,7 +54,8 @@ type sendResult struct {
 }
 
 // settle records the outcome of sends: the delivered ones as sent (one
-// round trip), the failed ones with their error and their next try.
+// round trip), the refused ones as refused, failing their sagas (see
+// [Engine.refuse]), the failed ones with their error and their next try.
 func (e *Engine) settle(ctx context.Context, results []sendResult) error {
 	now := e.now()
 	sent := make([]uuid.UUID, 0, len(results))
@@ -63,6 +64,19 @@ func (e *Engine) settle(ctx context.Context, results []sendResult) error {
 		if r.err == nil {
 			sent = append(sent, c.ID)
 			continue
+		}
+		if command.IsRefused(r.err) && !c.Compensation {
+			err := e.refuse(ctx, c, r.err)
+			if err == nil {
+				continue
+			}
+			if ctx.Err() != nil {
+				return err
+			}
+			// Not recorded: the command is sent again later and, refused
+			// again, settled then.
+			e.log.Warn("saga: recording a refused command failed; it is sent again later", "instance", c.Instance,
+				"command", c.Type, "id", c.ID, "error", err)
 		}
 		retry := now.Add(e.backoff(c.Attempts))
 		e.log.Warn("saga: send failed; will retry", "instance", c.Instance, "command", c.Type, "id", c.ID,

@@ -16,8 +16,8 @@ const (
 	Running Status = "running"
 	// Completed: ended successfully. Later events are recorded and ignored.
 	Completed Status = "completed"
-	// Compensating: failed (a failure event, a rejected step or an expired
-	// deadline); the compensating commands of its completed steps are queued,
+	// Compensating: failed (a failure event, a refused command or an
+	// expired deadline); the compensating commands of its completed steps are queued,
 	// newest step first, and not all sent yet.
 	Compensating Status = "compensating"
 	// Compensated: every compensating command has been sent. Final.
@@ -86,11 +86,13 @@ type Command struct {
 	Attempts    int
 	LastError   string
 	NextAttempt time.Time
-	// SentAt is zero until the command bus accepted the command.
-	SentAt time.Time
+	// SentAt is zero until the receiver answered: it accepted the command,
+	// or, when Refused is set, refused it for good (LastError says why).
+	SentAt  time.Time
+	Refused bool
 }
 
-// Sent reports whether the command was delivered.
+// Sent reports whether the command was delivered: accepted, or refused.
 func (c Command) Sent() bool { return !c.SentAt.IsZero() }
 
 // Deadline is a timer of one saga instance, identified by its name.
@@ -119,6 +121,10 @@ const (
 	DeadlineIgnored HistoryKind = "deadline-ignored"
 	// StatusChanged: the instance moved to the status in Detail.
 	StatusChanged HistoryKind = "status"
+	// CommandRefused: the receiver refused a command for good; Detail
+	// names it and the refusal. A running (or completed) instance fails
+	// and compensates.
+	CommandRefused HistoryKind = "command-refused"
 )
 
 // HistoryEntry is one line of an instance's history.

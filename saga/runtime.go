@@ -20,6 +20,9 @@ type runtime interface {
 	route(e eventstore.RecordedEvent) (r routed, ok bool, err error)
 	runEvent(ctx context.Context, inst Instance, r routed, now time.Time) (outcome, error)
 	runDeadline(ctx context.Context, inst Instance, name string, now time.Time) (outcome, error)
+	// runRefused fails the instance with reason: a command it sent was
+	// refused for good.
+	runRefused(ctx context.Context, inst Instance, reason string, now time.Time) (outcome, error)
 }
 
 type routed struct {
@@ -79,6 +82,13 @@ func (d *Definition[S]) runDeadline(ctx context.Context, inst Instance, name str
 		}
 	}
 	return d.run(ctx, inst, now, h)
+}
+
+func (d *Definition[S]) runRefused(ctx context.Context, inst Instance, reason string, now time.Time) (outcome, error) {
+	return d.run(ctx, inst, now, func(_ context.Context, s *Scope[S]) error {
+		s.Fail(reason)
+		return nil
+	})
 }
 
 func (d *Definition[S]) run(ctx context.Context, inst Instance, now time.Time, f func(context.Context, *Scope[S]) error) (out outcome, err error) {

@@ -106,6 +106,11 @@ type Commit struct {
 	Fired   []Deadline
 	History []HistoryEntry
 	Parked  []Parked
+	// Refused settles outbox commands that their receiver refused for good
+	// ([command.IsRefused]): each is marked sent at At, refused, with
+	// Error as its last error, and is never claimed again. Each must still
+	// be unsent, otherwise the commit fails with a [*ConflictError].
+	Refused []RefusedCommand
 	// Checkpoint, if set, moves the saga's checkpoint; fenced by its token.
 	Checkpoint *CheckpointWrite
 }
@@ -113,7 +118,15 @@ type Commit struct {
 // IsZero reports whether c writes nothing.
 func (c Commit) IsZero() bool {
 	return len(c.Instances) == 0 && len(c.Commands) == 0 && len(c.Cancel) == 0 && len(c.Schedule) == 0 &&
-		len(c.Fired) == 0 && len(c.History) == 0 && len(c.Parked) == 0 && c.Checkpoint == nil
+		len(c.Fired) == 0 && len(c.History) == 0 && len(c.Parked) == 0 && len(c.Refused) == 0 && c.Checkpoint == nil
+}
+
+// RefusedCommand is an outbox command its receiver refused, for
+// [Commit].Refused.
+type RefusedCommand struct {
+	ID    uuid.UUID
+	Error string
+	At    time.Time
 }
 
 // InstanceWrite is an instance to store if its stored version is still

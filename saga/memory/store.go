@@ -112,6 +112,11 @@ func (s *Store) Commit(ctx context.Context, c saga.Commit) error {
 			return &saga.ConflictError{Saga: c.Saga, Instance: cmd.Instance, Reason: fmt.Sprintf("command %s already queued", cmd.ID)}
 		}
 	}
+	for _, r := range c.Refused {
+		if row := s.byID[r.ID]; row == nil || row.Saga != c.Saga || row.Sent() {
+			return &saga.ConflictError{Saga: c.Saga, Reason: fmt.Sprintf("command %s is no longer pending", r.ID)}
+		}
+	}
 	var cp *checkpoint
 	if c.Checkpoint != nil {
 		cp = s.checkpoints[c.Saga]
@@ -152,6 +157,15 @@ func (s *Store) Commit(ctx context.Context, c saga.Commit) error {
 		k := key{c.Saga, cmd.Instance}
 		s.pending[k] = append(s.pending[k], r)
 		slices.SortFunc(s.pending[k], func(a, b *row) int { return cmp.Compare(a.Seq, b.Seq) })
+	}
+	for _, r := range c.Refused {
+		done := s.byID[r.ID]
+		done.SentAt, done.Refused, done.LastError, done.leaseUntil = r.At, true, r.Error, time.Time{}
+		k := key{c.Saga, done.Instance}
+		s.pending[k] = slices.DeleteFunc(s.pending[k], func(p *row) bool { return p == done })
+		if len(s.pending[k]) == 0 {
+			delete(s.pending, k)
+		}
 	}
 	for _, h := range c.History {
 		h.Saga = c.Saga

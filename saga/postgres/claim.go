@@ -66,7 +66,7 @@ func scanCommand(name string) func(pgx.Rows) (saga.Command, error) {
 		c := saga.Command{Saga: name}
 		var sent *time.Time
 		err := r.Scan(&c.ID, &c.Instance, &c.Seq, &c.Type, &c.Data, &c.CausationID, &c.Compensation, &c.Step,
-			&c.CreatedAt, &c.Attempts, &c.LastError, &c.NextAttempt, &sent)
+			&c.CreatedAt, &c.Attempts, &c.LastError, &c.NextAttempt, &sent, &c.Refused)
 		c.CreatedAt, c.NextAttempt = c.CreatedAt.UTC(), c.NextAttempt.UTC()
 		if sent != nil {
 			c.SentAt = sent.UTC()

@@ -99,6 +99,15 @@ func (s *Store) Commit(ctx context.Context, c saga.Commit) (err error) {
 		}
 		plain(s.sql.parked, c.Saga, inst, eid, etype, stream, sv, pc, pp, perr, attempts, at)
 	}
+	if n := len(c.Refused); n > 0 {
+		ids, errs, at := make([]uuid.UUID, n), make([]string, n), make([]time.Time, n)
+		for i, r := range c.Refused {
+			ids[i], errs[i], at[i] = r.ID, r.Error, r.At
+		}
+		counted(s.sql.refused, n, func() error {
+			return &saga.ConflictError{Saga: c.Saga, Reason: "a refused command is no longer pending"}
+		}, c.Saga, ids, errs, at)
+	}
 	if cp := c.Checkpoint; cp != nil {
 		b.Queue(s.sql.checkpoint, c.Saga, int64(cp.Position.Commit), int64(cp.Position.Prepare), cp.Token)
 		checks = append(checks, check{want: -2})

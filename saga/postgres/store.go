@@ -106,10 +106,10 @@ func conflict(sagaName string, err error) error {
 }
 
 type statements struct {
-	load, insertInst, updateInst, fired, cancel, schedule, outbox, history, parked, checkpoint string
-	getCheckpoint, fence                                                                       string
-	claimCommands, markSent, compensated, markFailed, claimDeadlines                           string
-	instances, count, one, historyOf, commandsOf, deadlinesOf, parkedOf, parkedAll, failing    string
+	load, insertInst, updateInst, fired, cancel, schedule, outbox, history, parked, refused, checkpoint string
+	getCheckpoint, fence                                                                                string
+	claimCommands, markSent, compensated, markFailed, claimDeadlines                                    string
+	instances, count, one, historyOf, commandsOf, deadlinesOf, parkedOf, parkedAll, failing             string
 }
 
 func newStatements(schema string) statements {
@@ -120,7 +120,7 @@ func newStatements(schema string) statements {
 	park := pgmigrate.Table(schema, "saga_parked")
 	cp := pgmigrate.Table(schema, "saga_checkpoints")
 	const instCols = `id, status, reason, state, version, steps::text, seq, position_commit, position_prepare, started_at, updated_at`
-	const cmdCols = `id, instance_id, seq, type, data, causation_id, compensation, step, created_at, attempts, last_error, next_attempt_at, sent_at`
+	const cmdCols = `id, instance_id, seq, type, data, causation_id, compensation, step, created_at, attempts, last_error, next_attempt_at, sent_at, refused`
 	const parkCols = `instance_id, event_id, event_type, stream_id, stream_version, position_commit, position_prepare, error, attempts, parked_at`
 	return statements{
 		load: `SELECT ` + instCols + ` FROM ` + inst + ` WHERE saga = $1 AND id = ANY($2::text[])`,
@@ -153,6 +153,9 @@ FROM unnest($2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $
 SELECT $1, p.inst, p.eid, p.etype, p.stream, p.sv, p.pc, p.pp, p.err, p.attempts, p.at
 FROM unnest($2::text[], $3::uuid[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::text[], $10::int[], $11::timestamptz[])
 	AS p(inst, eid, etype, stream, sv, pc, pp, err, attempts, at)`,
+		refused: `WITH r AS (UPDATE ` + out + ` AS o SET sent_at = f.at, refused = true, last_error = f.err, lease_until = NULL
+FROM unnest($2::uuid[], $3::text[], $4::timestamptz[]) AS f(id, err, at)
+WHERE o.saga = $1 AND o.id = f.id AND o.sent_at IS NULL RETURNING 1) SELECT count(*) FROM r`,
 		checkpoint:    `UPDATE ` + cp + ` SET position_commit = $2, position_prepare = $3, updated_at = now() WHERE saga = $1 AND epoch = $4`,
 		getCheckpoint: `SELECT position_commit, position_prepare FROM ` + cp + ` WHERE saga = $1`,
 		fence: `INSERT INTO ` + cp + ` AS t (saga, epoch) VALUES ($1, 1)
@@ -170,7 +173,7 @@ ON CONFLICT (saga) DO UPDATE SET epoch = t.epoch + 1, updated_at = now() RETURNI
 	LIMIT $4
 	FOR UPDATE SKIP LOCKED)
 UPDATE ` + out + ` AS o SET lease_until = $3, attempts = o.attempts + 1 FROM c WHERE o.id = c.id
-RETURNING o.id, o.instance_id, o.seq, o.type, o.data, o.causation_id, o.compensation, o.step, o.created_at, o.attempts, o.last_error, o.next_attempt_at, o.sent_at`,
+RETURNING o.id, o.instance_id, o.seq, o.type, o.data, o.causation_id, o.compensation, o.step, o.created_at, o.attempts, o.last_error, o.next_attempt_at, o.sent_at, o.refused`,
 		markSent: `UPDATE ` + out + ` SET sent_at = $3, lease_until = NULL WHERE saga = $1 AND id = ANY($2::uuid[]) AND sent_at IS NULL`,
 		compensated: `WITH done AS (
 	UPDATE ` + inst + ` AS i SET status = 'compensated', version = i.version + 1, updated_at = $3

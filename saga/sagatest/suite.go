@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) (saga.Store, func(t *testing.
 		{"CommandRetries", one(commandRetries)},
 		{"ConcurrentClaims", one(concurrentClaims)},
 		{"CompensatedWhenLastSent", one(compensatedWhenLastSent)},
+		{"RefusedCommands", one(refusedCommands)},
 		{"Deadlines", one(deadlines)},
 		{"ConcurrentDeadlineClaimsAcrossHandles", concurrentDeadlineClaims},
 		{"Inspection", one(inspection)},
@@ -349,6 +350,69 @@ func compensatedWhenLastSent(t *testing.T, s saga.Store) {
 	last := h.Entries[len(h.Entries)-1]
 	assert.Equal(t, saga.StatusChanged, last.Kind)
 	assert.Equal(t, string(saga.Compensated), last.Detail)
+}
+
+// refusedCommands: a commit settles a refused command with the instance's
+// failure, atomically; the command is never claimed again and the next one
+// of its instance is.
+func refusedCommands(t *testing.T, s saga.Store) {
+	ctx := t.Context()
+	create(t, s, "a", "b")
+	require.NoError(t, s.Commit(ctx, saga.Commit{Saga: name,
+		Commands: []saga.Command{cmd("a", 1, "Credit"), cmd("a", 2, "Notify"), cmd("b", 1, "Credit")}}))
+	claimed, err := s.ClaimCommands(ctx, name, t0, time.Minute, 10)
+	require.NoError(t, err)
+	require.Equal(t, []string{"a1", "b1"}, ids(claimed))
+	refusal := saga.RefusedCommand{ID: cmd("a", 1, "").ID, Error: "account frozen", At: t0.Add(time.Second)}
+	failed := inst("a", saga.Compensating, `{}`)
+	failed.Reason, failed.Seq = "Credit refused: account frozen", 3
+	undo := cmd("a", 3, "Refund")
+	undo.Compensation, undo.Step = true, "debit"
+
+	// With a stale instance version nothing is written: the command stays
+	// claimed and unsent.
+	err = s.Commit(ctx, saga.Commit{Saga: name, Refused: []saga.RefusedCommand{refusal},
+		Instances: []saga.InstanceWrite{{Instance: failed, Expected: 7}}})
+	require.ErrorIs(t, err, saga.ErrConflict)
+	h, err := s.History(ctx, name, "a")
+	require.NoError(t, err)
+	assert.False(t, h.Commands[0].Sent())
+	assert.False(t, h.Commands[0].Refused)
+
+	require.NoError(t, s.Commit(ctx, saga.Commit{Saga: name, Refused: []saga.RefusedCommand{refusal},
+		Instances: []saga.InstanceWrite{{Instance: failed, Expected: 1}}, Commands: []saga.Command{undo},
+		History: []saga.HistoryEntry{{Instance: "a", At: refusal.At, Kind: saga.CommandRefused, Detail: failed.Reason}}}))
+	h, err = s.History(ctx, name, "a")
+	require.NoError(t, err)
+	require.Len(t, h.Commands, 3)
+	first := h.Commands[0]
+	assert.True(t, first.Sent(), "a refused command is settled")
+	assert.True(t, first.Refused)
+	assert.Equal(t, "account frozen", first.LastError)
+	assert.True(t, first.SentAt.Equal(refusal.At))
+	assert.False(t, h.Commands[1].Refused)
+	assert.Equal(t, saga.Compensating, h.Instance.Status)
+	require.Len(t, h.Entries, 1)
+	assert.Equal(t, saga.CommandRefused, h.Entries[0].Kind)
+	failing, err := s.FailingCommands(ctx, name)
+	require.NoError(t, err)
+	assert.Empty(t, failing, "a refused command is not a failing one")
+
+	// Settling it again is a conflict, and writes nothing.
+	err = s.Commit(ctx, saga.Commit{Saga: name, Refused: []saga.RefusedCommand{refusal},
+		History: []saga.HistoryEntry{{Instance: "a", At: refusal.At, Kind: saga.CommandRefused, Detail: "twice"}}})
+	require.ErrorIs(t, err, saga.ErrConflict)
+	err = s.Commit(ctx, saga.Commit{Saga: name, Refused: []saga.RefusedCommand{{ID: uuid.New(), Error: "x", At: t0}}})
+	require.ErrorIs(t, err, saga.ErrConflict, "an unknown command")
+	h, err = s.History(ctx, name, "a")
+	require.NoError(t, err)
+	assert.Len(t, h.Entries, 1)
+
+	// The next command of a is handed out; b's is still leased.
+	next, err := s.ClaimCommands(ctx, name, t0.Add(2*time.Second), time.Minute, 10)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a2"}, ids(next))
+	assert.False(t, next[0].Refused)
 }
 
 func deadlines(t *testing.T, s saga.Store) {

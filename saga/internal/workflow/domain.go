@@ -24,7 +24,9 @@ type (
 		OrderID string `json:"order_id"`
 		Amount  int    `json:"amount"`
 		// Fail names the step that fails: "stock", "payment", "shipment",
-		// "payment-timeout" (the payment service never answers), or "".
+		// "payment-timeout" (the payment service never answers),
+		// "shipment-refused" (the shipment service refuses the command
+		// with an error, recording nothing), or "".
 		Fail string `json:"fail,omitempty"`
 	}
 	OrderConfirmed struct {
@@ -76,8 +78,8 @@ type (
 	}
 	RefundPayment  struct{ OrderID string }
 	CreateShipment struct {
-		OrderID string
-		Fail    bool
+		OrderID      string
+		Fail, Refuse bool
 	}
 	CancelShipment struct{ OrderID string }
 	ConfirmOrder   struct{ OrderID string }
@@ -156,7 +158,8 @@ func Definition(events, commands *eventstore.Registry) *saga.Definition[State] {
 		func(_ context.Context, s *saga.Scope[State], e PaymentCharged) error {
 			s.Cancel("payment")
 			s.StepDone("payment")
-			s.Send(CreateShipment{OrderID: e.OrderID, Fail: s.State().Fail == "shipment"})
+			fail := s.State().Fail
+			s.Send(CreateShipment{OrderID: e.OrderID, Fail: fail == "shipment", Refuse: fail == "shipment-refused"})
 			return nil
 		})
 	saga.On(d, "PaymentDeclined", func(e PaymentDeclined) string { return e.OrderID },
@@ -182,7 +185,8 @@ func Definition(events, commands *eventstore.Registry) *saga.Definition[State] {
 
 // Services are the four in-process services: command handlers on a bus
 // that append one event per command, with an event ID derived from the
-// command ID, so a command delivered twice appends once.
+// command ID, so a command delivered twice appends once. A decision that
+// is an error is returned instead (a refusal).
 type Services struct {
 	Store  eventstore.Store
 	Events *eventstore.Registry
@@ -213,6 +217,9 @@ func NewServices(store eventstore.Store, events *eventstore.Registry) *Services 
 	})
 	handle(s, func(c RefundPayment) (string, any) { return "payment-" + c.OrderID, PaymentRefunded{c.OrderID} })
 	handle(s, func(c CreateShipment) (string, any) {
+		if c.Refuse {
+			return "", command.Refusef("no carrier serves order %s", c.OrderID)
+		}
 		if c.Fail {
 			return "shipment-" + c.OrderID, ShipmentFailed{c.OrderID}
 		}
@@ -236,6 +243,9 @@ func handle[C any](s *Services, decide func(C) (stream string, event any)) {
 		stream, v := decide(c)
 		if v == nil {
 			return nil
+		}
+		if err, ok := v.(error); ok {
+			return err
 		}
 		e, err := s.Events.Encode(v, eventstore.Metadata{CorrelationID: env.CorrelationID, CausationID: env.ID.String()})
 		if err != nil {
@@ -307,6 +317,10 @@ func Expect(fail string) Expectation {
 		return Expectation{saga.Compensated, []string{"ReserveStock", "ChargePayment", "CreateShipment", "RefundPayment", "ReleaseStock", "CancelOrder"},
 			map[string][]string{"order-": {"OrderPlaced", "OrderCancelled"}, "stock-": {"StockReserved", "StockReleased"},
 				"payment-": {"PaymentCharged", "PaymentRefunded"}, "shipment-": {"ShipmentFailed"}}}
+	case "shipment-refused":
+		return Expectation{saga.Compensated, []string{"ReserveStock", "ChargePayment", "CreateShipment", "RefundPayment", "ReleaseStock", "CancelOrder"},
+			map[string][]string{"order-": {"OrderPlaced", "OrderCancelled"}, "stock-": {"StockReserved", "StockReleased"},
+				"payment-": {"PaymentCharged", "PaymentRefunded"}, "shipment-": nil}}
 	}
 	return Expectation{saga.Completed, []string{"ReserveStock", "ChargePayment", "CreateShipment", "ConfirmOrder"}, map[string][]string{
 		"order-": {"OrderPlaced", "OrderConfirmed"}, "stock-": {"StockReserved"}, "payment-": {"PaymentCharged"},

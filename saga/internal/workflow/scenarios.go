@@ -176,6 +176,8 @@ func Run(t *testing.T, env Env) {
 		{"CrashAfterCommitBeforeDispatch", crashBeforeDispatch},
 		{"CrashAfterSendBeforeMark", crashAfterSend},
 		{"FailingCompensationIsRetriedAndSurfaced", failingCompensation},
+		{"RefusedCommandFailsAndCompensates", refusedCommand},
+		{"RefusalAfterTheSagaFailedIsRecorded", refusalAfterFailure},
 		{"UndecodableEventIsParked", undecodable},
 		{"StoppedAndRestartedUnderLoad", stopRestart},
 	}
@@ -479,6 +481,141 @@ func failingCompensation(t *testing.T, env Env) {
 	broken.Store(false)
 	r.clock.Advance(time.Minute)
 	r.checked(t, e, "stuck", "payment")
+}
+
+// refusedCommand: the shipment service refuses CreateShipment (a
+// command.Refusef, recording nothing) after two transient failures. The
+// transient failures are retried; the refusal is not: the saga fails with
+// the refusal as its reason and compensates its done steps, newest first.
+func refusedCommand(t *testing.T, env Env) {
+	r := newRig(t, env)
+	var transient atomic.Int32
+	transient.Store(2)
+	bus := saga.BusSender(r.svc.Bus)
+	sender := saga.SenderFunc(func(ctx context.Context, c command.Command) error {
+		if _, ok := c.Payload.(CreateShipment); ok && transient.Add(-1) >= 0 {
+			return errors.New("logistics unavailable")
+		}
+		return bus.Send(ctx, c)
+	})
+	e := r.engine(t, r.store, sender)
+	run(t, e)
+	require.NoError(t, r.svc.Place(t.Context(), "refused", "shipment-refused"))
+	for attempts := 1; attempts <= 2; attempts++ {
+		waitFor(t, fmt.Sprintf("CreateShipment failing %d time(s)", attempts), func() error {
+			f, err := e.FailingCommands(t.Context())
+			// Attempts counts claims; the failure is recorded once the next
+			// try is set (in the future: the clock stands still).
+			if err != nil || len(f) != 1 || f[0].Type != "CreateShipment" || f[0].Attempts != attempts || f[0].NextAttempt.Before(r.clock.Now()) {
+				return fmt.Errorf("failing %v, %v", f, err)
+			}
+			return nil
+		})
+		r.clock.Advance(time.Second) // past the back-off
+	}
+	r.checked(t, e, "refused", "shipment-refused")
+
+	h, err := e.History(t.Context(), "refused")
+	require.NoError(t, err)
+	const reason = "CreateShipment refused: no carrier serves order refused"
+	assert.Equal(t, reason, h.Instance.Reason)
+	create := h.Commands[2]
+	assert.True(t, create.Refused)
+	assert.Equal(t, 3, create.Attempts, "two transient failures, then the refusal")
+	assert.Equal(t, "no carrier serves order refused", create.LastError)
+	assert.Equal(t, 1, r.svc.Deliveries(create.ID), "the refusal is not sent again")
+	var comp []string
+	for _, c := range h.Commands {
+		assert.True(t, c.Refused == (c.Type == "CreateShipment"), "%s refused=%v", c.Type, c.Refused)
+		if c.Compensation {
+			comp = append(comp, c.Step+":"+c.Type)
+		}
+	}
+	assert.Equal(t, []string{"payment:RefundPayment", "stock:ReleaseStock", "order:CancelOrder"}, comp)
+	var details []string
+	for _, en := range h.Entries[3:] {
+		details = append(details, string(en.Kind)+": "+en.Detail)
+	}
+	assert.Equal(t, []string{
+		"command-refused: " + reason + ": compensate payment with RefundPayment; compensate stock with ReleaseStock; compensate order with CancelOrder",
+		"status: compensating: " + reason,
+		"status: compensated",
+	}, details)
+	failing, err := e.FailingCommands(t.Context())
+	require.NoError(t, err)
+	assert.Empty(t, failing)
+}
+
+// refusalAfterFailure: ChargePayment keeps failing transiently until the
+// payment deadline fails the saga; then the payment service refuses it.
+// The refusal is recorded, the saga is not failed twice, and the
+// compensations queued behind the charge go out.
+func refusalAfterFailure(t *testing.T, env Env) {
+	r := newRig(t, env)
+	var refuse atomic.Bool
+	bus := saga.BusSender(r.svc.Bus)
+	sender := saga.SenderFunc(func(ctx context.Context, c command.Command) error {
+		if _, ok := c.Payload.(ChargePayment); ok {
+			if refuse.Load() {
+				return command.Refusef("card expired")
+			}
+			return errors.New("payment service unavailable")
+		}
+		return bus.Send(ctx, c)
+	})
+	e := r.engine(t, r.store, sender)
+	run(t, e)
+	require.NoError(t, r.svc.Place(t.Context(), "expired", ""))
+	waitFor(t, "the charge failing", func() error {
+		f, err := e.FailingCommands(t.Context())
+		if err != nil || len(f) != 1 || f[0].Type != "ChargePayment" || f[0].NextAttempt.Before(r.clock.Now()) {
+			return fmt.Errorf("failing %v, %v", f, err)
+		}
+		return nil
+	})
+	r.clock.Advance(PaymentTimeout + time.Minute)
+	waitFor(t, "the deadline failing the saga", func() error {
+		h, err := e.History(t.Context(), "expired")
+		if err != nil || h.Instance.Status != saga.Compensating {
+			return fmt.Errorf("status %s, %v", h.Instance.Status, err)
+		}
+		return nil
+	})
+	refuse.Store(true)
+	waitFor(t, "the saga compensated", func() error {
+		// A transient try may have been in flight when refuse was set:
+		// move the clock past its back-off on every look.
+		r.clock.Advance(time.Minute)
+		h, err := e.History(t.Context(), "expired")
+		if err != nil || h.Instance.Status != saga.Compensated {
+			return fmt.Errorf("status %s, %v", h.Instance.Status, err)
+		}
+		return nil
+	})
+	h, err := e.History(t.Context(), "expired")
+	require.NoError(t, err)
+	assert.Equal(t, "deadline payment expired", h.Instance.Reason)
+	var types, kinds []string
+	for _, c := range h.Commands {
+		types = append(types, fmt.Sprintf("%s sent=%v refused=%v", c.Type, c.Sent(), c.Refused))
+	}
+	assert.Equal(t, []string{"ReserveStock sent=true refused=false", "ChargePayment sent=true refused=true",
+		"ReleaseStock sent=true refused=false", "CancelOrder sent=true refused=false"}, types)
+	for _, en := range h.Entries {
+		if en.Kind == saga.CommandRefused || en.Kind == saga.StatusChanged {
+			kinds = append(kinds, string(en.Kind)+": "+en.Detail)
+		}
+	}
+	assert.Equal(t, []string{
+		"status: compensating: deadline payment expired",
+		"command-refused: ChargePayment refused: card expired (the saga is already compensating)",
+		"status: compensated",
+	}, kinds)
+	for _, prefix := range []string{"stock-", "order-"} {
+		got, err := r.svc.Types(t.Context(), prefix+"expired")
+		require.NoError(t, err)
+		assert.Contains(t, got, map[string]string{"stock-": "StockReleased", "order-": "OrderCancelled"}[prefix])
+	}
 }
 
 func undecodable(t *testing.T, env Env) {
