@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/lease"
 )
 
 // MemoryStore keeps checkpoints and in-memory read models ([Table]) in the
@@ -23,7 +24,7 @@ import (
 type MemoryStore struct {
 	mu      sync.RWMutex // guards records and every table's committed rows
 	records map[string]*Record
-	owners  map[string]chan struct{}
+	owners  lease.Table
 	now     func() time.Time
 }
 
@@ -31,7 +32,7 @@ var _ CheckpointStore[*MemoryTx] = (*MemoryStore)(nil)
 
 // NewMemoryStore returns an empty store.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{records: make(map[string]*Record), owners: make(map[string]chan struct{}), now: time.Now}
+	return &MemoryStore{records: make(map[string]*Record), now: time.Now}
 }
 
 // Claim implements [CheckpointStore].
@@ -39,17 +40,9 @@ func (m *MemoryStore) Claim(ctx context.Context, name string, filter eventstore.
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	sem := m.owners[name]
-	if sem == nil {
-		sem = make(chan struct{}, 1)
-		m.owners[name] = sem
-	}
-	m.mu.Unlock()
-	select {
-	case sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	held, err := m.owners.Acquire(ctx, name)
+	if err != nil {
+		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -64,7 +57,7 @@ func (m *MemoryStore) Claim(ctx context.Context, name string, filter eventstore.
 	r.Filter = cloneFilter(filter)
 	r.Owner = "this process"
 	r.UpdatedAt = m.now()
-	return &memoryClaim{m: m, name: name, sem: sem}, nil
+	return &memoryClaim{m: m, name: name, lease: held}, nil
 }
 
 // Records implements [CheckpointStore].
@@ -77,7 +70,7 @@ func (m *MemoryStore) Records(ctx context.Context) ([]Record, error) {
 	out := make([]Record, 0, len(m.records))
 	for name, r := range m.records {
 		c := copyRecord(r)
-		c.Owned = len(m.owners[name]) == 1
+		c.Owned = m.owners.Held(name)
 		out = append(out, c)
 	}
 	slices.SortFunc(out, func(a, b Record) int { return strings.Compare(a.Name, b.Name) })
@@ -131,9 +124,9 @@ func cloneFilter(f eventstore.Filter) eventstore.Filter {
 var _ Claim[*MemoryTx] = (*memoryClaim)(nil)
 
 type memoryClaim struct {
-	m    *MemoryStore
-	name string
-	sem  chan struct{}
+	m     *MemoryStore
+	name  string
+	lease *lease.Lease
 
 	released bool
 }
@@ -242,6 +235,6 @@ func (c *memoryClaim) Release(context.Context) error {
 	if r := c.m.records[c.name]; r.State == Running {
 		r.State, r.UpdatedAt = Stopped, c.m.now()
 	}
-	<-c.sem
+	c.lease.Release()
 	return nil
 }

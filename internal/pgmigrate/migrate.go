@@ -119,6 +119,13 @@ func applyOne(ctx context.Context, db DB, schema, component string, m Migration)
 		return false, fmt.Errorf("pgmigrate: begin: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
+	// The schema's migration lock, in the key format of every chronicle
+	// lock (docs/postgres.md): hashtext('chronicle.migrate:"<schema>"'),
+	// hashtext(''). Then the key of versions before that format, so that a
+	// migrator of an older version, which takes only that one, waits too.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('chronicle.migrate:' || $1::text), hashtext(''))`, Quote(schema)); err != nil {
+		return false, fmt.Errorf("pgmigrate: lock: %w", err)
+	}
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('chronicle-migrate:' || $1::text, 0))`, schema); err != nil {
 		return false, fmt.Errorf("pgmigrate: lock: %w", err)
 	}

@@ -5,60 +5,40 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/pglease"
 	"github.com/chronicle-go/chronicle/projection"
 )
 
-// Claim implements [projection.CheckpointStore]: it opens a dedicated
-// connection (outside the pool), takes the projection's session-level
-// advisory lock on it — retrying every ClaimInterval while another runner
-// holds it — and creates or updates the projection's row. Every batch of the
-// projection then runs on that connection, so the lock and the writes die
-// together, and every checkpoint write is fenced on the checkpoint this
-// owner last wrote.
+// Claim implements [projection.CheckpointStore]: it takes the projection's
+// lease (internal/pglease: a session-level advisory lock on a dedicated
+// connection, outside the pool) — retrying every ClaimInterval while
+// another runner holds it — and creates or updates the projection's row.
+// Every batch of the projection then runs on the lease's connection, so the
+// lock and the writes die together, and every checkpoint write is fenced on
+// the checkpoint this owner last wrote.
 func (s *Store) Claim(ctx context.Context, name string, filter eventstore.Filter) (projection.Claim[*Tx], error) {
 	if err := projection.ValidateName(name); err != nil {
 		return nil, err
 	}
-	key := lockKey(s.cfg.Schema, name)
-	var conn *pgx.Conn
+	key := pglease.Key{Kind: pglease.Projection, Schema: s.cfg.Schema, Name: name}
+	var lease *pglease.Lease
 	for {
-		if conn == nil {
-			c, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil, ctx.Err()
-				}
-				s.cfg.Logger.Warn("projection claim: connect failed", "projection", name, "err", err)
-				if !wait(ctx, s.cfg.ClaimInterval) {
-					return nil, ctx.Err()
-				}
-				continue
-			}
-			conn = c
-		}
-		var locked bool
-		err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`, key).Scan(&locked)
-		if err != nil {
-			conn.Close(context.WithoutCancel(ctx))
-			conn = nil
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			s.cfg.Logger.Warn("projection claim: lock attempt failed", "projection", name, "err", err)
-		}
-		if locked {
+		var err error
+		lease, err = pglease.Acquire(ctx, key, pglease.Config{Conn: s.pool.Config().ConnConfig,
+			Retry: s.cfg.ClaimInterval, Logger: s.cfg.Logger})
+		if err == nil {
 			break
 		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		s.cfg.Logger.Warn("projection claim: lock attempt failed", "projection", name, "err", err)
 		if !wait(ctx, s.cfg.ClaimInterval) {
-			if conn != nil {
-				conn.Close(context.WithoutCancel(ctx))
-			}
 			return nil, ctx.Err()
 		}
 	}
@@ -69,19 +49,21 @@ func (s *Store) Claim(ctx context.Context, name string, filter eventstore.Filter
 	if prefixes == nil {
 		prefixes = []string{}
 	}
-	if _, err := conn.Exec(ctx, `INSERT INTO `+s.table+` AS t (name, event_types, stream_prefixes, owner)
-		VALUES ($1, $2, $3, $4)
-		ON CONFLICT (name) DO UPDATE SET event_types = $2, stream_prefixes = $3, owner = $4,
-			state = CASE WHEN t.state = 'stopped' THEN 'running' ELSE t.state END, updated_at = now()`,
-		name, types, prefixes, s.cfg.Owner); err != nil {
-		conn.Close(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("projection/postgres: claim %q: %w", name, err)
-	}
-	c := &claim{s: s, name: name, key: key, conn: conn, lost: make(chan struct{})}
+	c := &claim{s: s, name: name, lease: lease}
 	var shadow *string
-	if err := conn.QueryRow(ctx, `SELECT shadow_schema, shadow_tables FROM `+s.table+` WHERE name = $1`, name).
-		Scan(&shadow, &c.shadowTables); err != nil {
-		conn.Close(context.WithoutCancel(ctx))
+	err := lease.Do(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		if _, err := conn.Exec(ctx, `INSERT INTO `+s.table+` AS t (name, event_types, stream_prefixes, owner)
+			VALUES ($1, $2, $3, $4)
+			ON CONFLICT (name) DO UPDATE SET event_types = $2, stream_prefixes = $3, owner = $4,
+				state = CASE WHEN t.state = 'stopped' THEN 'running' ELSE t.state END, updated_at = now()`,
+			name, types, prefixes, s.cfg.Owner); err != nil {
+			return err
+		}
+		return conn.QueryRow(ctx, `SELECT shadow_schema, shadow_tables FROM `+s.table+` WHERE name = $1`, name).
+			Scan(&shadow, &c.shadowTables)
+	})
+	if err != nil {
+		_ = lease.Release(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("projection/postgres: claim %q: %w", name, err)
 	}
 	if shadow != nil {
@@ -104,41 +86,34 @@ func wait(ctx context.Context, d time.Duration) bool {
 var _ projection.Claim[*Tx] = (*claim)(nil)
 
 type claim struct {
-	s    *Store
-	name string
-	key  string
-	conn *pgx.Conn
+	s     *Store
+	name  string
+	lease *pglease.Lease
 
 	// shadow is the schema a blue/green rebuild writes into, with the live
 	// tables it will replace (see ShadowTables).
 	shadow       string
 	shadowTables []string
-
-	lostOnce sync.Once
-	lost     chan struct{}
 }
 
-// check turns an error seen on the claim's connection into
-// [projection.ErrClaimLost] when the connection is gone (and with it the
-// lock).
+// check turns an error of the lease's connection dying (and with it the
+// lock) into [projection.ErrClaimLost].
 func (c *claim) check(err error) error {
-	if err == nil {
-		return nil
-	}
-	if c.conn.IsClosed() {
-		c.lostOnce.Do(func() { close(c.lost) })
-		if errors.Is(err, projection.ErrClaimLost) {
-			return err
-		}
+	if err != nil && errors.Is(err, pglease.ErrLost) && !errors.Is(err, projection.ErrClaimLost) {
 		return fmt.Errorf("%w: %q: %w", projection.ErrClaimLost, c.name, err)
 	}
 	return err
 }
 
-func (c *claim) Lost() <-chan struct{} { return c.lost }
+func (c *claim) Lost() <-chan struct{} { return c.lease.Lost() }
 
 func (c *claim) Record(ctx context.Context) (projection.Record, error) {
-	r, err := scanRecord(c.conn.QueryRow(ctx, `SELECT `+recordColumns+` FROM `+c.s.table+` WHERE name = $1`, c.name))
+	var r projection.Record
+	err := c.lease.Do(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		var err error
+		r, err = scanRecord(conn.QueryRow(ctx, `SELECT `+recordColumns+` FROM `+c.s.table+` WHERE name = $1`, c.name))
+		return err
+	})
 	if err != nil {
 		return projection.Record{}, c.check(fmt.Errorf("projection/postgres: read %q: %w", c.name, err))
 	}
@@ -154,50 +129,49 @@ func pos(p eventstore.Position) (int64, int64, error) {
 }
 
 // inTx runs fn and then the fenced statement update in one transaction on
-// the claim's connection; update must affect one row.
+// the lease's connection; update must affect one row.
 func (c *claim) inTx(ctx context.Context, fn func(context.Context, *Tx) error, update string, args ...any) error {
-	if c.conn.IsClosed() {
-		return c.check(errors.New("connection closed"))
-	}
-	ptx, err := c.conn.Begin(ctx)
-	if err != nil {
-		return c.check(err)
-	}
-	tx := &Tx{Tx: ptx, schema: c.s.cfg.Schema, projection: c.name}
-	defer ptx.Rollback(context.WithoutCancel(ctx))
-	if c.shadow != "" {
-		// A blue/green rebuild: unqualified names find the shadow copies.
-		tx.batch.Queue(`SELECT set_config('search_path', $1 || ', ' || current_setting('search_path'), true)`,
-			pgx.Identifier{c.shadow}.Sanitize())
-	}
-	if fn != nil {
-		if err := fn(ctx, tx); err != nil {
-			return c.check(err)
+	return c.check(c.lease.Do(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		ptx, err := conn.Begin(ctx)
+		if err != nil {
+			return err
 		}
-	}
-	// The checkpoint write goes in the same pipeline as the handlers'
-	// queued statements: one round trip for both.
-	tx.batch.Queue(update, args...)
-	b := tx.batch
-	tx.batch = pgx.Batch{}
-	br := ptx.SendBatch(ctx, &b)
-	for range b.Len() - 1 {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return c.check(err)
+		tx := &Tx{Tx: ptx, schema: c.s.cfg.Schema, projection: c.name}
+		defer ptx.Rollback(context.WithoutCancel(ctx))
+		if c.shadow != "" {
+			// A blue/green rebuild: unqualified names find the shadow copies.
+			tx.batch.Queue(`SELECT set_config('search_path', $1 || ', ' || current_setting('search_path'), true)`,
+				pgx.Identifier{c.shadow}.Sanitize())
 		}
-	}
-	tag, err := br.Exec()
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return c.check(err)
-	}
-	if tag.RowsAffected() != 1 {
-		return fmt.Errorf("%w: %q", projection.ErrFenced, c.name)
-	}
-	return c.check(ptx.Commit(ctx))
+		if fn != nil {
+			if err := fn(ctx, tx); err != nil {
+				return err
+			}
+		}
+		// The checkpoint write goes in the same pipeline as the handlers'
+		// queued statements: one round trip for both.
+		tx.batch.Queue(update, args...)
+		b := tx.batch
+		tx.batch = pgx.Batch{}
+		br := ptx.SendBatch(ctx, &b)
+		for range b.Len() - 1 {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return err
+			}
+		}
+		tag, err := br.Exec()
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 1 {
+			return fmt.Errorf("%w: %q", projection.ErrFenced, c.name)
+		}
+		return ptx.Commit(ctx)
+	}))
 }
 
 const fence = ` WHERE name = $1 AND commit_pos = $2 AND prepare_pos = $3`
@@ -294,15 +268,18 @@ func (c *claim) SetState(ctx context.Context, from eventstore.Position, s projec
 }
 
 func (c *claim) Release(ctx context.Context) error {
-	defer c.conn.Close(ctx)
-	if c.conn.IsClosed() {
-		return nil
+	err := c.lease.Do(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, `UPDATE `+c.s.table+` SET state = 'stopped', updated_at = now()
+			WHERE name = $1 AND state = 'running'`, c.name)
+		return err
+	})
+	if errors.Is(err, pglease.ErrLost) {
+		err = nil // the lock went with the connection; the next owner sees the state
 	}
-	if _, err := c.conn.Exec(ctx, `UPDATE `+c.s.table+` SET state = 'stopped', updated_at = now()
-		WHERE name = $1 AND state = 'running'`, c.name); err != nil {
-		return fmt.Errorf("projection/postgres: release %q: %w", c.name, err)
+	if rerr := c.lease.Release(ctx); err == nil {
+		err = rerr
 	}
-	if _, err := c.conn.Exec(ctx, `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, c.key); err != nil {
+	if err != nil {
 		return fmt.Errorf("projection/postgres: release %q: %w", c.name, err)
 	}
 	return nil

@@ -225,10 +225,10 @@ func caughtUp(ctx context.Context, pool *pgxpool.Pool, schema string, store even
 // lock, or 0.
 func lockHolder(ctx context.Context, pool *pgxpool.Pool, schema, name string) (int32, error) {
 	var pid int32
-	err := pool.QueryRow(ctx, `SELECT l.pid FROM pg_locks l, (SELECT hashtextextended($1, 0) AS k) c
-		WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-		  AND l.classid::bigint = ((c.k >> 32) & 4294967295) AND l.objid::bigint = (c.k & 4294967295)`,
-		"chronicle-projection:"+schema+":"+name).Scan(&pid)
+	// As docs/postgres.md tells an operator to find it.
+	err := pool.QueryRow(ctx, `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2
+		AND classid = hashtext('chronicle.projection:"' || $1 || '"')::oid AND objid = hashtext($2)::oid`,
+		schema, name).Scan(&pid)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/pglease"
 	"github.com/chronicle-go/chronicle/internal/pgmigrate"
 	"github.com/chronicle-go/chronicle/projection"
 )
@@ -77,14 +78,8 @@ func ListStatus(ctx context.Context, db DB, schema string) ([]projection.Record,
 	if err := pgmigrate.ValidateSchema(schema); err != nil {
 		return nil, err
 	}
-	rows, err := db.Query(ctx, `SELECT `+recordColumns+`, EXISTS (
-			SELECT 1 FROM pg_locks l
-			WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-			  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-			  AND l.classid::bigint = ((c.k >> 32) & 4294967295)
-			  AND l.objid::bigint = (c.k & 4294967295))
-		FROM (SELECT *, hashtextextended($1 || name, 0) AS k FROM `+checkpointTable(schema)+`) c
-		ORDER BY name`, lockKey(schema, ""))
+	rows, err := db.Query(ctx, `SELECT `+recordColumns+`, `+pglease.Held(pglease.Projection, schema, "c.name")+`
+		FROM `+checkpointTable(schema)+` c ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("projection/postgres: list status: %w", err)
 	}

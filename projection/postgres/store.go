@@ -127,8 +127,3 @@ func (s *Store) Skip(ctx context.Context, name string) error {
 func (s *Store) Retry(ctx context.Context, name string) error {
 	return Retry(ctx, s.pool, s.cfg.Schema, name)
 }
-
-// lockKey is the text whose hash is a projection's advisory lock key.
-func lockKey(schema, name string) string {
-	return "chronicle-projection:" + schema + ":" + name
-}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/lease"
 	"github.com/chronicle-go/chronicle/saga"
 )
 
@@ -27,6 +28,7 @@ type Store struct {
 	history     map[key][]saga.HistoryEntry
 	parked      []saga.Parked
 	checkpoints map[string]*checkpoint
+	leases      lease.Table // one subscription holder per saga
 }
 
 type key struct{ saga, id string }
@@ -47,8 +49,6 @@ type deadline struct {
 type checkpoint struct {
 	pos   eventstore.Position
 	epoch int64
-	held  bool
-	free  chan struct{} // closed when the lease is released
 }
 
 var _ saga.Store = (*Store)(nil)
@@ -195,53 +195,38 @@ func (s *Store) Checkpoint(ctx context.Context, name string) (eventstore.Positio
 	return eventstore.Start, nil
 }
 
-// Acquire implements [saga.Store]: one holder per saga in this process.
+// Acquire implements [saga.Store]: one holder per saga in this process
+// (internal/lease), whose epoch fences every earlier holder's checkpoint.
 func (s *Store) Acquire(ctx context.Context, name string) (saga.Lease, error) {
-	for {
-		s.mu.Lock()
-		cp := s.checkpoints[name]
-		if cp == nil {
-			cp = &checkpoint{}
-			s.checkpoints[name] = cp
-		}
-		if !cp.held {
-			cp.held = true
-			cp.epoch++
-			cp.free = make(chan struct{})
-			l := &lease{s: s, name: name, token: cp.epoch, lost: make(chan struct{})}
-			s.mu.Unlock()
-			return l, nil
-		}
-		free := cp.free
-		s.mu.Unlock()
-		select {
-		case <-free:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+	held, err := s.leases.Acquire(ctx, name)
+	if err != nil {
+		return nil, err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cp := s.checkpoints[name]
+	if cp == nil {
+		cp = &checkpoint{}
+		s.checkpoints[name] = cp
+	}
+	cp.epoch++
+	return &subscription{held: held, token: cp.epoch, lost: make(chan struct{})}, nil
 }
 
-type lease struct {
-	s     *Store
-	name  string
+// subscription is the saga's view of a lease: who holds it, and the epoch
+// its checkpoint writes are fenced with. In one process nothing can take it
+// away, so Lost never fires.
+type subscription struct {
+	held  *lease.Lease
 	token int64
 	lost  chan struct{}
-	once  sync.Once
 }
 
-func (l *lease) Token() int64          { return l.token }
-func (l *lease) Lost() <-chan struct{} { return l.lost }
+func (l *subscription) Token() int64          { return l.token }
+func (l *subscription) Lost() <-chan struct{} { return l.lost }
 
-func (l *lease) Release(context.Context) error {
-	l.once.Do(func() {
-		l.s.mu.Lock()
-		defer l.s.mu.Unlock()
-		if cp := l.s.checkpoints[l.name]; cp != nil && cp.held && cp.epoch == l.token {
-			cp.held = false
-			close(cp.free)
-		}
-	})
+func (l *subscription) Release(context.Context) error {
+	l.held.Release()
 	return nil
 }
 

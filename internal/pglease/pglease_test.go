@@ -1,0 +1,210 @@
+package pglease_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/chronicle-go/chronicle/internal/pglease"
+	"github.com/chronicle-go/chronicle/internal/pgtest"
+)
+
+func setup(t *testing.T) (pglease.Config, string, *pgx.Conn) {
+	t.Helper()
+	schema := pgtest.Schema(t)
+	cfg := pgtest.Config(t, schema)
+	conn, err := pgx.Connect(t.Context(), pgtest.URL()) // the operator's session
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return pglease.Config{Conn: cfg.ConnConfig, Retry: 5 * time.Millisecond}, schema, conn
+}
+
+func acquire(t *testing.T, key pglease.Key, cfg pglease.Config) *pglease.Lease {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	l, err := pglease.Acquire(ctx, key, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Release(context.Background()) })
+	return l
+}
+
+func held(t *testing.T, conn *pgx.Conn, kind, schema, name string) bool {
+	t.Helper()
+	var ok bool
+	if err := conn.QueryRow(t.Context(), `SELECT `+pglease.Held(kind, schema, `$1::text`), name).Scan(&ok); err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+// The lock is where the documentation says an operator finds it.
+func TestKeyFormatInPgLocks(t *testing.T) {
+	cfg, schema, op := setup(t)
+	l := acquire(t, pglease.Key{Kind: pglease.Projection, Schema: schema, Name: "orders"}, cfg)
+	var pid int32
+	if err := l.Do(t.Context(), func(ctx context.Context, c *pgx.Conn) error {
+		return c.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var found int32
+	err := op.QueryRow(t.Context(), `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2
+		AND classid = hashtext('chronicle.projection:"' || $1 || '"')::oid AND objid = hashtext('orders')::oid`, schema).Scan(&found)
+	if err != nil || found != pid {
+		t.Fatalf("pg_locks: holder %d (%v), want the lease's backend %d", found, err, pid)
+	}
+	if !held(t, op, pglease.Projection, schema, "orders") || held(t, op, pglease.Projection, schema, "other") || held(t, op, pglease.Saga, schema, "orders") {
+		t.Fatal("Held does not tell this lease from others")
+	}
+	if err := l.Release(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if held(t, op, pglease.Projection, schema, "orders") {
+		t.Fatal("held after release")
+	}
+	select {
+	case <-l.Lost():
+	default:
+		t.Fatal("Lost not closed after release")
+	}
+	if err := l.Do(t.Context(), func(context.Context, *pgx.Conn) error { return nil }); !errors.Is(err, pglease.ErrLost) {
+		t.Fatalf("Do after release: %v", err)
+	}
+}
+
+// Goroutines (each with its own connection, as processes would) race for
+// one key many times: never two holders at once, every one gets turns.
+func TestOneHolderAtATime(t *testing.T) {
+	cfg, schema, _ := setup(t)
+	key := pglease.Key{Kind: pglease.Saga, Schema: schema, Name: "fulfilment"}
+	var holders, turns atomic.Int32
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			for range 10 {
+				l, err := pglease.Acquire(t.Context(), key, cfg)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if n := holders.Add(1); n != 1 {
+					t.Errorf("%d holders at once", n)
+				}
+				turns.Add(1)
+				time.Sleep(time.Millisecond)
+				holders.Add(-1)
+				if err := l.Release(t.Context()); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if turns.Load() != 60 {
+		t.Fatalf("%d turns, want 60", turns.Load())
+	}
+}
+
+// When the holder's session dies, a standby takes over; the old holder's
+// Do reports the loss, and a lease with a check interval notices it while
+// idle.
+func TestStandbyTakesOverWhenTheHolderDies(t *testing.T) {
+	for _, check := range []time.Duration{0, 10 * time.Millisecond} {
+		cfg, schema, _ := setup(t)
+		cfg.Check = check
+		key := pglease.Key{Kind: pglease.Relay, Schema: schema, Name: "orders-out"}
+		first := acquire(t, key, cfg)
+		var pid int32
+		if err := first.Do(t.Context(), func(ctx context.Context, c *pgx.Conn) error {
+			return c.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		standby := make(chan *pglease.Lease, 1)
+		go func() {
+			// The kill below ends this standby's session too: its lock
+			// attempt then fails, and callers try again.
+			l, _ := pglease.Acquire(t.Context(), key, cfg)
+			standby <- l
+		}()
+		select {
+		case <-standby:
+			t.Fatal("a standby acquired a held lease")
+		case <-time.After(50 * time.Millisecond):
+		}
+		killed := pgtest.Terminate(t, schema, "") // the holder, and the standby's session too
+		if killed == 0 {
+			t.Fatal("no session terminated")
+		}
+		if check > 0 {
+			select {
+			case <-first.Lost():
+			case <-time.After(30 * time.Second): // a hang detector
+				t.Fatal("the check did not notice the dead connection")
+			}
+		}
+		err := first.Do(t.Context(), func(ctx context.Context, c *pgx.Conn) error {
+			_, err := c.Exec(ctx, `SELECT 1`)
+			return err
+		})
+		if !errors.Is(err, pglease.ErrLost) {
+			t.Fatalf("Do on a dead lease: %v", err)
+		}
+		<-first.Lost()
+		l := <-standby
+		if l == nil {
+			l = acquire(t, key, cfg)
+		}
+		if err := l.Release(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A process of an older version locks only the legacy 64-bit key; a lease
+// takes both keys, so the two never own a name at once, either way round.
+func TestLegacyKeyExcludesOldProcesses(t *testing.T) {
+	cfg, schema, old := setup(t)
+	for _, kind := range []string{pglease.Projection, pglease.Saga} {
+		legacy := "chronicle-" + kind + ":" + schema + ":x"
+		var ok bool
+		if err := old.QueryRow(t.Context(), `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`, legacy).Scan(&ok); err != nil || !ok {
+			t.Fatalf("old process lock: %v %v", ok, err)
+		}
+		if !held(t, old, kind, schema, "x") {
+			t.Fatalf("%s: Held misses an old process's lock", kind)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		_, err := pglease.Acquire(ctx, pglease.Key{Kind: kind, Schema: schema, Name: "x"}, cfg)
+		cancel()
+		if err != context.DeadlineExceeded {
+			t.Fatalf("%s: acquired while an old process holds the legacy key (err %v)", kind, err)
+		}
+		if err := old.QueryRow(t.Context(), `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, legacy).Scan(&ok); err != nil || !ok {
+			t.Fatalf("old process unlock: %v %v", ok, err)
+		}
+		l := acquire(t, pglease.Key{Kind: kind, Schema: schema, Name: "x"}, cfg)
+		if err := old.QueryRow(t.Context(), `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`, legacy).Scan(&ok); err != nil || ok {
+			t.Fatalf("%s: an old process got the legacy key while a lease is held (%v %v)", kind, ok, err)
+		}
+		if err := l.Release(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The waiting attempt gave the new key back: nothing is left locked.
+	var n int
+	if err := old.QueryRow(t.Context(), `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid()
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND classid = hashtext('chronicle.saga:"' || $1 || '"')::oid`, schema).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d locks left (%v)", n, err)
+	}
+}
