@@ -148,6 +148,9 @@ func OnProgress[E any, Tx any](p *projection.Projection[Tx], get func(E) logisti
 // Run implements [Store].
 func (m *Memory) Run(ctx context.Context) error { return m.runner.Run(ctx) }
 
+// Runner implements [Store].
+func (m *Memory) Runner() Runner { return m.runner }
+
 // Rebuild implements [Store].
 func (m *Memory) Rebuild(ctx context.Context, progress func(projection.Progress)) error {
 	return rebuildAll(ctx, m.runner, progress)

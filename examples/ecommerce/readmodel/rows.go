@@ -116,6 +116,18 @@ type Store interface {
 	Status(ctx context.Context) ([]projection.Status, error)
 	// Snapshot reads every read model.
 	Snapshot(ctx context.Context) (Snapshot, error)
+	// Runner is the projections' runner, for operators' tools (the web
+	// console, the CLI): one projection's status, skip, retry, rebuild.
+	Runner() Runner
+}
+
+// Runner is what operators' tools drive: a [projection.Runner] of either
+// kind of read model.
+type Runner interface {
+	Status(ctx context.Context) ([]projection.Status, error)
+	Skip(ctx context.Context, name string) error
+	Retry(ctx context.Context, name string) error
+	Rebuild(ctx context.Context, name string, opts projection.RebuildOptions) error
 }
 
 // CaughtUp reports whether every projection of s is running with no event

@@ -162,6 +162,9 @@ func (s *Store) Rebuild(ctx context.Context, progress func(projection.Progress))
 	return readmodel.RebuildAll(ctx, s.runner, progress)
 }
 
+// Runner implements [readmodel.Store].
+func (s *Store) Runner() readmodel.Runner { return s.runner }
+
 // Status implements [readmodel.Store].
 func (s *Store) Status(ctx context.Context) ([]projection.Status, error) { return s.runner.Status(ctx) }
 
