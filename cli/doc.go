@@ -18,6 +18,7 @@
 //	sagas list [SAGA] [--status S]   instances by status
 //	sagas show SAGA ID               one instance's state, history, commands, deadlines
 //	sagas parked|failing SAGA        events its handlers kept failing on; commands whose sends fail
+//	console [--addr 127.0.0.1:8080]  serve the web console until interrupted (docs/console.md)
 //
 // Every command takes --postgres URL (default $CHRONICLE_POSTGRES_URL),
 // --schema NAME (default "chronicle", validated before anything is sent to

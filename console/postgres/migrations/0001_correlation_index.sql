@@ -1,0 +1,12 @@
+-- chronicle console, version 1: an index on the events' correlation IDs,
+-- so that the console finds one order's events among millions (its
+-- correlation and event pages). It is a component of its own, applied only
+-- by those who want it (`chronicle migrate --components console`): every
+-- append pays for it (see docs/console.md for the measurement). Without it
+-- the console searches the most recent events only.
+--
+-- Creating it on a large log takes a while and blocks appends meanwhile
+-- (a migration runs in a transaction, so not CONCURRENTLY): on a busy
+-- store, create the same index CONCURRENTLY by hand first, under this
+-- name; this migration then finds it and does nothing.
+CREATE INDEX IF NOT EXISTS events_correlation_idx ON {{schema}}.events ((metadata ->> 'correlation_id'));

@@ -1,0 +1,90 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/chronicle-go/chronicle/console"
+	"github.com/chronicle-go/chronicle/projection"
+	projpg "github.com/chronicle-go/chronicle/projection/postgres"
+)
+
+// Status implements [console.Projections]: every record of the checkpoint
+// table with the head, and each projection's lag counted over at most
+// [projection.LagScanLimit] events after its checkpoint, as
+// [projection.Describe] does, but without reading their payloads.
+func (s *Source) Status(ctx context.Context) ([]projection.Status, error) {
+	records, err := projpg.ListStatus(ctx, s.pool, s.cfg.Schema)
+	if err != nil {
+		return nil, err
+	}
+	head, err := s.events.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	out := make([]projection.Status, len(records))
+	for i, r := range records {
+		st := projection.Status{Record: r, Head: head}
+		if r.Checkpoint.Before(head) {
+			var matched, scanned int
+			var oldest pgtype.Timestamptz
+			var types, prefixes []string
+			if len(r.Filter.EventTypes) > 0 {
+				types = r.Filter.EventTypes
+			}
+			if len(r.Filter.StreamPrefixes) > 0 {
+				prefixes = r.Filter.StreamPrefixes
+			}
+			err := s.pool.QueryRow(ctx, s.sql.lag, int64(r.Checkpoint.Commit), int64(r.Checkpoint.Prepare), types, prefixes,
+				projection.LagScanLimit+1).Scan(&matched, &oldest, &scanned)
+			if err != nil {
+				return nil, fmt.Errorf("console/postgres: lag of %q: %w", r.Name, err)
+			}
+			st.LagEvents, st.LagAtLeast = min(matched, projection.LagScanLimit), scanned > projection.LagScanLimit
+			if oldest.Valid {
+				st.Lag = max(now.Sub(oldest.Time), 0)
+			}
+		}
+		out[i] = st
+	}
+	return out, nil
+}
+
+// Skip implements [console.Projections]: through the application's
+// runner when it runs the projection (it then resumes at once), else in
+// the checkpoint table (its owner resumes within its poll interval).
+func (s *Source) Skip(ctx context.Context, name string) error {
+	if s.cfg.Projections != nil {
+		err := s.cfg.Projections.Skip(ctx, name)
+		if !errors.Is(err, projection.ErrUnknownProjection) {
+			return err
+		}
+	}
+	return projpg.Skip(ctx, s.pool, s.cfg.Schema, name)
+}
+
+// Retry implements [console.Projections], as Skip does.
+func (s *Source) Retry(ctx context.Context, name string) error {
+	if s.cfg.Projections != nil {
+		err := s.cfg.Projections.Retry(ctx, name)
+		if !errors.Is(err, projection.ErrUnknownProjection) {
+			return err
+		}
+	}
+	return projpg.Retry(ctx, s.pool, s.cfg.Schema, name)
+}
+
+// Rebuild implements [console.Projections] through [Config.Projections];
+// without it, it fails with [console.ErrUnsupported].
+func (s *Source) Rebuild(ctx context.Context, name string, opts projection.RebuildOptions) error {
+	if s.cfg.Projections == nil {
+		return fmt.Errorf("rebuilding %q needs the projection's code: serve the console from the application (see docs/console.md): %w",
+			name, console.ErrUnsupported)
+	}
+	return s.cfg.Projections.Rebuild(ctx, name, opts)
+}
