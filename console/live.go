@@ -135,7 +135,7 @@ func (c *Console) overviewLive(w http.ResponseWriter, r *http.Request) {
 		for _, p := range d.Projections {
 			out.Projections = append(out.Projections, liveProjection{Name: p.Name, State: string(p.State),
 				Lag: lagText(p.LagEvents, p.LagAtLeast), LagTime: formatDuration(p.Lag),
-				Fraction: fraction(p.Checkpoint, p.Head), Position: p.Checkpoint.String()})
+				Fraction: along(p), Position: p.Checkpoint.String()})
 		}
 		for _, sg := range d.Sagas {
 			counts := map[string]int{"parked": sg.Parked, "failing": sg.Failing}

@@ -99,7 +99,7 @@ const (
 )
 
 func newSparkline(st LogStats) sparkline {
-	s := sparkline{Window: formatDuration(time.Duration(len(st.Rate)) * st.BucketWidth)}
+	s := sparkline{Window: formatWindow(time.Duration(len(st.Rate)) * st.BucketWidth)}
 	for _, b := range st.Rate {
 		s.Max = max(s.Max, b.Events)
 	}
@@ -123,6 +123,17 @@ func newSparkline(st LogStats) sparkline {
 		s.PerSecond = float64(st.Rate[n-2].Events) / st.BucketWidth.Seconds()
 	}
 	return s
+}
+
+// formatWindow names a window: "5 minutes", "90 seconds".
+func formatWindow(d time.Duration) string {
+	if d >= time.Minute && d%time.Minute == 0 {
+		if d == time.Minute {
+			return "minute"
+		}
+		return fmt.Sprintf("%d minutes", int(d/time.Minute))
+	}
+	return fmt.Sprintf("%d seconds", int(d/time.Second))
 }
 
 // cached shares one computed value between requests for a short time.

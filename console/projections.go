@@ -256,7 +256,7 @@ func (c *Console) projectionLive(w http.ResponseWriter, r *http.Request) {
 		} else {
 			out.State, out.Position, out.Head = string(p.State), p.Checkpoint.String(), p.Head.String()
 			out.Lag, out.LagTime, out.Handled = lagText(p.LagEvents, p.LagAtLeast), formatDuration(p.Lag), formatNum(p.Handled)
-			out.Fraction = fraction(p.Checkpoint, p.Head)
+			out.Fraction = along(p)
 		}
 		return s.send("status", "", out)
 	})

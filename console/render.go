@@ -165,6 +165,7 @@ func (c *Console) funcs() template.FuncMap {
 		"id":       func(id uuid.UUID) string { return id.String() },
 		"num":      formatNum,
 		"fraction": fraction,
+		"along":    along,
 		"percent":  func(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" },
 		"join":     strings.Join,
 		"add":      func(a, b int) int { return a + b },
@@ -261,6 +262,16 @@ func streamCategory(id string) string {
 		return id[:i]
 	}
 	return id
+}
+
+// along is how far a projection is along the log, for its bar: all the
+// way when nothing waits for it (a filtered projection's checkpoint is the
+// last event it handled, often well before the head).
+func along(s projection.Status) float64 {
+	if s.LagEvents == 0 && !s.LagAtLeast {
+		return 1
+	}
+	return fraction(s.Checkpoint, s.Head)
 }
 
 // fraction is how far p is along the log up to head, by their Prepare

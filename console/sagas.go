@@ -139,7 +139,7 @@ func timeline(h saga.History) []moment {
 				m.Title = "deadline fired after the end"
 			}
 		case saga.StatusChanged:
-			m.Kind, m.Title = "status", "status"
+			m.Kind, m.Title, m.Detail = "status", e.Detail, ""
 		default:
 			m.Kind = string(e.Kind)
 		}
@@ -154,6 +154,9 @@ func timeline(h saga.History) []moment {
 		out = append(out, moment{At: cmd.CreatedAt, Kind: kind, Title: cmd.Type, Command: cmd})
 		if cmd.Sent() {
 			out = append(out, moment{At: cmd.SentAt, Kind: "sent", Title: cmd.Type, Command: cmd})
+		}
+		if !cmd.Sent() && cmd.LastError != "" {
+			out = append(out, moment{At: cmd.NextAttempt, Kind: "retry", Title: cmd.Type, Command: cmd, Future: true})
 		}
 	}
 	for _, dl := range h.Deadlines {

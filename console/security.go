@@ -59,7 +59,13 @@ func (c *Console) csrfToken(w http.ResponseWriter, r *http.Request) string {
 // checkPost refuses a POST that is cross-site or carries no valid CSRF
 // token.
 func (c *Console) checkPost(r *http.Request) error {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+	// Browsers say where a request comes from in Sec-Fetch-Site; older
+	// ones only in Origin ("null" when a page's referrer policy hides it).
+	switch site := r.Header.Get("Sec-Fetch-Site"); site {
+	case "same-origin", "none":
+		return c.checkCSRF(r)
+	case "":
+	default:
 		return errBadOrigin
 	}
 	if o := r.Header.Get("Origin"); o != "" {
@@ -68,6 +74,10 @@ func (c *Console) checkPost(r *http.Request) error {
 			return errBadOrigin
 		}
 	}
+	return c.checkCSRF(r)
+}
+
+func (c *Console) checkCSRF(r *http.Request) error {
 	ck, err := r.Cookie(csrfCookie)
 	if err != nil || len(ck.Value) != 64 {
 		return errBadCSRF
