@@ -34,7 +34,7 @@ func setup(t *testing.T, addr string, sc StreamOpts) (*nats.Conn, string, string
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := jsProvision(ctx, js, name, prefix, sc); err != nil {
+	if _, err := jsProvision(ctx, admin, name, prefix, sc); err != nil {
 		t.Fatalf("provision: %v", err)
 	}
 	t.Cleanup(func() {

@@ -16,8 +16,8 @@ import (
 	"github.com/chronicle-go/chronicle/internal/tcpproxy"
 )
 
-func jsProvision(ctx context.Context, js natsjs.JetStream, name, prefix string, o StreamOpts) (natsjs.Stream, error) {
-	return jetstream.Provision(ctx, js, jetstream.StreamConfig{Name: name, Subjects: []string{prefix + ".>"},
+func jsProvision(ctx context.Context, nc *nats.Conn, name, prefix string, o StreamOpts) (natsjs.Stream, error) {
+	return jetstream.Provision(ctx, nc, jetstream.StreamConfig{Name: name, Subjects: []string{prefix + ".>"},
 		Duplicates: time.Minute, MaxMsgSize: o.MaxMsgSize, Memory: true})
 }
 

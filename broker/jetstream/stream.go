@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -33,7 +34,11 @@ type StreamConfig struct {
 
 // Provision creates the stream, or updates it to cfg if it exists, and
 // returns it.
-func Provision(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) (jetstream.Stream, error) {
+func Provision(ctx context.Context, nc *nats.Conn, cfg StreamConfig) (jetstream.Stream, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.Name == "" {
 		return nil, errors.New("broker/jetstream: provision: empty stream name")
 	}
