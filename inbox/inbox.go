@@ -23,7 +23,9 @@ type Handler[Tx any] interface {
 type HandlerFunc[Tx any] func(ctx context.Context, tx Tx, m broker.Message) error
 
 // Handle calls f.
-func (f HandlerFunc[Tx]) Handle(ctx context.Context, tx Tx, m broker.Message) error { return f(ctx, tx, m) }
+func (f HandlerFunc[Tx]) Handle(ctx context.Context, tx Tx, m broker.Message) error {
+	return f(ctx, tx, m)
+}
 
 // Store keeps which messages a consumer has processed, and its parked
 // messages. Implementations must be safe for concurrent use.
