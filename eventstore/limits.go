@@ -74,6 +74,55 @@ func (l Limits) CheckStreamID(id string) error {
 	return nil
 }
 
+// CheckFilter returns an [*ArgumentError] for op ("subscribe", say) if a
+// stream prefix or an event type of f could not name a stream or a type:
+// a prefix that is longer than MaxStreamIDLength bytes, not valid UTF-8 or
+// holds a control character (the empty prefix passes every stream), an
+// event type that is empty or malformed as [Limits.CheckAppend] defines it.
+// Stores call it before a filtered read, so that such a filter is refused
+// with the same typed error on every backend instead of matching nothing
+// on one and failing inside the database on another.
+func (l Limits) CheckFilter(op string, f Filter) error {
+	l = l.WithDefaults()
+	for _, p := range f.StreamPrefixes {
+		if msg := l.checkPrefix(p); msg != "" {
+			return &ArgumentError{Op: op, Reason: fmt.Sprintf("filter: stream prefix %q: %s", p, msg)}
+		}
+	}
+	for _, t := range f.EventTypes {
+		if msg := l.checkType(t); msg != "" {
+			return &ArgumentError{Op: op, Reason: fmt.Sprintf("filter: event type %q: %s", t, msg)}
+		}
+	}
+	return nil
+}
+
+// CheckPrefix returns an [*ArgumentError] for op if prefix could not start
+// a stream ID: longer than MaxStreamIDLength bytes, not valid UTF-8, or
+// holding a control character. The empty prefix is valid. Stores call it for
+// what lists streams by prefix, or pages through them after a stream ID.
+func (l Limits) CheckPrefix(op, prefix string) error {
+	if msg := l.WithDefaults().checkPrefix(prefix); msg != "" {
+		return &ArgumentError{Op: op, Reason: fmt.Sprintf("stream prefix %q: %s", prefix, msg)}
+	}
+	return nil
+}
+
+func (l Limits) checkPrefix(p string) string {
+	switch {
+	case len(p) > l.MaxStreamIDLength:
+		return fmt.Sprintf("%d bytes, longer than any stream ID (%d)", len(p), l.MaxStreamIDLength)
+	case !utf8.ValidString(p):
+		return "not valid UTF-8"
+	}
+	for _, r := range p {
+		if unicode.IsControl(r) {
+			return fmt.Sprintf("control character %U", r)
+		}
+	}
+	return ""
+}
+
 // CheckAppend validates an append before anything is written: the stream ID,
 // at least one and at most MaxAppendEvents events, each with a well-formed
 // type, a JSON (or empty) payload in valid UTF-8, a size within MaxEventSize, and no event ID

@@ -95,3 +95,38 @@ func TestInvalidAppendErrorMessage(t *testing.T) {
 		}
 	}
 }
+
+func TestLimitsCheckFilter(t *testing.T) {
+	l := eventstore.Limits{MaxStreamIDLength: 4, MaxTypeLength: 3}
+	for _, f := range []eventstore.Filter{
+		{},
+		{StreamPrefixes: []string{"", "abcd", "é"}},
+		{EventTypes: []string{"ABC", "$>"}},
+	} {
+		if err := l.CheckFilter("subscribe", f); err != nil {
+			t.Errorf("CheckFilter(%q): %v", f, err)
+		}
+	}
+	for _, f := range []eventstore.Filter{
+		{StreamPrefixes: []string{"abcde"}},
+		{StreamPrefixes: []string{"a\x00"}},
+		{StreamPrefixes: []string{"\xff"}},
+		{StreamPrefixes: []string{"a\u0085"}},
+		{EventTypes: []string{""}},
+		{EventTypes: []string{"ABCD"}},
+		{EventTypes: []string{"A\x00"}},
+		{EventTypes: []string{"\xfe"}},
+	} {
+		err := l.CheckFilter("subscribe", f)
+		var ae *eventstore.ArgumentError
+		if !errors.As(err, &ae) || !errors.Is(err, eventstore.ErrInvalidArgument) || ae.Op != "subscribe" {
+			t.Errorf("CheckFilter(%q) = %v, want an *ArgumentError for subscribe", f, err)
+		}
+	}
+	if err := l.CheckPrefix("streams", "ab"); err != nil {
+		t.Errorf("CheckPrefix(ab): %v", err)
+	}
+	if err := l.CheckPrefix("streams", "a\x00"); !errors.Is(err, eventstore.ErrInvalidArgument) {
+		t.Errorf("CheckPrefix(a\\x00) = %v", err)
+	}
+}

@@ -55,6 +55,10 @@ const checkpointInterval = 100
 // subscription starts is reported at once.
 func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
+		if err := s.limits.CheckFilter("subscribe", opts.Filter); err != nil {
+			yield(eventstore.RecordedEvent{}, err)
+			return
+		}
 		filter := opts.Filter
 		server := serverFilter(filter, s.namespace)
 		from := opts.From

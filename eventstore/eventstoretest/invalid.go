@@ -195,6 +195,53 @@ func (s *suite) testInvalidInput(t *testing.T) {
 		equal(t, 1, len(got), "events in args")
 	})
 
+	// A filter that could not name a stream or a type is refused as an
+	// argument, on every backend: not passed to a database that fails on
+	// it, and not silently matching nothing.
+	t.Run("Filter", func(t *testing.T) {
+		st := s.store(t)
+		appendOK(t, st, "filter", eventstore.NoStream, good())
+		for _, c := range []struct {
+			name   string
+			filter eventstore.Filter
+		}{
+			{"PrefixNUL", eventstore.Filter{StreamPrefixes: []string{"ok", "a\x00b"}}},
+			{"PrefixInvalidUTF8", eventstore.Filter{StreamPrefixes: []string{"a\xffb"}}},
+			{"PrefixControl", eventstore.Filter{StreamPrefixes: []string{"a\nb"}}},
+			{"PrefixTooLong", eventstore.Filter{StreamPrefixes: []string{strings.Repeat("p", l.MaxStreamIDLength+1)}}},
+			{"TypeNUL", eventstore.Filter{EventTypes: []string{"Good", "A\x00"}}},
+			{"TypeInvalidUTF8", eventstore.Filter{EventTypes: []string{"A\xff"}}},
+			{"TypeEmpty", eventstore.Filter{EventTypes: []string{""}}},
+			{"TypeTooLong", eventstore.Filter{EventTypes: []string{strings.Repeat("T", l.MaxTypeLength+1)}}},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				ctx, cancel := s.waitCtx(t)
+				defer cancel()
+				n := 0
+				var got error
+				for _, err := range st.Subscribe(ctx, eventstore.SubscribeOptions{Filter: c.filter}) {
+					if err != nil {
+						got = err
+						break
+					}
+					n++
+				}
+				var ae *eventstore.ArgumentError
+				if n != 0 || !errors.As(got, &ae) || !errors.Is(got, eventstore.ErrInvalidArgument) {
+					t.Fatalf("Subscribe with filter %q: %d events, error %v (%T); want none and an *eventstore.ArgumentError", c.filter, n, got, got)
+				}
+			})
+		}
+		// The empty prefix passes every stream.
+		ctx, cancel := s.waitCtx(t)
+		defer cancel()
+		for e, err := range st.Subscribe(ctx, eventstore.SubscribeOptions{Filter: eventstore.Filter{StreamPrefixes: []string{""}}}) {
+			noErr(t, err, "Subscribe with the empty prefix")
+			equal(t, "filter", e.StreamID, "the stream the empty prefix passes")
+			break
+		}
+	})
+
 	t.Run("AtTheLimits", func(t *testing.T) {
 		st := s.store(t)
 		stream := strings.Repeat("s", l.MaxStreamIDLength)

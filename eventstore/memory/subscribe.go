@@ -18,6 +18,10 @@ import (
 // bounded by one chunk.
 func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
+		if err := s.limits.CheckFilter("subscribe", opts.Filter); err != nil {
+			yield(eventstore.RecordedEvent{}, err)
+			return
+		}
 		filter := opts.Filter
 		all := filter.IsZero()
 		buf := make([]eventstore.RecordedEvent, 0, chunk)

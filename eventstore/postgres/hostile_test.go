@@ -16,8 +16,8 @@ import (
 // placeholders, unicode and 10 kB strings are stored and read back byte for
 // byte, or refused with the typed error before anything is written.
 func TestHostileInput(t *testing.T) {
-	big := strings.Repeat(`'";\$1`, 10_002/6) + "é" // 10,004 bytes
-	s, pool, _ := newStoreConfig(t, postgres.Config{Limits: eventstore.Limits{MaxStreamIDLength: 20_000, MaxTypeLength: 20_000}})
+	big := strings.Repeat(`'";\$1`, 2_400/6) + "é" // 2,402 bytes
+	s, pool, _ := newStoreConfig(t, postgres.Config{Limits: eventstore.Limits{MaxStreamIDLength: postgres.MaxStreamIDLength, MaxTypeLength: 20_000}})
 	ctx := t.Context()
 	hostile := []string{
 		`it's`, `"quoted"`, `a; DROP TABLE events; --`, `'); DELETE FROM streams; --`,
@@ -97,7 +97,7 @@ func TestHostileInput(t *testing.T) {
 	}{
 		{"nul\x00byte", eventstore.NewEvent("T", nil), eventstore.ErrInvalidStreamID},
 		{"bad\xffutf8", eventstore.NewEvent("T", nil), eventstore.ErrInvalidStreamID},
-		{strings.Repeat("x", 20_001), eventstore.NewEvent("T", nil), eventstore.ErrInvalidStreamID},
+		{strings.Repeat("x", postgres.MaxStreamIDLength+1), eventstore.NewEvent("T", nil), eventstore.ErrInvalidStreamID},
 		{"ok", eventstore.NewEvent("T", []byte(`{"nul":"\u0000"}`)), eventstore.ErrInvalidEvent},
 		{"ok", eventstore.NewEvent("T", []byte(`{'not json'}`)), eventstore.ErrInvalidEvent},
 		{"ok", eventstore.Event{Type: "T", Metadata: eventstore.Metadata{CorrelationID: "a\x00b"}}, eventstore.ErrInvalidEvent},

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"time"
 
@@ -43,6 +44,15 @@ type StreamsOptions struct {
 // Streams returns streams with their current versions, sorted by stream ID
 // (byte order).
 func (s *Store) Streams(ctx context.Context, opts StreamsOptions) ([]StreamInfo, error) {
+	if err := s.cfg.Limits.CheckPrefix("streams", opts.Prefix); err != nil {
+		return nil, err
+	}
+	if err := s.cfg.Limits.CheckPrefix("streams", opts.After); err != nil {
+		return nil, err
+	}
+	if opts.Limit < 0 {
+		return nil, &eventstore.ArgumentError{Op: "streams", Reason: fmt.Sprintf("negative limit %d (0 means no limit)", opts.Limit)}
+	}
 	var out []StreamInfo
 	after := opts.After
 	for {

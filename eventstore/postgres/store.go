@@ -30,6 +30,14 @@ const (
 	DefaultNotifyInterval = 10 * time.Millisecond
 )
 
+// MaxStreamIDLength is the longest stream ID, in bytes, that
+// [Config.Limits] may allow: the (stream_id, version) primary key is a
+// btree, whose index rows hold at most 2,704 bytes with PostgreSQL's 8 kB
+// pages; a stream ID of 2,684 bytes that does not compress, with its
+// version and the row's headers, fills one exactly. A longer limit would
+// let appends through the limits check that then fail inside the index.
+const MaxStreamIDLength = 2684
+
 //go:embed migrations/*.sql
 var migrationsFS embed.FS
 
@@ -95,6 +103,10 @@ func (c Config) Validate() error {
 	l := c.Limits
 	if l.MaxStreamIDLength < 0 || l.MaxTypeLength < 0 || l.MaxEventSize < 0 || l.MaxAppendEvents < 0 {
 		errs = append(errs, fmt.Errorf("postgres: Limits %+v: negative limit", l))
+	}
+	if l.MaxStreamIDLength > MaxStreamIDLength {
+		errs = append(errs, fmt.Errorf("postgres: Limits.MaxStreamIDLength is %d bytes; the events table's primary key holds stream IDs of at most %d (postgres.MaxStreamIDLength)",
+			l.MaxStreamIDLength, MaxStreamIDLength))
 	}
 	return errors.Join(errs...)
 }

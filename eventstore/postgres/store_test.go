@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -108,6 +109,8 @@ func TestConfigValidate(t *testing.T) {
 		{PollInterval: -time.Second},
 		{AppendAttempts: -1},
 		{Limits: eventstore.Limits{MaxEventSize: -1}},
+		{Limits: eventstore.Limits{MaxStreamIDLength: 1 << 20}},
+		{Limits: eventstore.Limits{MaxStreamIDLength: postgres.MaxStreamIDLength + 1}},
 	} {
 		if _, err := postgres.New(pool, bad); err == nil {
 			t.Errorf("New(%+v) accepted a bad config", bad)
@@ -119,6 +122,77 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if _, err := postgres.New(nil, postgres.Config{}); err == nil {
 		t.Error("New accepted a nil pool")
+	}
+	if err := (postgres.Config{Limits: eventstore.Limits{MaxStreamIDLength: postgres.MaxStreamIDLength}}).Validate(); err != nil {
+		t.Errorf("the longest stream ID limit the index holds was refused: %v", err)
+	}
+}
+
+// TestLongestStreamID: a stream ID as long as postgres.MaxStreamIDLength,
+// of random bytes that do not compress (the worst case for the primary
+// key's index rows), is stored and read back; before Config.Validate
+// refused larger limits, one byte more failed inside the index (54000)
+// instead of as an invalid stream ID.
+func TestLongestStreamID(t *testing.T) {
+	s, pool, _ := newStoreConfig(t, postgres.Config{Limits: eventstore.Limits{MaxStreamIDLength: postgres.MaxStreamIDLength}})
+	ctx := t.Context()
+	// Printable ASCII drawn at random: about 6.5 bits per byte, which
+	// PostgreSQL's compression cannot shrink enough to matter.
+	rnd := rand.New(rand.NewPCG(1, 2))
+	id := make([]byte, postgres.MaxStreamIDLength)
+	for i := range id {
+		id[i] = byte(33 + rnd.IntN(94))
+	}
+	stream := string(id)
+	if _, err := s.Append(ctx, stream, eventstore.NoStream, eventstore.NewEvent("Long", nil)); err != nil {
+		t.Fatalf("append to a stream ID of %d bytes: %v", len(stream), err)
+	}
+	if res, err := s.Append(ctx, stream, eventstore.Exact(1), eventstore.NewEvent("Long", nil)); err != nil || res.Version != 2 {
+		t.Fatalf("second append: version %d, %v", res.Version, err)
+	}
+	n := 0
+	for e, err := range s.ReadStream(ctx, stream, eventstore.ReadStreamOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.StreamID != stream {
+			t.Fatal("stream ID changed")
+		}
+		n++
+	}
+	if n != 2 {
+		t.Fatalf("read %d events, want 2", n)
+	}
+	// One byte more, written by hand, is what the limit keeps out.
+	_, err := pool.Exec(ctx, `INSERT INTO events (transaction_id, stream_id, version, event_id, type)
+		VALUES (0, $1, 1, gen_random_uuid(), 'T')`, stream+"x")
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "54000" {
+		t.Fatalf("a stream ID one byte over the limit, inserted by hand: %v, want the index's 54000", err)
+	}
+}
+
+// TestStreamsArguments: Streams refuses a prefix or a starting point that
+// could not be part of a stream ID with an *eventstore.ArgumentError, as
+// ReadStream refuses such an ID, instead of PostgreSQL's 22021.
+func TestStreamsArguments(t *testing.T) {
+	s, _, _ := newStore(t)
+	ctx := t.Context()
+	if _, err := s.Append(ctx, "a-1", eventstore.NoStream, eventstore.NewEvent("E", nil)); err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []postgres.StreamsOptions{
+		{Prefix: "a\x00"}, {Prefix: "a\xff"}, {After: "a\x00"}, {After: "\xfe"}, {Limit: -1},
+		{Prefix: strings.Repeat("p", eventstore.DefaultMaxStreamIDLength+1)},
+	} {
+		got, err := s.Streams(ctx, opts)
+		var ae *eventstore.ArgumentError
+		if !errors.As(err, &ae) || !errors.Is(err, eventstore.ErrInvalidArgument) || got != nil {
+			t.Errorf("Streams(%#v): %v, %v; want an *eventstore.ArgumentError", opts, got, err)
+		}
+	}
+	if got, err := s.Streams(ctx, postgres.StreamsOptions{Prefix: "a-"}); err != nil || len(got) != 1 {
+		t.Fatalf("Streams(a-): %v, %v", got, err)
 	}
 }
 

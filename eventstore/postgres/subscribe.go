@@ -21,6 +21,10 @@ import (
 // Other errors end the subscription.
 func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
+		if err := s.cfg.Limits.CheckFilter("subscribe", opts.Filter); err != nil {
+			yield(eventstore.RecordedEvent{}, err)
+			return
+		}
 		s.startListener()
 		const minBackoff, maxBackoff = 50 * time.Millisecond, 5 * time.Second
 		backoff := minBackoff
