@@ -73,8 +73,10 @@
 // without reading whole streams: an event ID already stored in another
 // stream, earlier in the same stream when the expected version is the head,
 // or (with Any or StreamExists) outside the server's idempotency cache is
-// written again as a new event. docs/esdb.md lists the conformance cases
-// this affects.
+// written again as a new event. The first is the server's scope:
+// idempotency per stream, which the store's conformance run declares
+// (eventstoretest.IdempotencyStream); docs/esdb.md lists the conformance
+// cases the others affect.
 //
 // # Failures
 //

@@ -47,8 +47,10 @@
 //
 // The concurrency cases are sized by [Options]; [Run] uses the defaults
 // (16 writers for 1,000 rounds, 8 writers appending 10,000 events).
-// [RunWithOptions] changes them, and tells the suite which [eventstore.Limits]
-// the store enforces when they are not the defaults.
+// [RunWithOptions] changes them, tells the suite which [eventstore.Limits]
+// the store enforces when they are not the defaults, and where the store
+// recognises stored event IDs ([IdempotencyScope]: the whole store, as the
+// contract says, or one stream, as KurrentDB does).
 //
 // # Time
 //

@@ -67,21 +67,24 @@ func (s *suite) testIdempotency(t *testing.T) {
 		expected eventstore.ExpectedVersion
 		// events: letters name stored events, "x" and "y" are new ones.
 		events string
+		// crossStream: the reused IDs are stored in another stream only,
+		// which a backend of IdempotencyStream scope need not detect.
+		crossStream bool
 	}
 	cases := []reuse{
-		{"OtherStream", "idem-t", eventstore.Any, "A"},
-		{"OtherStream/NoStream", "idem-new", eventstore.NoStream, "AB"},
-		{"OtherStream/Exact", "idem-t", eventstore.Exact(2), "C"},
-		{"OtherVersion", "idem-s", eventstore.Exact(1), "AB"},
-		{"OtherVersion/AfterHead", "idem-s", eventstore.Exact(3), "A"},
-		{"OtherVersion/NoStream", "idem-s", eventstore.NoStream, "BC"},
-		{"OtherOrder", "idem-s", eventstore.NoStream, "BA"},
-		{"PartialOverlap/NewFirst", "idem-s", eventstore.Exact(3), "xC"},
-		{"PartialOverlap/NewLast", "idem-s", eventstore.Exact(1), "Bx"},
-		{"PartialOverlap/Gap", "idem-s", eventstore.NoStream, "AC"},
-		{"MoreEventsThanStored", "idem-t", eventstore.NoStream, "DEx"},
-		{"MoreEventsThanStored/Any", "idem-t", eventstore.Any, "DEx"},
-		{"StoredElsewhereInMiddle", "idem-t", eventstore.Exact(2), "xAy"},
+		{"OtherStream", "idem-t", eventstore.Any, "A", true},
+		{"OtherStream/NoStream", "idem-new", eventstore.NoStream, "AB", true},
+		{"OtherStream/Exact", "idem-t", eventstore.Exact(2), "C", true},
+		{"OtherVersion", "idem-s", eventstore.Exact(1), "AB", false},
+		{"OtherVersion/AfterHead", "idem-s", eventstore.Exact(3), "A", false},
+		{"OtherVersion/NoStream", "idem-s", eventstore.NoStream, "BC", false},
+		{"OtherOrder", "idem-s", eventstore.NoStream, "BA", false},
+		{"PartialOverlap/NewFirst", "idem-s", eventstore.Exact(3), "xC", false},
+		{"PartialOverlap/NewLast", "idem-s", eventstore.Exact(1), "Bx", false},
+		{"PartialOverlap/Gap", "idem-s", eventstore.NoStream, "AC", false},
+		{"MoreEventsThanStored", "idem-t", eventstore.NoStream, "DEx", false},
+		{"MoreEventsThanStored/Any", "idem-t", eventstore.Any, "DEx", false},
+		{"StoredElsewhereInMiddle", "idem-t", eventstore.Exact(2), "xAy", true},
 	}
 	// The cases use streams of their own in one store: stream names in the
 	// table get the case's number as a suffix.
@@ -113,7 +116,16 @@ func (s *suite) testIdempotency(t *testing.T) {
 					evs = append(evs, e)
 				}
 				actual := map[string]uint64{"idem-s": 3, "idem-t": 2}[c.stream]
-				_, err := st.Append(t.Context(), name(c.stream), c.expected, evs...)
+				res, err := st.Append(t.Context(), name(c.stream), c.expected, evs...)
+				if err == nil && c.crossStream && s.opts.Idempotency == IdempotencyStream {
+					// Not detected, as the scope allows: the events must then
+					// be new events of this stream, right after its head.
+					got := readStream(t, st, name(c.stream), eventstore.ReadStreamOptions{From: actual + 1})
+					equal(t, ids(evs), recordedIDs(got), "an append reusing IDs of another stream, not detected (IdempotencyStream), must write its events to its own stream")
+					equal(t, actual+uint64(len(evs)), res.Version, "AppendResult.Version of that append")
+					equal(t, positions(got), res.Positions, "AppendResult.Positions of that append")
+					return
+				}
 				requireDuplicate(t, err, name(c.stream), c.expected, actual, ids(evs))
 
 				// Nothing written: the log is unchanged, and the new events'

@@ -30,6 +30,40 @@ type Options struct {
 	// the end of a cancelled subscription), so that a broken store fails
 	// instead of hanging. It is not a performance assertion. Default: 60s.
 	Timeout time.Duration
+	// Idempotency is the scope in which the store recognises a stored event
+	// ID; the zero value, [IdempotencyStore], is the whole contract.
+	Idempotency IdempotencyScope
+}
+
+// IdempotencyScope says where a backend looks for an append's event IDs
+// when it tells an idempotent retry from a conflict (see [eventstore.Store]).
+// A backend declares its scope in [Options]; the suite then expects the
+// conflicts that scope can detect, and only the weaker promise elsewhere.
+type IdempotencyScope uint8
+
+const (
+	// IdempotencyStore: an event ID is unique in the whole store. A stored
+	// ID reused in any other place, another stream included, is a
+	// [*eventstore.ConflictError] with EventID set. This is the contract,
+	// and what the memory and PostgreSQL stores do.
+	IdempotencyStore IdempotencyScope = iota
+	// IdempotencyStream: event IDs are recognised within a stream only, as
+	// EventStoreDB and KurrentDB promise. An append that reuses an ID
+	// stored in another stream may be written as a new event; the suite
+	// then accepts either a conflict naming the ID or an append that wrote
+	// exactly the events it carried, in its own stream, never a "retry"
+	// answered with the other stream's result.
+	IdempotencyStream
+)
+
+func (s IdempotencyScope) String() string {
+	switch s {
+	case IdempotencyStore:
+		return "store"
+	case IdempotencyStream:
+		return "stream"
+	}
+	return fmt.Sprintf("IdempotencyScope(%d)", uint8(s))
 }
 
 // Defaults used by [Run].
@@ -55,6 +89,9 @@ func (o Options) Validate() error {
 	check("SubscribeEvents", o.SubscribeEvents)
 	if o.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("eventstoretest: Timeout is %v, want 0 (the default) or more", o.Timeout))
+	}
+	if o.Idempotency > IdempotencyStream {
+		errs = append(errs, fmt.Errorf("eventstoretest: unknown Idempotency %v", o.Idempotency))
 	}
 	return errors.Join(errs...)
 }
