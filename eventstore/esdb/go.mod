@@ -3,7 +3,7 @@ module github.com/chronicle-go/chronicle/eventstore/esdb
 go 1.26
 
 require (
-	github.com/chronicle-go/chronicle v0.0.0
+	github.com/chronicle-go/chronicle v0.1.0
 	github.com/google/uuid v1.6.0
 	github.com/stretchr/testify v1.12.1
 )
@@ -18,5 +18,3 @@ require (
 	google.golang.org/grpc v1.79.3
 	google.golang.org/protobuf v1.36.10
 )
-
-replace github.com/chronicle-go/chronicle => ../..
