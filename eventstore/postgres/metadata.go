@@ -89,6 +89,9 @@ func scanMetadata(b []byte, m *eventstore.Metadata, in *interner) bool {
 			for j < len(b) && (b[j] == '-' || ('0' <= b[j] && b[j] <= '9')) {
 				j++
 			}
+			if !jsonInt(b[i:j]) {
+				return false // Atoi would take "01" and "+1", JSON does not
+			}
 			n, err := strconv.Atoi(string(b[i:j]))
 			if err != nil {
 				return false
@@ -99,7 +102,11 @@ func scanMetadata(b []byte, m *eventstore.Metadata, in *interner) bool {
 				return false
 			}
 			i++
-			m.Values = make(map[string]string, 4)
+			if m.Values == nil {
+				// A second "values" adds to the first, as encoding/json
+				// decodes into the map it already has.
+				m.Values = make(map[string]string, 4)
+			}
 			for first := true; ; first = false {
 				i = skipSpace(b, i)
 				if i < len(b) && b[i] == '}' {
@@ -139,6 +146,23 @@ func scanMetadata(b []byte, m *eventstore.Metadata, in *interner) bool {
 		}
 		return false
 	}
+}
+
+// jsonInt reports whether b is a JSON integer: an optional minus, then 0
+// or a digit sequence without a leading zero.
+func jsonInt(b []byte) bool {
+	if len(b) > 0 && b[0] == '-' {
+		b = b[1:]
+	}
+	if len(b) == 0 || (b[0] == '0' && len(b) > 1) {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // scanString reads a JSON string without escapes starting at b[i]; a

@@ -4,39 +4,81 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/chronicle-go/chronicle/eventstore"
 )
 
+// metadataInputs are what jsonb prints and shapes the scanner must hand
+// over to encoding/json: TestDecodeMetadata's table and
+// FuzzDecodeMetadata's seeds.
+var metadataInputs = []string{
+	`{}`,
+	`{"causation_id": "cmd-7", "correlation_id": "order-42"}`,
+	`{"values": {"k": "v", "": "x", "é": "日本"}, "causation_id": "c", "schema_version": 3, "correlation_id": "o"}`,
+	`{"values": {}}`,
+	`{"correlation_id": "a \"quoted\" \\ value"}`,
+	`{"correlation_id": "\u00e9"}`,
+	`{"values": {"k\n": "v"}}`,
+	`{"schema_version": -2}`,
+	`{"unknown": 1, "correlation_id": "x"}`,
+	`{"correlation_id": "x",}`,
+	`{"correlation_id": "x"} trailing`,
+	`{"values": {"a": "b" "c": "d"}}`,
+	` { "correlation_id" : "x" , "values" : { "a" : "b" , "c" : "d" } } `,
+	`{"correlation_id":"x","causation_id":"y","schema_version":2,"values":{"k":"v"}}`,
+	`{"values": {"a": "1"}, "values": {"b": "2"}}`,
+	`{"schema_version": 01}`,
+	`{"schema_version": -0}`,
+	`{"schema_version": 1e2}`,
+	`{"schema_version": 99999999999999999999}`,
+	`{"correlation_id": null}`,
+	`{"values": null}`,
+	`{"values": {"k": 1}}`,
+	`{"CORRELATION_ID": "x"}`,
+	`{"correlation_id": "\u003c\u0026"}`,
+	"{\"correlation_id\": \"a\tb\"}",
+}
+
 // TestDecodeMetadata checks the hand-written scanner against encoding/json
 // on what jsonb prints and on shapes it must hand over.
 func TestDecodeMetadata(t *testing.T) {
-	inputs := []string{
-		`{}`,
-		`{"causation_id": "cmd-7", "correlation_id": "order-42"}`,
-		`{"values": {"k": "v", "": "x", "é": "日本"}, "causation_id": "c", "schema_version": 3, "correlation_id": "o"}`,
-		`{"values": {}}`,
-		`{"correlation_id": "a \"quoted\" \\ value"}`,
-		`{"correlation_id": "\u00e9"}`,
-		`{"values": {"k\n": "v"}}`,
-		`{"schema_version": -2}`,
-		`{"unknown": 1, "correlation_id": "x"}`,
-		`{"correlation_id": "x",}`,
-		`{"correlation_id": "x"} trailing`,
-		`{"values": {"a": "b" "c": "d"}}`,
-		` { "correlation_id" : "x" , "values" : { "a" : "b" , "c" : "d" } } `,
+	for _, in := range metadataInputs {
+		checkDecodeMetadata(t, []byte(in))
 	}
-	for _, in := range inputs {
-		var want eventstore.Metadata
-		wantErr := json.Unmarshal([]byte(in), &want)
-		var got eventstore.Metadata
-		got, err := decodeMetadata([]byte(in), nil)
-		if (err != nil) != (wantErr != nil) {
-			t.Errorf("%s: error %v, encoding/json says %v", in, err, wantErr)
-			continue
+}
+
+// FuzzDecodeMetadata: whatever the column holds, the scanner's result is
+// encoding/json's — the same metadata, or an error where encoding/json
+// fails. The database sends valid UTF-8 only (encoding/json would replace
+// what is not), so other input is skipped.
+func FuzzDecodeMetadata(f *testing.F) {
+	for _, in := range metadataInputs {
+		f.Add([]byte(in))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !utf8.Valid(b) {
+			t.Skip()
 		}
-		if err == nil && !reflect.DeepEqual(got, want) {
-			t.Errorf("%s:\n got %+v\nwant %+v", in, got, want)
-		}
+		checkDecodeMetadata(t, b)
+	})
+}
+
+func checkDecodeMetadata(t *testing.T, in []byte) {
+	t.Helper()
+	var want eventstore.Metadata
+	wantErr := json.Unmarshal(in, &want)
+	got, err := decodeMetadata(in, nil)
+	if (err != nil) != (wantErr != nil) {
+		t.Errorf("%s: error %v, encoding/json says %v", in, err, wantErr)
+		return
+	}
+	if err == nil && !reflect.DeepEqual(got, want) {
+		t.Errorf("%s:\n got %+v\nwant %+v", in, got, want)
+	}
+	// With an interner, as reads decode pages: the same result.
+	var in2 interner
+	if got2, err2 := decodeMetadata(in, &in2); (err2 != nil) != (err != nil) || !reflect.DeepEqual(got2, got) {
+		t.Errorf("%s: with an interner %+v, %v; without %+v, %v", in, got2, err2, got, err)
 	}
 }
