@@ -37,6 +37,7 @@ type options struct {
 	schema   string
 	fresh    bool
 	replay   bool
+	console  string
 	roles    scenario.Roles
 }
 
@@ -59,6 +60,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.fresh, "fresh", false, "with -postgres: drop the schema and everything in it first")
 	fs.BoolVar(&o.replay, "replay", false, "rebuild every read model from the event log and prove it identical to the live one; "+
 		"with -postgres on a schema holding an earlier run's log, only that")
+	fs.StringVar(&o.console, "console", "", "serve the web console at this address (127.0.0.1:8080) during the run and after it, until interrupted; "+
+		"$"+envConsoleToken+" enables its actions")
 	role := fs.String("role", "all", "with -postgres: what this process runs, a comma-separated list of "+
 		"order, inventory, payment, logistics (or services), fulfilment, carriers, projections, client; "+
 		"a process without client serves until interrupted")
@@ -93,10 +96,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	return runOpts(ctx, o, stdout, stderr)
+}
+
+// runOpts runs the example as o asks until it is done or, with -console,
+// until ctx ends.
+func runOpts(ctx context.Context, o options, stdout, stderr io.Writer) int {
 	if !o.quiet && isTerminal(stderr) {
 		o.cfg.Progress = stderr
 	}
 	backend := scenario.MemoryBackend()
+	var pgb *pgbackend.Backend
 	if o.postgres != "" {
 		pg, err := pgbackend.Open(ctx, o.postgres, pgbackend.Config{Schema: o.schema, Fresh: o.fresh})
 		if err != nil {
@@ -123,19 +133,33 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "ecommerce:", err)
 			return 1
 		}
-		backend = pg.Backend
+		backend, pgb = pg.Backend, pg
 	}
 	o.cfg.Replay = o.replay
+	var con *consoleServer
+	if o.console != "" {
+		var err error
+		if con, err = listenConsole(o.console, pgb); err != nil {
+			fmt.Fprintln(stderr, "ecommerce:", err)
+			return 2
+		}
+		defer con.close()
+		o.cfg.Started = func(app *scenario.App) error { return con.start(ctx, app) }
+	}
 	rep, err := scenario.Run(ctx, backend, o.cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "ecommerce:", err)
 		return 1
 	}
 	rep.Print(stdout, true)
+	code := 0
 	if !rep.OK() {
-		return 1
+		code = 1
 	}
-	return 0
+	if con != nil {
+		con.serve(ctx, stderr)
+	}
+	return code
 }
 
 // replayOnly rebuilds the read models of the log an earlier run left in

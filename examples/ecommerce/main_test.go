@@ -2,8 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // The command CI runs: the default run exits 0 with every invariant
@@ -39,4 +45,74 @@ func TestBadFlags(t *testing.T) {
 			t.Errorf("%q: exit %d, stderr %q; want 2 and a message", args, code, errs.String())
 		}
 	}
+}
+
+// TestConsoleFlag runs the example with -console on a free port: the
+// console serves during and after the run, until the context ends.
+func TestConsoleFlag(t *testing.T) {
+	o, err := parse([]string{"-orders", "20", "-quiet", "-console", "127.0.0.1:0"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out bytes.Buffer
+	errs := &lockedBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- runOpts(ctx, o, &out, errs) }()
+	re := regexp.MustCompile(`console on (http://127\.0\.0\.1:\d+/)`)
+	var base string
+	for deadline := time.Now().Add(time.Minute); base == ""; time.Sleep(20 * time.Millisecond) {
+		if m := re.FindStringSubmatch(errs.String()); m != nil {
+			base = m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no console: %s", errs.String())
+		}
+	}
+	for path, want := range map[string]string{
+		"":                                "ecommerce-orders",
+		"sagas":                           "fulfilment",
+		"streams?prefix=order-":           "order-o-00001",
+		"correlation?id=o-00001":          "OrderPlaced",
+		"saga?name=fulfilment":            "o-00001",
+		"projection?name=ecommerce-stock": "stopped", // the run is over
+	} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Errorf("/%s: status %d, want %q", path, resp.StatusCode, want)
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit %d: %s", code, errs.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the example did not stop")
+	}
+}
+
+// lockedBuffer is written by the example while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -41,6 +41,10 @@ type Config struct {
 	// [NewApp]); empty means everything. The roles missing here must run
 	// in other processes on the same database ([Serve]).
 	Roles Roles
+	// Started, if set, is called once the application runs, before the
+	// orders are placed: the example's -console serves the web console
+	// from it. The App stays usable for reads after Run returns.
+	Started func(*App) error
 }
 
 // Validate reports every problem with c at once.
@@ -104,6 +108,11 @@ func Run(ctx context.Context, b Backend, cfg Config) (*Report, error) {
 	runCtx, stop := context.WithCancel(ctx)
 	wait := app.Start(runCtx)
 	defer func() { stop(); wait() }()
+	if cfg.Started != nil {
+		if err := cfg.Started(app); err != nil {
+			return nil, err
+		}
+	}
 
 	start := time.Now()
 	if err := app.Seed(ctx, plan); err != nil {

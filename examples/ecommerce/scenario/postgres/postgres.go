@@ -123,6 +123,9 @@ func open(ctx context.Context, pool *pgxpool.Pool, schema string, cfg Config) (*
 	return b, nil
 }
 
+// Pool returns the backend's connection pool (for the web console).
+func (b *Backend) Pool() *pgxpool.Pool { return b.pool }
+
 // LogLength counts the events in the log: a schema left by an earlier run
 // holds some.
 func (b *Backend) LogLength(ctx context.Context) (int64, error) {
