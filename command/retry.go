@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/backoff"
 )
 
 // RetryConfig configures [RetryConflicts]. The zero value works.
@@ -17,7 +17,7 @@ type RetryConfig struct {
 	MaxAttempts int
 	// BaseDelay is the back-off before the second attempt; it doubles per
 	// attempt up to MaxDelay (defaults 2ms and 250ms). Each wait is drawn
-	// uniformly from [0, delay) ("full jitter"), so contending writers
+	// uniformly from (0, delay] ("full jitter"), so contending writers
 	// spread out instead of colliding again.
 	BaseDelay, MaxDelay time.Duration
 }
@@ -61,7 +61,7 @@ func RetryConflicts(cfg RetryConfig) Middleware {
 	return func(next Handler) Handler {
 		return HandlerFunc(func(ctx context.Context, cmd Command) error {
 			ctx, scope := ensureScope(ctx)
-			delay := cfg.BaseDelay
+			pause := backoff.Backoff{Min: cfg.BaseDelay, Max: cfg.MaxDelay, Jitter: backoff.Full}
 			for attempt := 1; ; attempt++ {
 				err := next.Handle(ctx, cmd)
 				if err == nil || !retryable(err) {
@@ -70,14 +70,9 @@ func RetryConflicts(cfg RetryConfig) Middleware {
 				if attempt >= cfg.MaxAttempts {
 					return fmt.Errorf("command: %s: gave up after %d attempts: %w", cmd, attempt, err)
 				}
-				t := time.NewTimer(rand.N(delay) + 1)
-				select {
-				case <-ctx.Done():
-					t.Stop()
+				if !backoff.Sleep(ctx, pause.Next()) {
 					return errors.Join(ctx.Err(), err)
-				case <-t.C:
 				}
-				delay = min(2*delay, cfg.MaxDelay)
 				scope.Reset()
 			}
 		})

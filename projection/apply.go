@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/backoff"
 )
 
 // applyBatch applies events and moves the checkpoint past them. If the
@@ -57,7 +58,7 @@ func (w *worker[Tx]) applyBatch(ctx context.Context, claim Claim[Tx], rec *Recor
 // counted is set, firstErr is the event's first failed attempt already.
 func (w *worker[Tx]) applyOne(ctx context.Context, claim Claim[Tx], rec *Record, e eventstore.RecordedEvent, counted bool, firstErr error) error {
 	cfg := w.r.cfg
-	backoff := cfg.Backoff
+	pause := backoff.Backoff{Min: cfg.Backoff, Max: cfg.MaxBackoff}
 	attempt, err := 0, error(nil)
 	if counted {
 		attempt, err = 1, firstErr
@@ -69,8 +70,7 @@ func (w *worker[Tx]) applyOne(ctx context.Context, claim Claim[Tx], rec *Record,
 			}
 			w.r.log.Warn("event failed; retrying", "projection", w.p.name, "position", e.Position,
 				"attempt", attempt, "err", err)
-			sleep(ctx, backoff)
-			backoff = min(backoff*2, cfg.MaxBackoff)
+			backoff.Sleep(ctx, pause.Next())
 		}
 		attempt++
 		if err = w.commit(ctx, claim, rec, []eventstore.RecordedEvent{e}); err == nil || mustStop(ctx, err) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/backoff"
 )
 
 // Config configures a [Runner]. The zero value works.
@@ -24,7 +25,9 @@ type Config struct {
 	// stops at it (default 5).
 	MaxAttempts int
 	// Backoff is the pause after a first failed attempt, doubled after each
-	// further one up to MaxBackoff (defaults 100ms and 10s).
+	// further one up to MaxBackoff (defaults 100ms and 10s). Pauses are
+	// jittered: each later one is drawn from the upper half of its nominal
+	// value, never below Backoff nor above MaxBackoff.
 	Backoff    time.Duration
 	MaxBackoff time.Duration
 	// PollInterval is how often a projection stopped at a failed event
@@ -229,7 +232,7 @@ func (w *worker[Tx]) run(ctx context.Context) {
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Error("claim failed", "err", err)
-				sleep(ctx, w.r.cfg.PollInterval)
+				backoff.Sleep(ctx, w.r.cfg.PollInterval)
 			}
 			continue
 		}
@@ -244,7 +247,7 @@ func (w *worker[Tx]) run(ctx context.Context) {
 			return
 		}
 		log.Warn("lost or gave up ownership; claiming again", "err", err)
-		sleep(ctx, w.r.cfg.PollInterval/4)
+		backoff.Sleep(ctx, w.r.cfg.PollInterval/4)
 	}
 }
 
@@ -345,14 +348,5 @@ func (w *worker[Tx]) waitFailed(ctx context.Context, claim Claim[Tx], rec *Recor
 			*rec = r
 			return nil
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
 	}
 }

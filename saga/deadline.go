@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/chronicle-go/chronicle/internal/backoff"
 )
 
 // FireDeadlines runs one round of the deadline scheduler: it claims the
@@ -81,7 +83,7 @@ func (e *Engine) runDeadline(ctx context.Context, inst Instance, name string, no
 		if out, err = e.def.runDeadline(ctx, inst, name, now); err == nil {
 			return out, nil
 		}
-		if attempt < e.cfg.HandlerAttempts && !sleep(ctx, e.cfg.HandlerBackoff) {
+		if attempt < e.cfg.HandlerAttempts && !backoff.Sleep(ctx, e.cfg.HandlerBackoff) {
 			return outcome{}, ctx.Err()
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/chronicle-go/chronicle/command"
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/backoff"
 )
 
 // Dispatch runs one round of the dispatcher: it claims due commands of this
@@ -110,11 +111,7 @@ func (e *Engine) send(ctx context.Context, c Command) (err error) {
 
 // backoff is the pause before the next try after attempts failures.
 func (e *Engine) backoff(attempts int) time.Duration {
-	d := e.cfg.RetryMin
-	for i := 1; i < attempts && d < e.cfg.RetryMax; i++ {
-		d *= 2
-	}
-	return min(d, e.cfg.RetryMax)
+	return backoff.Equal.Delay(e.cfg.RetryMin, e.cfg.RetryMax, attempts)
 }
 
 // dispatchLoop is the dispatcher of [Engine.Run]: a pipeline rather than

@@ -37,7 +37,10 @@ type Config struct {
 	// this. Default 30s.
 	ClaimLease time.Duration
 	// RetryMin and RetryMax bound the exponential back-off between sends of
-	// a failing command; defaults 100ms and 1m.
+	// a failing command, and between retries of a batch whose commit failed;
+	// defaults 100ms and 1m. Pauses are jittered: each later one is drawn
+	// from the upper half of its nominal value, never below RetryMin nor
+	// above RetryMax.
 	RetryMin, RetryMax time.Duration
 
 	// PollInterval is how often the dispatcher and the deadline scheduler
@@ -189,17 +192,5 @@ func (e *Engine) poke() {
 	select {
 	case e.wake <- struct{}{}:
 	default:
-	}
-}
-
-// sleep waits d or until ctx ends; it reports whether ctx is still live.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/backoff"
 )
 
 // maxConflictRetries bounds how often a batch is re-planned after losing a
@@ -154,7 +155,7 @@ func (e *Engine) runEvent(ctx context.Context, inst Instance, r routed, now time
 		if out, err = e.def.runEvent(ctx, inst, r, now); err == nil {
 			return out, nil
 		}
-		if attempt < e.cfg.HandlerAttempts && !sleep(ctx, e.cfg.HandlerBackoff) {
+		if attempt < e.cfg.HandlerAttempts && !backoff.Sleep(ctx, e.cfg.HandlerBackoff) {
 			return outcome{}, ctx.Err()
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/backoff"
 	"github.com/chronicle-go/chronicle/internal/batch"
 )
 
@@ -18,7 +19,7 @@ func (e *Engine) follow(ctx context.Context) {
 		if err != nil {
 			if ctx.Err() == nil {
 				e.log.Warn("saga: acquire subscription lease", "error", err)
-				sleep(ctx, e.cfg.PollInterval)
+				backoff.Sleep(ctx, e.cfg.PollInterval)
 			}
 			continue
 		}
@@ -32,7 +33,7 @@ func (e *Engine) follow(ctx context.Context) {
 			return
 		}
 		e.log.Warn("saga: subscription stopped; acquiring the lease again", "error", err)
-		sleep(ctx, e.cfg.PollInterval)
+		backoff.Sleep(ctx, e.cfg.PollInterval)
 	}
 }
 
@@ -85,7 +86,7 @@ func (e *Engine) ended(ctx context.Context, lease Lease, err error) error {
 // commitBatch handles a batch, retrying with back-off on store errors: the
 // batch is never dropped. Losing the lease ends it, during a back-off too.
 func (e *Engine) commitBatch(ctx context.Context, batch []eventstore.RecordedEvent, lease Lease) error {
-	backoff := e.cfg.RetryMin
+	pause := backoff.Backoff{Min: e.cfg.RetryMin, Max: e.cfg.RetryMax}
 	for {
 		err := e.handleBatch(ctx, batch, lease)
 		if err == nil || errors.Is(err, ErrFenced) || ctx.Err() != nil {
@@ -101,16 +102,11 @@ func (e *Engine) commitBatch(ctx context.Context, batch []eventstore.RecordedEve
 		// connections died, as they do when the database drops them): the
 		// engine then gives the subscription up at once instead of holding
 		// on to it, and reporting itself owner, for up to RetryMax.
-		t := time.NewTimer(backoff)
-		select {
-		case <-t.C:
-		case <-lease.Lost():
-			t.Stop()
+		if !backoff.Wait(ctx, pause.Next(), lease.Lost()) {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			return ErrFenced
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
 		}
-		backoff = min(2*backoff, e.cfg.RetryMax)
 	}
 }

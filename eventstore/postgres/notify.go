@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/chronicle-go/chronicle/internal/backoff"
 )
 
 // NotifyAppended wakes live subscriptions now: this process's at once, other
@@ -91,25 +93,20 @@ func (s *Store) listener() {
 	defer s.bg.Done()
 	ctx, cancel := s.lifetime()
 	defer cancel()
-	const minBackoff, maxBackoff = 100 * time.Millisecond, 5 * time.Second
-	backoff := minBackoff
+	pause := backoff.Backoff{Min: 100 * time.Millisecond, Max: 5 * time.Second}
 	for {
 		connected, err := s.listenOnce(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		if connected {
-			backoff = minBackoff
+			pause.Reset()
 		}
-		s.log.Warn("chronicle: LISTEN connection lost; subscriptions poll until it is back", "channel", s.channel, "error", err, "retry_in", backoff)
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		d := pause.Next()
+		s.log.Warn("chronicle: LISTEN connection lost; subscriptions poll until it is back", "channel", s.channel, "error", err, "retry_in", d)
+		if !backoff.Sleep(ctx, d) {
 			return
-		case <-t.C:
 		}
-		backoff = min(2*backoff, maxBackoff)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/backoff"
 )
 
 // Subscribe implements [eventstore.Store]. It catches up in pages of
@@ -26,8 +27,7 @@ func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions)
 			return
 		}
 		s.startListener()
-		const minBackoff, maxBackoff = 50 * time.Millisecond, 5 * time.Second
-		backoff := minBackoff
+		pause := backoff.Backoff{Min: 50 * time.Millisecond, Max: 5 * time.Second}
 		pos := opts.From
 		page := s.cfg.PageSize
 		buf := make([]eventstore.RecordedEvent, 0, page)
@@ -58,14 +58,14 @@ func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions)
 					yield(eventstore.RecordedEvent{}, s.mapError("subscribe", "", err))
 					return
 				}
-				s.log.Warn("chronicle: subscription read failed; retrying from its last position", "position", pos.String(), "error", err, "retry_in", backoff)
-				if !sleep(ctx, s.done, backoff) {
+				d := pause.Next()
+				s.log.Warn("chronicle: subscription read failed; retrying from its last position", "position", pos.String(), "error", err, "retry_in", d)
+				if !sleep(ctx, s.done, d) {
 					continue // the loop reports ctx or Close
 				}
-				backoff = min(2*backoff, maxBackoff)
 				continue
 			}
-			backoff = minBackoff
+			pause.Reset()
 			for _, e := range buf {
 				if !yield(e, nil) {
 					return
@@ -101,14 +101,5 @@ func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions)
 
 // sleep waits for d, ctx or done; it reports whether d passed.
 func sleep(ctx context.Context, done <-chan struct{}, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	case <-done:
-		return false
-	}
+	return backoff.Wait(ctx, d, done)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/chronicle-go/chronicle/internal/backoff"
 	"github.com/chronicle-go/chronicle/internal/pgmigrate"
 )
 
@@ -109,11 +110,7 @@ func Acquire(ctx context.Context, key Key, cfg Config) (*Lease, error) {
 			cfg.Logger.Debug("lease held elsewhere; waiting as a standby", "lease", key.String())
 			logged = true
 		}
-		t := time.NewTimer(cfg.Retry)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
+		if !backoff.Sleep(ctx, cfg.Retry) {
 			conn.Close(context.WithoutCancel(ctx))
 			return nil, ctx.Err()
 		}

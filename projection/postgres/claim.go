@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/backoff"
 	"github.com/chronicle-go/chronicle/internal/pglease"
 	"github.com/chronicle-go/chronicle/projection"
 )
@@ -38,7 +38,7 @@ func (s *Store) Claim(ctx context.Context, name string, filter eventstore.Filter
 			return nil, ctx.Err()
 		}
 		s.cfg.Logger.Warn("projection claim: lock attempt failed", "projection", name, "err", err)
-		if !wait(ctx, s.cfg.ClaimInterval) {
+		if !backoff.Sleep(ctx, s.cfg.ClaimInterval) {
 			return nil, ctx.Err()
 		}
 	}
@@ -70,17 +70,6 @@ func (s *Store) Claim(ctx context.Context, name string, filter eventstore.Filter
 		c.shadow = *shadow
 	}
 	return c, nil
-}
-
-func wait(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 var _ projection.Claim[*Tx] = (*claim)(nil)
