@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
+	"github.com/chronicle-go/chronicle/pgmigrate"
 )
 
 // connectTimeout bounds connecting when the URL sets no connect_timeout.
@@ -44,6 +47,15 @@ func (a *app) open(ctx context.Context) (*Env, error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "chronicle-cli"
 	}
+	// The schema first on the search_path: the application's projections
+	// (rebuild) and sagas name their tables unqualified, as they do on the
+	// application's own connections. What the URL set, or PostgreSQL's
+	// default, follows.
+	rest := cfg.ConnConfig.RuntimeParams["search_path"]
+	if rest == "" {
+		rest = `"$user", public`
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = pgmigrate.Quote(a.g.schema) + ", " + rest
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = connectTimeout
 	}
@@ -118,20 +130,108 @@ func (a *app) requireMigrated(ctx context.Context, env *Env, sets ...pgmigrate.S
 	return &notMigratedError{prog: a.opts.Name, schema: env.Schema, detail: detail}
 }
 
-// explain turns a raw "relation does not exist" from a component's query
-// into the not-migrated error that says what to run.
-func (a *app) explain(err error) error {
-	var nm *notMigratedError
-	if errors.As(err, &nm) {
+// explain turns a raw "relation does not exist" from a query into an error
+// that says what is missing and what to do: a component's tables not
+// migrated (naming the component, and, when the schema holds none of
+// chronicle's tables, the schemas that do), or a table that belongs to no
+// known component (the application's own, missing).
+func (a *app) explain(ctx context.Context, err error) error {
+	if nm, ok := errors.AsType[*notMigratedError](err); ok {
+		if nm.others == "" && a.env != nil {
+			nm.others = a.emptySchemaHint(ctx, a.env)
+		}
 		return err
 	}
-	if errors.Is(err, espg.ErrNotMigrated) || isUndefinedObject(err) {
-		detail := ""
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) {
-			detail = pgErr.Message
+	if errors.Is(err, espg.ErrNotMigrated) {
+		nm := &notMigratedError{prog: a.opts.Name, schema: a.g.schema, detail: "eventstore: migrations pending", err: err}
+		if a.env != nil {
+			nm.others = a.emptySchemaHint(ctx, a.env)
 		}
-		return &notMigratedError{prog: a.opts.Name, schema: a.g.schema, detail: detail, err: err}
+		return nm
 	}
-	return err
+	pgErr, ok := errors.AsType[*pgconn.PgError](err)
+	if !ok || !isUndefinedObject(err) {
+		return err
+	}
+	detail := pgErr.Message
+	if pgErr.Code == "42P01" { // undefined table: whose?
+		if table := missingRelation(pgErr.Message); table != "" {
+			comp := a.componentOf(table)
+			if comp == "" {
+				return &missingTableError{schema: a.g.schema, table: table, prog: a.opts.Name, err: err}
+			}
+			detail = comp + ": " + detail
+		}
+	}
+	nm := &notMigratedError{prog: a.opts.Name, schema: a.g.schema, detail: detail, err: err}
+	if a.env != nil {
+		nm.others = a.emptySchemaHint(ctx, a.env)
+	}
+	return nm
+}
+
+// missingRelation returns the table named by PostgreSQL's message
+// `relation "schema.table" does not exist`, without its schema, or "".
+func missingRelation(msg string) string {
+	rest, ok := strings.CutPrefix(msg, `relation "`)
+	if !ok {
+		return ""
+	}
+	name, _, ok := strings.Cut(rest, `"`)
+	if !ok {
+		return ""
+	}
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		name = name[i+1:]
+	}
+	return name
+}
+
+// componentOf returns the component (chronicle's or the application's)
+// whose migrations create table, or "".
+func (a *app) componentOf(table string) string {
+	re := regexp.MustCompile(`(?i)\{\{schema\}\}\.("?)` + regexp.QuoteMeta(table) + `("?)\b`)
+	for _, set := range a.components() {
+		for _, m := range set.Migrations {
+			if re.MatchString(m.SQL) {
+				return set.Component
+			}
+		}
+	}
+	return ""
+}
+
+// emptySchemaHint returns, when env's schema holds none of the migrated
+// components, the schemas that do ("" when it holds some, or when none
+// does). It never fails the command it explains: errors give "".
+func (a *app) emptySchemaHint(ctx context.Context, env *Env) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	all, err := pgmigrate.Schemas(ctx, env.Pool)
+	if err != nil || slices.ContainsFunc(all, func(m pgmigrate.Migrated) bool { return m.Schema == env.Schema }) {
+		return ""
+	}
+	return a.listSchemas(all)
+}
+
+// migratedSchemas lists the other schemas holding migrated components, for
+// a note, or "".
+func (a *app) migratedSchemas(ctx context.Context, env *Env) string {
+	all, err := pgmigrate.Schemas(ctx, env.Pool)
+	if err != nil {
+		return ""
+	}
+	all = slices.DeleteFunc(all, func(m pgmigrate.Migrated) bool { return m.Schema == env.Schema })
+	return a.listSchemas(all)
+}
+
+func (a *app) listSchemas(all []pgmigrate.Migrated) string {
+	if len(all) == 0 {
+		return ""
+	}
+	parts := make([]string, len(all))
+	for i, m := range all {
+		parts[i] = m.Schema + " (" + strings.Join(m.Components, ", ") + ")"
+	}
+	return "schemas that hold chronicle's tables: " + strings.Join(parts, "; ") + ": pass --schema NAME"
 }

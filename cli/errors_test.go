@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/chronicle-go/chronicle/cli"
-	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/pgtest"
 )
 
 // runBare runs cli.Main with exactly args (no --postgres or --schema added).

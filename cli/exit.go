@@ -9,7 +9,7 @@ import (
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
+	"github.com/chronicle-go/chronicle/pgmigrate"
 	"github.com/chronicle-go/chronicle/projection"
 	"github.com/chronicle-go/chronicle/saga"
 )
@@ -60,6 +60,9 @@ type notMigratedError struct {
 	prog   string
 	schema string
 	detail string
+	// others, when the schema holds no component at all, lists the schemas
+	// that do.
+	others string
 	err    error
 }
 
@@ -68,10 +71,28 @@ func (e *notMigratedError) Error() string {
 	if e.detail != "" {
 		msg += " (" + e.detail + ")"
 	}
+	if e.others != "" {
+		return msg + fmt.Sprintf("; %s, or run `%s migrate --schema %s` to create them here", e.others, e.prog, e.schema)
+	}
 	return msg + fmt.Sprintf(": run `%s migrate --schema %s`", e.prog, e.schema)
 }
 
 func (e *notMigratedError) Unwrap() error { return e.err }
+
+// missingTableError reports a table the command needed that no known
+// component creates: the application's own table, not created.
+type missingTableError struct {
+	schema, table, prog string
+	err                 error
+}
+
+func (e *missingTableError) Error() string {
+	return fmt.Sprintf("table %q does not exist in schema %q (nor elsewhere on the search_path): it is not one of chronicle's tables "+
+		"but the application's; create it with the application's migrations (cli.Options.Migrations lets `%s migrate --schema %s` apply them)",
+		e.table, e.schema, e.prog, e.schema)
+}
+
+func (e *missingTableError) Unwrap() error { return e.err }
 
 // unreachableError reports a server the CLI could not connect to.
 type unreachableError struct {
@@ -112,7 +133,11 @@ func exitCode(err error) int {
 		return ExitUsage
 	case errors.As(err, &unreachable):
 		return ExitUnreachable
-	case errors.As(err, &notMigrated), errors.Is(err, espg.ErrNotMigrated), isUndefinedObject(err):
+	case errors.As(err, &notMigrated), errors.Is(err, espg.ErrNotMigrated):
+		return ExitNotMigrated
+	case errors.As(err, new(*missingTableError)):
+		return ExitError
+	case isUndefinedObject(err):
 		return ExitNotMigrated
 	case errors.Is(err, eventstore.ErrStreamNotFound), errors.Is(err, projection.ErrUnknownProjection),
 		errors.Is(err, saga.ErrNotFound), errors.Is(err, errNotFound):

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/chronicle-go/chronicle/cli"
-	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/pgtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")

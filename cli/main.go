@@ -63,6 +63,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	out := bufio.NewWriterSize(stdout, 64<<10)
 	a := &app{opts: opts, g: globals{schema: DefaultSchema}, stdin: stdin, stdout: out, stderr: stderr}
 	err := a.run(ctx, args)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		err = a.explain(ctx, err) // may look at the database: before it closes
+	}
 	if ferr := out.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("writing the output: %w", ferr)
 	}
@@ -75,7 +78,6 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if err == nil {
 		return ExitOK
 	}
-	err = a.explain(err)
 	code := exitCode(err)
 	switch {
 	case code == ExitInterrupted && ctx.Err() != nil:

@@ -9,20 +9,26 @@ import (
 
 	aggpg "github.com/chronicle-go/chronicle/aggregate/postgres"
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
+	"github.com/chronicle-go/chronicle/pgmigrate"
 	projpg "github.com/chronicle-go/chronicle/projection/postgres"
 	sagapg "github.com/chronicle-go/chronicle/saga/postgres"
 )
 
-// components lists the migration set of every component `migrate` knows,
-// in the order it applies them.
-func components() []pgmigrate.Set {
+// chronicleComponents lists the migration set of every component of
+// chronicle, in the order `migrate` applies them.
+func chronicleComponents() []pgmigrate.Set {
 	return []pgmigrate.Set{espg.Migrations, aggpg.Migrations, projpg.Migrations, sagapg.Migrations}
 }
 
-func componentNames() []string {
+// components lists chronicle's components, then the application's
+// (Options.Migrations).
+func (a *app) components() []pgmigrate.Set {
+	return append(chronicleComponents(), a.opts.Migrations...)
+}
+
+func (a *app) componentNames() []string {
 	var names []string
-	for _, c := range components() {
+	for _, c := range a.components() {
 		names = append(names, c.Component)
 	}
 	return names
@@ -30,8 +36,13 @@ func componentNames() []string {
 
 // selectComponents returns the components named in list (comma-separated),
 // or all of them for an empty list.
-func selectComponents(list string) ([]pgmigrate.Set, error) {
-	all := components()
+func (a *app) selectComponents(list string) ([]pgmigrate.Set, error) {
+	all := a.components()
+	for i, c := range all {
+		if slices.ContainsFunc(all[:i], func(p pgmigrate.Set) bool { return p.Component == c.Component }) {
+			return nil, fmt.Errorf("Options.Migrations: component %q is defined twice", c.Component)
+		}
+	}
 	if list == "" {
 		return all, nil
 	}
@@ -40,7 +51,7 @@ func selectComponents(list string) ([]pgmigrate.Set, error) {
 		name = strings.TrimSpace(name)
 		i := slices.IndexFunc(all, func(c pgmigrate.Set) bool { return c.Component == name })
 		if i < 0 {
-			return nil, usagef("--components: unknown component %q, want some of %s", name, strings.Join(componentNames(), ","))
+			return nil, usagef("--components: unknown component %q, want some of %s", name, strings.Join(a.componentNames(), ","))
 		}
 		if !slices.ContainsFunc(out, func(c pgmigrate.Set) bool { return c.Component == name }) {
 			out = append(out, all[i])
@@ -66,7 +77,7 @@ func runMigrate(ctx context.Context, a *app, args []string) error {
 		args = args[1:]
 	}
 	fs := newFlagSet("migrate", &a.g, a.stderr)
-	only := fs.String("components", "", "comma-separated components to migrate (default all: "+strings.Join(componentNames(), ",")+")")
+	only := fs.String("components", "", "comma-separated components to migrate (default all: "+strings.Join(a.componentNames(), ",")+")")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -74,7 +85,7 @@ func runMigrate(ctx context.Context, a *app, args []string) error {
 	if err := a.wantArgs("migrate", rest, 0, 0, ""); err != nil {
 		return err
 	}
-	comps, err := selectComponents(*only)
+	comps, err := a.selectComponents(*only)
 	if err != nil {
 		return err
 	}
@@ -121,6 +132,7 @@ func (a *app) reportMigrated(applied []migrationState, err error) error {
 func runMigrateStatus(ctx context.Context, a *app, args []string) error {
 	fs := newFlagSet("migrate status", &a.g, a.stderr)
 	check := fs.Bool("check", false, "exit with code 4 when a migration is pending")
+	only := fs.String("components", "", "comma-separated components to list and check (default all: "+strings.Join(a.componentNames(), ",")+")")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -128,11 +140,15 @@ func runMigrateStatus(ctx context.Context, a *app, args []string) error {
 	if err := a.wantArgs("migrate status", rest, 0, 0, ""); err != nil {
 		return err
 	}
+	comps, err := a.selectComponents(*only)
+	if err != nil {
+		return err
+	}
 	env, err := a.open(ctx)
 	if err != nil {
 		return err
 	}
-	states, err := pgmigrate.Status(ctx, env.Pool, env.Schema, components()...)
+	states, err := pgmigrate.Status(ctx, env.Pool, env.Schema, comps...)
 	if err != nil {
 		return err
 	}
@@ -163,7 +179,16 @@ func runMigrateStatus(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 	}
-	if *check && pending {
+	if !pending {
+		return nil
+	}
+	if !slices.ContainsFunc(rows, func(m migrationState) bool { return !m.Pending }) {
+		// Nothing applied here: the schema may be the wrong one.
+		if others := a.migratedSchemas(ctx, env); others != "" {
+			fmt.Fprintf(a.stderr, "%s: schema %q holds none of these components; %s\n", a.opts.Name, env.Schema, others)
+		}
+	}
+	if *check {
 		return &notMigratedError{prog: a.opts.Name, schema: env.Schema, detail: "migrations pending"}
 	}
 	return nil

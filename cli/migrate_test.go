@@ -10,7 +10,7 @@ import (
 	aggpg "github.com/chronicle-go/chronicle/aggregate/postgres"
 	"github.com/chronicle-go/chronicle/cli"
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
+	"github.com/chronicle-go/chronicle/pgmigrate"
 	projpg "github.com/chronicle-go/chronicle/projection/postgres"
 	sagapg "github.com/chronicle-go/chronicle/saga/postgres"
 )

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
+	"github.com/chronicle-go/chronicle/pgmigrate"
 	"github.com/chronicle-go/chronicle/projection"
 	"github.com/chronicle-go/chronicle/saga"
 )
@@ -28,12 +29,20 @@ type Options struct {
 	// commands: `sagas list` then shows every registered saga without being
 	// told its name, and reads through the engines' own stores.
 	Sagas func(ctx context.Context, env *Env) ([]*saga.Engine, error)
+	// Migrations are the application's own components (the tables of its
+	// read models, say), loaded with [pgmigrate.Load]: `migrate` applies
+	// them after chronicle's, `migrate status` lists them, `--components`
+	// selects them by name, and a missing table of theirs is reported as
+	// their component not migrated.
+	Migrations []pgmigrate.Set
 	// Logger receives the stores' background logs; default: discarded.
 	Logger *slog.Logger
 }
 
-// Env is what a command opened: the pool, the schema and the PostgreSQL
-// event store on them. [Options.Projections] and [Options.Sagas] build the
+// Env is what a command opened: the pool (whose sessions have the schema
+// first on their search_path, so unqualified table names find the
+// application's tables there), the schema and the PostgreSQL event store
+// on them. [Options.Projections] and [Options.Sagas] build the
 // application's runner and engines on it. Main closes the store and the pool
 // when the command ends.
 type Env struct {

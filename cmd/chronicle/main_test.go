@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/chronicle-go/chronicle/cli"
-	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/pgtest"
 )
 
 // The test binary doubles as the chronicle binary: run with

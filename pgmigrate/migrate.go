@@ -216,3 +216,54 @@ func IsUndefinedTable(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "3F000")
 }
+
+// ErrPending matches a [*PendingError].
+var ErrPending = errors.New("pgmigrate: migrations pending")
+
+// PendingError reports a schema with migrations not applied yet, per
+// component.
+type PendingError struct {
+	Schema string
+	// Pending lists the migrations not applied, in the order of the sets
+	// checked.
+	Pending []State
+}
+
+func (e *PendingError) Error() string {
+	counts := map[string]int{}
+	var order []string
+	for _, st := range e.Pending {
+		if counts[st.Component] == 0 {
+			order = append(order, st.Component)
+		}
+		counts[st.Component]++
+	}
+	parts := make([]string, len(order))
+	for i, c := range order {
+		parts[i] = fmt.Sprintf("%s: %d pending", c, counts[c])
+	}
+	return fmt.Sprintf("pgmigrate: schema %s is not migrated (%s)", e.Schema, strings.Join(parts, ", "))
+}
+
+// Unwrap returns [ErrPending].
+func (e *PendingError) Unwrap() error { return ErrPending }
+
+// Check returns a [*PendingError] if any migration of sets is not applied
+// to schema (a schema that does not exist has every migration pending),
+// and nil when the schema is up to date.
+func Check(ctx context.Context, db DB, schema string, sets ...Set) error {
+	states, err := Status(ctx, db, schema, sets...)
+	if err != nil {
+		return err
+	}
+	var pending []State
+	for _, st := range states {
+		if st.Pending() {
+			pending = append(pending, st)
+		}
+	}
+	if len(pending) > 0 {
+		return &PendingError{Schema: schema, Pending: pending}
+	}
+	return nil
+}

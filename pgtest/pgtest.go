@@ -1,10 +1,23 @@
 // Package pgtest gives tests a real PostgreSQL: a fresh schema per test,
 // dropped when the test ends. It never mocks the database.
 //
+//	func TestBalances(t *testing.T) {
+//		pool, schema := pgtest.Pool(t) // search_path is the new schema
+//		_, err := pgmigrate.Apply(t.Context(), pool, schema, bank.Migrations)
+//		...
+//	}
+//
+// # The server
+//
 // The server comes from CHRONICLE_TEST_POSTGRES (default
-// postgres://postgres@127.0.0.1:5432/test?sslmode=disable). When it cannot be
-// reached the test is skipped with a clear message — except under CI=true,
-// where it fails: CI must never pass by skipping the database.
+// postgres://postgres@127.0.0.1:5432/test?sslmode=disable). When it cannot
+// be reached, the first test of the package that needs it fails with one
+// line saying how to fix it, and the package's other tests that need it
+// skip: `go test ./...` shows the output of failed packages only, so a
+// skip alone would pass unseen. To skip the PostgreSQL tests on purpose,
+// set CHRONICLE_TEST_POSTGRES=skip. Under CI=true every such test fails
+// instead, whatever the variable says: CI must never pass by skipping the
+// database.
 package pgtest
 
 import (
@@ -12,23 +25,32 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
+	"github.com/chronicle-go/chronicle/pgmigrate"
 )
 
 // DefaultURL is used when CHRONICLE_TEST_POSTGRES is unset.
 const DefaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
+// EnvURL names the variable holding the test server's URL, or [Skip].
+const EnvURL = "CHRONICLE_TEST_POSTGRES"
+
+// Skip, as the value of CHRONICLE_TEST_POSTGRES, skips the tests that need
+// PostgreSQL (except under CI=true, where they fail).
+const Skip = "skip"
+
 // URL returns the test server's connection string.
 func URL() string {
-	if u := os.Getenv("CHRONICLE_TEST_POSTGRES"); u != "" {
+	if u := os.Getenv(EnvURL); u != "" && u != Skip {
 		return u
 	}
 	return DefaultURL
@@ -37,12 +59,17 @@ func URL() string {
 var (
 	reachOnce sync.Once
 	reachErr  error
+	reported  atomic.Bool // the unreachable server failed a test already
 )
 
-// Require skips the test (fails it under CI=true) when the server cannot be
-// reached. The check runs once per test binary.
+// Require fails, skips or lets pass the test, once per test binary
+// checking that the server answers: see the package documentation.
 func Require(t testing.TB) {
 	t.Helper()
+	if os.Getenv(EnvURL) == Skip && os.Getenv("CI") != "true" {
+		t.Skip("PostgreSQL tests skipped: " + EnvURL + "=" + Skip)
+		return
+	}
 	reachOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -54,19 +81,43 @@ func Require(t testing.TB) {
 		defer conn.Close(ctx)
 		reachErr = conn.Ping(ctx)
 	})
-	if reachErr == nil {
+	if reachErr != nil {
+		unreachable(t, reachErr, os.Getenv(EnvURL), os.Getenv("CI") == "true", &reported)
+	}
+}
+
+// unreachable fails or skips t for a server that did not answer: every
+// test under CI=true; otherwise the first test of the binary (reported
+// remembers it), with the fix in one line, and the others skip.
+func unreachable(t testing.TB, err error, env string, ci bool, reported *atomic.Bool) {
+	t.Helper()
+	where := "PostgreSQL at " + redact(URL())
+	if env == "" {
+		where += " (the default; " + EnvURL + " is unset)"
+	}
+	cause := err.Error()
+	if i := strings.Index(cause, "\n"); i >= 0 {
+		cause = cause[:i]
+	}
+	if ci {
+		if env == Skip {
+			t.Fatal(EnvURL + "=" + Skip + " is refused under CI=true: CI must never pass by skipping the database")
+			return
+		}
+		t.Fatal(where + " is unreachable (" + cause + ") — CI=true, so this fails instead of skipping")
 		return
 	}
-	msg := "PostgreSQL at " + redact(URL()) + " is unreachable (" + reachErr.Error() + "); set CHRONICLE_TEST_POSTGRES"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + " — CI=true, so this fails instead of skipping")
+	if reported.CompareAndSwap(false, true) {
+		t.Fatal(where + " is unreachable (" + cause + "): start PostgreSQL 15+ (README: Set-up), point " +
+			EnvURL + " at one, or set " + EnvURL + "=" + Skip + " to skip these tests")
+		return
 	}
-	t.Skip(msg)
+	t.Skip(where + " is unreachable; see the failure above")
 }
 
 func redact(u string) string {
 	if cfg, err := pgx.ParseConfig(u); err == nil {
-		return cfg.User + "@" + cfg.Host + "/" + cfg.Database
+		return cfg.User + "@" + cfg.Host + ":" + strconv.Itoa(int(cfg.Port)) + "/" + cfg.Database
 	}
 	return "the configured server"
 }

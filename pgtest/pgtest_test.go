@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/pgtest"
 )
 
 func TestPoolUsesItsOwnSchema(t *testing.T) {

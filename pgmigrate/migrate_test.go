@@ -3,12 +3,13 @@ package pgmigrate_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
 
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
-	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/pgmigrate"
+	"github.com/chronicle-go/chronicle/pgtest"
 )
 
 func TestValidateSchema(t *testing.T) {
@@ -94,4 +95,70 @@ func TestFailedMigrationLeavesNothing(t *testing.T) {
 	if st[0].Pending() || !st[1].Pending() {
 		t.Fatalf("status: %+v", st)
 	}
+}
+
+// An application's component migrates beside another with one call; Check
+// names what is pending; Schemas finds where components are.
+func TestCheckAndSchemas(t *testing.T) {
+	pool, schema := pgtest.Pool(t)
+	ctx := context.Background()
+	lib := pgmigrate.MustLoad("lib", fstest.MapFS{"m/0001_a.sql": {Data: []byte("CREATE TABLE {{schema}}.a (id int)")}}, "m")
+	app := pgmigrate.MustLoad("app", fstest.MapFS{
+		"m/0001_b.sql": {Data: []byte("CREATE TABLE {{schema}}.b (id int)")},
+		"m/0002_c.sql": {Data: []byte("CREATE TABLE {{schema}}.c (id int)")},
+	}, "m")
+
+	err := pgmigrate.Check(ctx, pool, schema, lib, app)
+	var pending *pgmigrate.PendingError
+	if !errors.As(err, &pending) || !errors.Is(err, pgmigrate.ErrPending) || len(pending.Pending) != 3 || pending.Schema != schema {
+		t.Fatalf("Check before: %v", err)
+	}
+	if want := "pgmigrate: schema " + schema + " is not migrated (lib: 1 pending, app: 2 pending)"; err.Error() != want {
+		t.Fatalf("Check before: %q, want %q", err, want)
+	}
+	for _, m := range mustSchemas(t, pool) {
+		if m.Schema == schema {
+			t.Fatalf("Schemas lists %s before any migration: %+v", schema, m)
+		}
+	}
+
+	if _, err := pgmigrate.Apply(ctx, pool, schema, lib); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgmigrate.Check(ctx, pool, schema, lib); err != nil {
+		t.Fatalf("Check lib after its migration: %v", err)
+	}
+	if err := pgmigrate.Check(ctx, pool, schema, lib, app); !errors.As(err, &pending) || len(pending.Pending) != 2 || pending.Pending[0].Component != "app" {
+		t.Fatalf("Check lib and app: %v", err)
+	}
+	if _, err := pgmigrate.Apply(ctx, pool, schema, lib, app); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgmigrate.Check(ctx, pool, schema, lib, app); err != nil {
+		t.Fatalf("Check after: %v", err)
+	}
+	found := false
+	for _, m := range mustSchemas(t, pool) {
+		if m.Schema == schema {
+			found = true
+			if strings.Join(m.Components, ",") != "app,lib" {
+				t.Errorf("Schemas: %s holds %v, want app and lib", schema, m.Components)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("Schemas does not list %s", schema)
+	}
+	if err := pgmigrate.Check(ctx, pool, "t_never_created", lib); !errors.Is(err, pgmigrate.ErrPending) {
+		t.Errorf("Check of a schema that does not exist: %v", err)
+	}
+}
+
+func mustSchemas(t *testing.T, db pgmigrate.DB) []pgmigrate.Migrated {
+	t.Helper()
+	all, err := pgmigrate.Schemas(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all
 }
