@@ -273,3 +273,22 @@ func AwaitLockWait(t testing.TB, app, like, waitEvent string) {
 		}
 	}
 }
+
+// Querier is what [Rows] needs: a pool, a connection or a transaction.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// Rows returns a function that runs the query and returns its rows as
+// values (text as string, bigint as int64, …): what the projection test
+// kit's ThenRows reads a PostgreSQL read model with. Give the query an
+// ORDER BY: rows are compared in order.
+func Rows(db Querier, sql string, args ...any) func(ctx context.Context) ([][]any, error) {
+	return func(ctx context.Context) ([][]any, error) {
+		rows, err := db.Query(ctx, sql, args...)
+		if err != nil {
+			return nil, err
+		}
+		return pgx.CollectRows(rows, func(r pgx.CollectableRow) ([]any, error) { return r.Values() })
+	}
+}

@@ -77,6 +77,10 @@ func New[S any](name string, opts Options) *Definition[S] {
 // Name returns the saga type name.
 func (d *Definition[S]) Name() string { return d.name }
 
+// Options returns the options the definition was made with (JSON as the
+// StateCodec when none was given).
+func (d *Definition[S]) Options() Options { return d.opts }
+
 // Start registers h for events of eventType that start an instance: if no
 // instance with the correlated ID exists, one is created with the zero S and
 // h runs on it. For an existing instance h runs like an [On] handler.

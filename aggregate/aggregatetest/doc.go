@@ -3,7 +3,7 @@
 // or this error is returned.
 //
 //	func TestShip(t *testing.T) {
-//		aggregatetest.For(t, func() *Order { return &Order{} }).
+//		aggregatetest.For(t, registry, func() *Order { return &Order{} }).
 //			Given(OrderPlaced{ID: "1"}, OrderPaid{ID: "1"}).
 //			When(func(o *Order) error { return o.Ship() }).
 //			Then(OrderShipped{ID: "1"})
@@ -11,8 +11,16 @@
 //
 // [For] takes object-style aggregates (the command is a function of the
 // aggregate); [ForDecider] takes an [aggregate.Decider] (the command is a
-// value). A failing Then or ThenError reports, event by event, what was
-// expected and what was recorded.
+// value). Both take the registry the aggregate's repository uses: every
+// event, given, wanted or recorded, is encoded and decoded with it, as a
+// save and a load would, so an event the store could not hold (a type not
+// registered, a field lost in JSON) fails the specification. A failing
+// Then or ThenError reports, event by event, what was expected and what was
+// recorded.
+//
+// Projections and sagas have kits of the same shape:
+// [github.com/chronicle-go/chronicle/projection/projectiontest] and
+// [github.com/chronicle-go/chronicle/saga/sagatest].
 //
 // # Backends
 //

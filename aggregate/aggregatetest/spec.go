@@ -1,23 +1,28 @@
 package aggregatetest
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/chronicle-go/chronicle/aggregate"
+	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/valuediff"
 )
 
 // Spec is one given / when / then specification of an aggregate of type T
-// handling commands of type C.
+// handling commands of type C. Every event goes through the registry, as
+// in the repository: given events are encoded and decoded before the
+// aggregate sees them, and the recorded ones are encoded and decoded before
+// they are compared, so an event the registry cannot store (an
+// unregistered type, a field that does not survive JSON) fails the
+// specification instead of passing it.
 type Spec[T aggregate.Aggregate, C any] struct {
-	t     testing.TB
-	newFn func() T
-	run   func(T, C) error
-	id    string
+	t        testing.TB
+	registry *eventstore.Registry
+	newFn    func() T
+	run      func(T, C) error
+	id       string
 
 	given []any
 	ran   bool
@@ -25,16 +30,17 @@ type Spec[T aggregate.Aggregate, C any] struct {
 	err   error
 }
 
-// For starts a specification of an object-style aggregate: newFn returns an
-// empty aggregate, and each command is a function that calls the
-// aggregate's methods.
-func For[T aggregate.Aggregate](t testing.TB, newFn func() T) *Spec[T, func(T) error] {
-	return &Spec[T, func(T) error]{t: t, newFn: newFn, id: "test", run: func(a T, cmd func(T) error) error { return cmd(a) }}
+// For starts a specification of an object-style aggregate: registry is the
+// one its repository uses, newFn returns an empty aggregate, and each
+// command is a function that calls the aggregate's methods.
+func For[T aggregate.Aggregate](t testing.TB, registry *eventstore.Registry, newFn func() T) *Spec[T, func(T) error] {
+	return &Spec[T, func(T) error]{t: t, registry: registry, newFn: newFn, id: "test", run: func(a T, cmd func(T) error) error { return cmd(a) }}
 }
 
-// ForDecider starts a specification of a decider-style aggregate.
-func ForDecider[S, C any](t testing.TB, d aggregate.Decider[S, C]) *Spec[*aggregate.State[S], C] {
-	return &Spec[*aggregate.State[S], C]{t: t, newFn: d.New, id: "test", run: d.Run}
+// ForDecider starts a specification of a decider-style aggregate whose
+// events registry knows.
+func ForDecider[S, C any](t testing.TB, registry *eventstore.Registry, d aggregate.Decider[S, C]) *Spec[*aggregate.State[S], C] {
+	return &Spec[*aggregate.State[S], C]{t: t, registry: registry, newFn: d.New, id: "test", run: d.Run}
 }
 
 // WithID sets the aggregate's ID (default "test").
@@ -43,9 +49,18 @@ func (s *Spec[T, C]) WithID(id string) *Spec[T, C] {
 	return s
 }
 
-// Given sets the events of the aggregate's past.
+// Given sets the events of the aggregate's past, each stored and loaded
+// through the registry.
 func (s *Spec[T, C]) Given(events ...any) *Spec[T, C] {
-	s.given = append(s.given, events...)
+	s.t.Helper()
+	for _, e := range events {
+		v, err := s.roundTrip(e, uint64(len(s.given)+1))
+		if err != nil {
+			s.t.Errorf("aggregatetest: given event %s: %v", valuediff.Show(e), err)
+			continue
+		}
+		s.given = append(s.given, v)
+	}
 	return s
 }
 
@@ -59,21 +74,36 @@ func (s *Spec[T, C]) When(cmd C) *Spec[T, C] {
 }
 
 // Then checks that the command succeeded and recorded exactly events, in
-// order (none, when events is empty). It returns the aggregate for further
-// checks of its state.
+// order (none, when events is empty), as they come back from the registry.
+// It returns the aggregate for further checks of its state.
 func (s *Spec[T, C]) Then(events ...any) T {
 	s.t.Helper()
 	if !s.ran {
 		s.t.Errorf("aggregatetest: Then without When")
 		return s.agg
 	}
+	for _, e := range events {
+		if _, err := s.roundTrip(e, 1); err != nil {
+			s.t.Errorf("aggregatetest: want event %s: %v", valuediff.Show(e), err)
+			return s.agg
+		}
+	}
 	if s.err != nil {
-		s.t.Errorf("aggregatetest: the command failed: %v\nwant events:\n%s", s.err, list(events))
+		s.t.Errorf("aggregatetest: the command failed: %v\nwant events:\n%s", s.err, valuediff.List(events))
 		return s.agg
 	}
-	got := s.agg.Uncommitted()
-	if !equal(got, events) {
-		s.t.Errorf("aggregatetest: recorded events differ (- want, + got):\n%s", diff(events, got))
+	recorded := s.agg.Uncommitted()
+	got := make([]any, len(recorded))
+	for i, e := range recorded {
+		v, err := s.roundTrip(e, s.agg.Version()+uint64(i)+1)
+		if err != nil {
+			s.t.Errorf("aggregatetest: the aggregate recorded %s, which the registry cannot store and load: %v", valuediff.Show(e), err)
+			return s.agg
+		}
+		got[i] = v
+	}
+	if !valuediff.Equal(got, events) {
+		s.t.Errorf("aggregatetest: recorded events differ (- want, + got):\n%s", valuediff.Diff(events, got))
 	}
 	return s.agg
 }
@@ -87,62 +117,30 @@ func (s *Spec[T, C]) ThenError(target error) {
 		return
 	}
 	if s.err == nil {
-		s.t.Errorf("aggregatetest: the command succeeded, want error %v; it recorded:\n%s", target, list(s.agg.Uncommitted()))
+		s.t.Errorf("aggregatetest: the command succeeded, want error %v; it recorded:\n%s", target, valuediff.List(s.agg.Uncommitted()))
 		return
 	}
 	if !errors.Is(s.err, target) {
 		s.t.Errorf("aggregatetest: the command failed with %v, want %v", s.err, target)
 	}
 	if got := s.agg.Uncommitted(); len(got) > 0 {
-		s.t.Errorf("aggregatetest: the command failed but recorded:\n%s", list(got))
+		s.t.Errorf("aggregatetest: the command failed but recorded:\n%s", valuediff.List(got))
 	}
 }
 
-func equal(got, want []any) bool {
-	if len(got) != len(want) {
-		return false
+// roundTrip encodes e with the registry and decodes it again, as a save
+// and a load would.
+func (s *Spec[T, C]) roundTrip(e any, version uint64) (any, error) {
+	if s.registry == nil {
+		return nil, errors.New("no registry: pass the one the aggregate's repository uses to For or ForDecider")
 	}
-	for i := range got {
-		if !reflect.DeepEqual(got[i], want[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// show renders an event as its Go type and its JSON payload.
-func show(e any) string {
-	b, err := json.Marshal(e)
+	ev, err := s.registry.Encode(e, eventstore.Metadata{})
 	if err != nil {
-		return fmt.Sprintf("%T %+v", e, e)
+		return nil, err
 	}
-	return fmt.Sprintf("%T %s", e, b)
-}
-
-func list(events []any) string {
-	if len(events) == 0 {
-		return "  (no events)\n"
+	v, err := s.registry.Decode(eventstore.RecordedEvent{Event: ev, StreamID: s.id, Version: version})
+	if err != nil {
+		return nil, fmt.Errorf("it does not decode again: %w", err)
 	}
-	var b strings.Builder
-	for i, e := range events {
-		fmt.Fprintf(&b, "  %d. %s\n", i+1, show(e))
-	}
-	return b.String()
-}
-
-func diff(want, got []any) string {
-	var b strings.Builder
-	for i := range max(len(want), len(got)) {
-		switch {
-		case i >= len(got):
-			fmt.Fprintf(&b, "- %d. %s\n", i+1, show(want[i]))
-		case i >= len(want):
-			fmt.Fprintf(&b, "+ %d. %s\n", i+1, show(got[i]))
-		case reflect.DeepEqual(want[i], got[i]):
-			fmt.Fprintf(&b, "  %d. %s\n", i+1, show(got[i]))
-		default:
-			fmt.Fprintf(&b, "- %d. %s\n+ %d. %s\n", i+1, show(want[i]), i+1, show(got[i]))
-		}
-	}
-	return b.String()
+	return v, nil
 }

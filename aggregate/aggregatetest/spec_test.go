@@ -8,6 +8,7 @@ import (
 
 	"github.com/chronicle-go/chronicle/aggregate"
 	"github.com/chronicle-go/chronicle/aggregate/aggregatetest"
+	"github.com/chronicle-go/chronicle/eventstore"
 )
 
 type Lamp struct {
@@ -41,6 +42,21 @@ func (l *Lamp) SwitchOn(by string) error {
 
 func newLamp() *Lamp { return &Lamp{} }
 
+// lamps is the registry of the lamp's events, as its repository uses.
+var lamps = func() *eventstore.Registry {
+	r := eventstore.NewRegistry(nil)
+	eventstore.MustRegister[SwitchedOn](r, "SwitchedOn")
+	eventstore.MustRegister[SwitchedOff](r, "SwitchedOff")
+	eventstore.MustRegister[Dimmed](r, "Dimmed")
+	return r
+}()
+
+// Dimmed has a field JSON cannot carry: it is lost on the way to the store.
+type Dimmed struct {
+	Level int `json:"level"`
+	by    string
+}
+
 func on(by string) func(*Lamp) error { return func(l *Lamp) error { return l.SwitchOn(by) } }
 
 // recorder is a testing.TB that records failures instead of failing.
@@ -55,17 +71,17 @@ func (r *recorder) Errorf(format string, args ...any) {
 }
 
 func TestObjectStylePasses(t *testing.T) {
-	l := aggregatetest.For(t, newLamp).Given(SwitchedOff{}).When(on("ann")).Then(SwitchedOn{By: "ann"})
+	l := aggregatetest.For(t, lamps, newLamp).Given(SwitchedOff{}).When(on("ann")).Then(SwitchedOn{By: "ann"})
 	if !l.On || l.Version() != 1 || l.AggregateID() != "test" {
 		t.Fatalf("state after Then: %+v v%d", l, l.Version())
 	}
-	aggregatetest.For(t, newLamp).Given(SwitchedOn{By: "x"}).When(on("ann")).ThenError(ErrAlreadyOn)
-	aggregatetest.For(t, newLamp).WithID("l-1").When(func(l *Lamp) error { return nil }).Then()
+	aggregatetest.For(t, lamps, newLamp).Given(SwitchedOn{By: "x"}).When(on("ann")).ThenError(ErrAlreadyOn)
+	aggregatetest.For(t, lamps, newLamp).WithID("l-1").When(func(l *Lamp) error { return nil }).Then()
 }
 
 func TestThenReportsADiff(t *testing.T) {
 	r := &recorder{TB: t}
-	aggregatetest.For(r, newLamp).When(on("ann")).Then(SwitchedOn{By: "bob"}, SwitchedOff{})
+	aggregatetest.For(r, lamps, newLamp).When(on("ann")).Then(SwitchedOn{By: "bob"}, SwitchedOff{})
 	if len(r.errors) != 1 {
 		t.Fatalf("failures %q", r.errors)
 	}
@@ -81,7 +97,7 @@ func TestThenReportsADiff(t *testing.T) {
 
 func TestThenReportsAnError(t *testing.T) {
 	r := &recorder{TB: t}
-	aggregatetest.For(r, newLamp).Given(SwitchedOn{}).When(on("ann")).Then(SwitchedOn{By: "ann"})
+	aggregatetest.For(r, lamps, newLamp).Given(SwitchedOn{}).When(on("ann")).Then(SwitchedOn{By: "ann"})
 	if len(r.errors) != 1 || !strings.Contains(r.errors[0], "the command failed: lamp: already on") {
 		t.Fatalf("failures %q", r.errors)
 	}
@@ -89,19 +105,19 @@ func TestThenReportsAnError(t *testing.T) {
 
 func TestThenErrorReports(t *testing.T) {
 	r := &recorder{TB: t}
-	aggregatetest.For(r, newLamp).When(on("ann")).ThenError(ErrAlreadyOn)
+	aggregatetest.For(r, lamps, newLamp).When(on("ann")).ThenError(ErrAlreadyOn)
 	if len(r.errors) != 1 || !strings.Contains(r.errors[0], "the command succeeded, want error lamp: already on") ||
 		!strings.Contains(r.errors[0], `1. aggregatetest_test.SwitchedOn {"by":"ann"}`) {
 		t.Fatalf("failures %q", r.errors)
 	}
 	r.errors = nil
 	other := errors.New("other")
-	aggregatetest.For(r, newLamp).When(func(*Lamp) error { return other }).ThenError(ErrAlreadyOn)
+	aggregatetest.For(r, lamps, newLamp).When(func(*Lamp) error { return other }).ThenError(ErrAlreadyOn)
 	if len(r.errors) != 1 || !strings.Contains(r.errors[0], "failed with other, want lamp: already on") {
 		t.Fatalf("failures %q", r.errors)
 	}
 	r.errors = nil
-	aggregatetest.For(r, newLamp).When(func(l *Lamp) error {
+	aggregatetest.For(r, lamps, newLamp).When(func(l *Lamp) error {
 		aggregate.Record(l, SwitchedOff{})
 		return ErrAlreadyOn
 	}).ThenError(ErrAlreadyOn)
@@ -109,7 +125,7 @@ func TestThenErrorReports(t *testing.T) {
 		t.Fatalf("failures %q", r.errors)
 	}
 	r.errors = nil
-	aggregatetest.For(r, newLamp).Then()
+	aggregatetest.For(r, lamps, newLamp).Then()
 	if len(r.errors) != 1 || !strings.Contains(r.errors[0], "Then without When") {
 		t.Fatalf("failures %q", r.errors)
 	}
@@ -138,15 +154,63 @@ var tank = aggregate.Decider[Tank, Fill]{
 	},
 }
 
+var tanks = func() *eventstore.Registry {
+	r := eventstore.NewRegistry(nil)
+	eventstore.MustRegister[Filled](r, "Filled")
+	return r
+}()
+
+// Events go through the registry as a save and a load would: a value the
+// registry cannot store fails the specification, given, wanted or
+// recorded.
+func TestEventsRoundTripThroughTheRegistry(t *testing.T) {
+	r := &recorder{TB: t}
+	aggregatetest.For(r, lamps, newLamp).Given("switched on").When(on("ann")).Then(SwitchedOn{By: "ann"})
+	if len(r.errors) != 1 || !strings.Contains(r.errors[0], `given event string "switched on": eventstore: Go type string is not registered`) {
+		t.Fatalf("a string as a given event: %q", r.errors)
+	}
+	r.errors = nil
+	aggregatetest.For(r, lamps, newLamp).When(on("ann")).Then("SwitchedOn")
+	if len(r.errors) != 1 || !strings.Contains(r.errors[0], `want event string "SwitchedOn"`) {
+		t.Fatalf("a string as a wanted event: %q", r.errors)
+	}
+	r.errors = nil
+	aggregatetest.For(r, lamps, newLamp).When(func(l *Lamp) error {
+		aggregate.Record(l, "switched on")
+		return nil
+	}).Then()
+	if len(r.errors) != 1 || !strings.Contains(r.errors[0], `the aggregate recorded string "switched on", which the registry cannot store and load`) {
+		t.Fatalf("a string recorded: %q", r.errors)
+	}
+	// What the store would lose is lost here too.
+	r.errors = nil
+	aggregatetest.For(r, lamps, newLamp).When(func(l *Lamp) error {
+		aggregate.Record(l, Dimmed{Level: 3, by: "ann"})
+		return nil
+	}).Then(Dimmed{Level: 3, by: "ann"})
+	if len(r.errors) != 1 || !strings.Contains(r.errors[0], "recorded events differ") {
+		t.Fatalf("an unexported field: %q", r.errors)
+	}
+	aggregatetest.For(t, lamps, newLamp).When(func(l *Lamp) error {
+		aggregate.Record(l, &Dimmed{Level: 3}) // a pointer comes back as the value
+		return nil
+	}).Then(Dimmed{Level: 3})
+	r.errors = nil
+	aggregatetest.For(r, nil, newLamp).When(on("ann")).Then(SwitchedOn{By: "ann"})
+	if len(r.errors) != 1 || !strings.Contains(r.errors[0], "no registry") {
+		t.Fatalf("nil registry: %q", r.errors)
+	}
+}
+
 func TestDeciderStyle(t *testing.T) {
-	st := aggregatetest.ForDecider(t, tank).Given(Filled{Litres: 50}).When(Fill{Litres: 30}).Then(Filled{Litres: 30})
+	st := aggregatetest.ForDecider(t, tanks, tank).Given(Filled{Litres: 50}).When(Fill{Litres: 30}).Then(Filled{Litres: 30})
 	if st.Value.Litres != 80 {
 		t.Fatalf("state %+v", st.Value)
 	}
-	aggregatetest.ForDecider(t, tank).Given(Filled{Litres: 90}).When(Fill{Litres: 30}).ThenError(ErrOverflow)
+	aggregatetest.ForDecider(t, tanks, tank).Given(Filled{Litres: 90}).When(Fill{Litres: 30}).ThenError(ErrOverflow)
 
 	r := &recorder{TB: t}
-	aggregatetest.ForDecider(r, tank).When(Fill{Litres: 30}).Then(Filled{Litres: 20})
+	aggregatetest.ForDecider(r, tanks, tank).When(Fill{Litres: 30}).Then(Filled{Litres: 20})
 	if len(r.errors) != 1 || !strings.Contains(r.errors[0], `- 1. aggregatetest_test.Filled {"litres":20}`) {
 		t.Fatalf("failures %q", r.errors)
 	}
