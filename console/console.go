@@ -25,6 +25,7 @@ const (
 	MaxPageSize      = 500
 	DefaultMaxLive   = 32
 	DefaultTitle     = "chronicle"
+	DefaultCacheFor  = time.Second
 	correlationLimit = 1000
 )
 
@@ -72,6 +73,10 @@ type Config struct {
 	// MaxLive bounds the live connections (tail, overview, rebuild
 	// progress) served at once; default [DefaultMaxLive].
 	MaxLive int
+	// CacheFor is how long the overview's figures are shared between
+	// requests (many open overviews then cost one set of queries); default
+	// [DefaultCacheFor], negative: never shared.
+	CacheFor time.Duration
 	// Logger receives request failures and actions; default discard.
 	Logger *slog.Logger
 }
@@ -108,6 +113,7 @@ func (c *Config) setDefaults() {
 	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
 	c.PageSize = cmp.Or(c.PageSize, DefaultPageSize)
 	c.MaxLive = cmp.Or(c.MaxLive, DefaultMaxLive)
+	c.CacheFor = cmp.Or(c.CacheFor, DefaultCacheFor)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

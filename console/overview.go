@@ -36,7 +36,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request) error {
 // shows its error, the others still render. Results are shared between
 // requests for a second, so many open overviews cost one set of queries.
 func (c *Console) overviewData(ctx context.Context) overviewData {
-	return c.stats.get(ctx, time.Second, func(ctx context.Context) overviewData {
+	return c.stats.get(ctx, c.cfg.CacheFor, func(ctx context.Context) overviewData {
 		var d overviewData
 		var wg sync.WaitGroup
 		wg.Go(func() {
@@ -146,7 +146,7 @@ type cached[T any] struct {
 func (c *cached[T]) get(ctx context.Context, ttl time.Duration, compute func(context.Context) T) T {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.at.IsZero() && time.Since(c.at) < ttl {
+	if ttl > 0 && !c.at.IsZero() && time.Since(c.at) < ttl {
 		return c.val
 	}
 	c.val, c.at = compute(ctx), time.Now()

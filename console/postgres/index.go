@@ -159,7 +159,7 @@ const (
 
 // Stats implements [console.Index]: the head, the number of events (the
 // head's identity position: rolled-back appends count too), the number
-// of streams (exact up to 5,000, else the planner's estimate), and the
+// of streams (exact up to 1,000, else the planner's estimate), and the
 // rate from the recording times of the last 20,000 events.
 func (s *Source) Stats(ctx context.Context) (console.LogStats, error) {
 	now := time.Now()

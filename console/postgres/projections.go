@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -28,31 +29,47 @@ func (s *Source) Status(ctx context.Context) ([]projection.Status, error) {
 	}
 	now := time.Now()
 	out := make([]projection.Status, len(records))
+	errs := make([]error, len(records))
+	// Each lagging projection costs a scan of up to LagScanLimit index
+	// entries: run them at once, on the pool's connections.
+	var wg sync.WaitGroup
 	for i, r := range records {
-		st := projection.Status{Record: r, Head: head}
-		if r.Checkpoint.Before(head) {
-			var matched, scanned int
-			var oldest pgtype.Timestamptz
-			var types, prefixes []string
-			if len(r.Filter.EventTypes) > 0 {
-				types = r.Filter.EventTypes
-			}
-			if len(r.Filter.StreamPrefixes) > 0 {
-				prefixes = r.Filter.StreamPrefixes
-			}
-			err := s.pool.QueryRow(ctx, s.sql.lag, int64(r.Checkpoint.Commit), int64(r.Checkpoint.Prepare), types, prefixes,
-				projection.LagScanLimit+1).Scan(&matched, &oldest, &scanned)
-			if err != nil {
-				return nil, fmt.Errorf("console/postgres: lag of %q: %w", r.Name, err)
-			}
-			st.LagEvents, st.LagAtLeast = min(matched, projection.LagScanLimit), scanned > projection.LagScanLimit
-			if oldest.Valid {
-				st.Lag = max(now.Sub(oldest.Time), 0)
-			}
+		out[i] = projection.Status{Record: r, Head: head}
+		if !r.Checkpoint.Before(head) {
+			continue
 		}
-		out[i] = st
+		wg.Go(func() { errs[i] = s.lag(ctx, &out[i], now) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// lag counts st's lag: the events after its checkpoint that pass its
+// filter, among at most LagScanLimit+1.
+func (s *Source) lag(ctx context.Context, st *projection.Status, now time.Time) error {
+	r := st.Record
+	var matched, scanned int
+	var oldest pgtype.Timestamptz
+	var types, prefixes []string
+	if len(r.Filter.EventTypes) > 0 {
+		types = r.Filter.EventTypes
+	}
+	if len(r.Filter.StreamPrefixes) > 0 {
+		prefixes = r.Filter.StreamPrefixes
+	}
+	err := s.pool.QueryRow(ctx, s.sql.lag, int64(r.Checkpoint.Commit), int64(r.Checkpoint.Prepare), types, prefixes,
+		projection.LagScanLimit+1).Scan(&matched, &oldest, &scanned)
+	if err != nil {
+		return fmt.Errorf("console/postgres: lag of %q: %w", r.Name, err)
+	}
+	st.LagEvents, st.LagAtLeast = min(matched, projection.LagScanLimit), scanned > projection.LagScanLimit
+	if oldest.Valid {
+		st.Lag = max(now.Sub(oldest.Time), 0)
+	}
+	return nil
 }
 
 // Skip implements [console.Projections]: through the application's

@@ -22,9 +22,10 @@ const eventCols = `ev.transaction_id, ev.position, ev.stream_id, ev.version, ev.
 // IDs do not sort in byte order (it cannot stop at the prefix's end).
 const maxWalk = 20_000
 
-// exactStreams is how many streams the overview counts exactly before it
-// falls back to the planner's estimate.
-const exactStreams = 5_000
+// exactStreams is how many streams the overview counts exactly (one
+// descent of the primary key each) before it falls back to the planner's
+// estimate: 5,000 took 130 ms on a loaded machine, 1,000 a fifth of it.
+const exactStreams = 1_000
 
 func newStatements(schema string) statements {
 	events := pgmigrate.Table(schema, "events")
