@@ -21,7 +21,7 @@
 //
 // A batch whose handler fails is rolled back and its messages are applied
 // one by one. A message that fails is given back to the broker to be
-// delivered again after a doubling back-off; its attempts are counted in
+// delivered again after a jittered, doubling back-off; its attempts are counted in
 // the store (brokers do not all count deliveries), and after
 // [Config.MaxAttempts] it is parked: recorded with its error and its
 // content, acked, and shown by [Store.Parked] and `chronicle inbox

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chronicle-go/chronicle/broker"
+	"github.com/chronicle-go/chronicle/internal/backoff"
 )
 
 // Handler applies one message's effects inside the unit of work tx, which
@@ -190,7 +191,7 @@ func (in *Inbox[Tx]) count(fn func(*Stats)) {
 // Broker and store errors are logged and retried after a pause.
 func (in *Inbox[Tx]) Run(ctx context.Context) error {
 	lastPrune := time.Time{}
-	pause := in.cfg.Backoff
+	pause := backoff.Backoff{Min: in.cfg.Backoff, Max: in.cfg.MaxBackoff}
 	for ctx.Err() == nil {
 		if time.Since(lastPrune) >= in.cfg.PruneInterval {
 			lastPrune = time.Now()
@@ -210,16 +211,16 @@ func (in *Inbox[Tx]) Run(ctx context.Context) error {
 			}
 			in.note(err)
 			in.log.Warn("receive failed", "err", err)
-			sleep(ctx, pause)
-			pause = min(2*pause, in.cfg.MaxBackoff)
+			backoff.Sleep(ctx, pause.Next())
 			continue
 		}
-		pause = in.cfg.Backoff
 		if err := in.handle(ctx, ds); err != nil && ctx.Err() == nil {
 			in.note(err)
 			in.log.Warn("batch failed", "err", err)
-			sleep(ctx, in.cfg.Backoff)
+			backoff.Sleep(ctx, pause.Next())
+			continue
 		}
+		pause.Reset()
 	}
 	return nil
 }
@@ -367,12 +368,9 @@ func (in *Inbox[Tx]) fail(ctx context.Context, r received, cause error) error {
 	in.failed[r.m.ID] = true
 	in.mu.Unlock()
 	in.count(func(s *Stats) { s.Retried++ })
-	delay := in.cfg.Backoff
-	for i := 1; i < attempts && delay < in.cfg.MaxBackoff; i++ {
-		delay *= 2
-	}
-	in.log.Warn("handler failed; retrying", "id", r.m.ID, "attempt", attempts, "in", min(delay, in.cfg.MaxBackoff), "err", cause)
-	if err := r.d.Retry(ctx, min(delay, in.cfg.MaxBackoff)); err != nil {
+	delay := backoff.Equal.Delay(in.cfg.Backoff, in.cfg.MaxBackoff, attempts)
+	in.log.Warn("handler failed; retrying", "id", r.m.ID, "attempt", attempts, "in", delay, "err", cause)
+	if err := r.d.Retry(ctx, delay); err != nil {
 		in.log.Debug("retry lost", "id", r.m.ID, "err", err)
 	}
 	return nil
@@ -396,14 +394,5 @@ func (in *Inbox[Tx]) park(ctx context.Context, d broker.Delivery, m broker.Messa
 func (in *Inbox[Tx]) giveBack(ctx context.Context, batch []received) {
 	for _, r := range batch {
 		_ = r.d.Retry(context.WithoutCancel(ctx), in.cfg.Backoff)
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
 	}
 }

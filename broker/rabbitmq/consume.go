@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -130,17 +131,20 @@ func (c *Consumer) Receive(ctx context.Context, max int) ([]broker.Delivery, err
 		return nil, ctx.Err()
 	}
 	out := []broker.Delivery{newDelivery(first)}
-	for len(out) < max {
+	// The client hands deliveries over one at a time from a goroutine of
+	// its own: when none is ready, let it run before ending the batch.
+	for idle := 0; len(out) < max && idle < 3; {
 		select {
 		case d, ok := <-deliveries:
 			if !ok {
 				return out, nil
 			}
 			out = append(out, newDelivery(d))
-			continue
+			idle = 0
 		default:
+			idle++
+			runtime.Gosched()
 		}
-		break
 	}
 	return out, nil
 }

@@ -2,6 +2,8 @@ package brokertest
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +19,9 @@ import (
 type Fixture struct {
 	// Name is "jetstream" or "rabbitmq".
 	Name string
+	// Spec names the fixture's broker objects ("jetstream:<stream>",
+	// "rabbitmq:<exchange>") for a child process's [PublisherFromSpec].
+	Spec string
 	// Addr is the broker's host:port, to put a tcpproxy in front of.
 	Addr string
 	// Publisher returns a new publisher connected through addr (the broker
@@ -93,6 +98,7 @@ func JetStream(t testing.TB, types ...string) *Fixture {
 	}
 	return &Fixture{
 		Name: "jetstream",
+		Spec: "jetstream:" + name,
 		Addr: addr,
 		Publisher: func(t testing.TB, through string, window int) broker.Publisher {
 			nc, err := jetstream.Connect(connect(t, through), name+"-pub")
@@ -156,6 +162,7 @@ func RabbitMQ(t testing.TB, types ...string) *Fixture {
 	}
 	return &Fixture{
 		Name: "rabbitmq",
+		Spec: "rabbitmq:" + name,
 		Addr: addr,
 		Publisher: func(t testing.TB, through string, window int) broker.Publisher {
 			p, err := rabbitmq.NewPublisher(rabbitmq.PublisherConfig{URL: connect(through), Exchange: name, Window: window})
@@ -186,4 +193,30 @@ func (f *Fixture) Proxy(t testing.TB) *tcpproxy.Proxy {
 	}
 	t.Cleanup(func() { p.Close() })
 	return p
+}
+
+// PublisherFromSpec connects a publisher to the objects a fixture named
+// spec set up (for a child process of a test); close releases it.
+func PublisherFromSpec(spec string) (p broker.Publisher, close func(), err error) {
+	kind, name, _ := strings.Cut(spec, ":")
+	switch kind {
+	case "jetstream":
+		nc, err := jetstream.Connect(NATS(), name+"-child")
+		if err != nil {
+			return nil, nil, err
+		}
+		pub, err := jetstream.NewPublisher(nc, jetstream.PublisherConfig{SubjectPrefix: name, AckTimeout: 5 * time.Second})
+		if err != nil {
+			nc.Close()
+			return nil, nil, err
+		}
+		return pub, func() { pub.Close(); nc.Close() }, nil
+	case "rabbitmq":
+		pub, err := rabbitmq.NewPublisher(rabbitmq.PublisherConfig{URL: AMQP(), Exchange: name})
+		if err != nil {
+			return nil, nil, err
+		}
+		return pub, func() { pub.Close() }, nil
+	}
+	return nil, nil, fmt.Errorf("brokertest: unknown spec %q", spec)
 }
