@@ -33,6 +33,8 @@ type env struct {
 	inbox  *inboxpg.Store
 }
 
+var envOf *env
+
 func setup(t *testing.T) *env {
 	t.Helper()
 	pool, schema := pgtest.Pool(t, pgtest.MaxConns(16))
@@ -48,7 +50,8 @@ func setup(t *testing.T) *env {
 	require.NoError(t, in.Migrate(ctx))
 	_, err = pool.Exec(ctx, `CREATE TABLE effects (message_id text NOT NULL, subject text NOT NULL, version bigint NOT NULL)`)
 	require.NoError(t, err)
-	return &env{pool: pool, schema: schema, events: events, state: state, inbox: in}
+	envOf = &env{pool: pool, schema: schema, events: events, state: state, inbox: in}
+	return envOf
 }
 
 // appendEvents appends n OrderPlaced events over 100 streams, 10 per
@@ -96,7 +99,7 @@ func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
 	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("timed out waiting for %s (relay: %+v)", what, record(t, envOf))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
