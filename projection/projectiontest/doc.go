@@ -10,15 +10,17 @@
 //
 //	func TestBalances(t *testing.T) {
 //		pool, schema := pgtest.Pool(t) // a fresh schema, first on the search_path
-//		_, err := pgmigrate.Apply(t.Context(), pool, schema, projpg.Migrations, bank.Migrations)
-//		...
+//		if err := banking.Migrate(t.Context(), pool, schema); err != nil {
+//			t.Fatal(err)
+//		}
 //		checkpoints, err := projpg.New(pool, projpg.Config{Schema: schema})
 //		...
-//		projectiontest.For(t, registry, bank.Balances(registry), checkpoints).
-//			Given("account-a", bank.AccountOpened{Owner: "Ann"}, bank.Deposited{Amount: 100}).
-//			Given("account-b", bank.AccountOpened{Owner: "Bob"}).
+//		events := banking.Events()
+//		projectiontest.For(t, events, banking.Balances(events), checkpoints).
+//			Given("account-a", banking.AccountOpened{Owner: "Ann"}, banking.Deposited{Amount: 100_00}).
+//			Given("account-b", banking.AccountOpened{Owner: "Bob"}).
 //			ThenRows(pgtest.Rows(pool, `SELECT id, balance FROM balances ORDER BY id`),
-//				[]any{"a", 100}, []any{"b", 0})
+//				[]any{"a", 100_00}, []any{"b", 0})
 //	}
 //
 // [Spec.ThenRows] compares rows (numbers by value, whatever their Go type);

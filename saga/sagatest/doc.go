@@ -8,16 +8,15 @@
 // in-memory stores, step by step, with a [saga.ManualClock]:
 //
 //	func TestTransferToAFrozenAccount(t *testing.T) {
-//		sagatest.For(t, bank.TransferSaga(events, commands)).
-//			Refuse(bank.CreditAccount{ID: "b", Transfer: "t1", Amount: 30}, bank.ErrAccountFrozen).
-//			Given("transfer-t1", bank.TransferRequested{ID: "t1", From: "a", To: "b", Amount: 30}).
-//			ThenSent(bank.DebitAccount{ID: "a", Transfer: "t1", Amount: 30}).
-//			Given("account-a", bank.TransferDebited{Transfer: "t1", Amount: 30}).
-//			ThenSent(bank.CreditAccount{ID: "b", Transfer: "t1", Amount: 30}, // refused
-//				bank.RefundDebit{ID: "a", Transfer: "t1", Amount: 30},
-//				bank.FailTransfer{ID: "t1"}).
-//			ThenCompensated("CreditAccount refused: account is frozen",
-//				bank.RefundDebit{ID: "a", Transfer: "t1", Amount: 30}, bank.FailTransfer{ID: "t1"})
+//		credit := banking.CreditAccount{Account: "b", Transfer: "t1", Amount: 30_00}
+//		refund := banking.RefundDebit{Account: "a", Transfer: "t1", Amount: 30_00}
+//		sagatest.For(t, banking.TransferSaga(banking.Events(), banking.Commands())).
+//			Refuse(credit, banking.ErrAccountFrozen).
+//			Given("transfer-t1", banking.TransferRequested{Transfer: "t1", From: "a", To: "b", Amount: 30_00}).
+//			ThenSent(banking.DebitAccount{Account: "a", Transfer: "t1", Amount: 30_00}).
+//			Given("account-a", banking.TransferDebited{Transfer: "t1", Amount: 30_00}).
+//			ThenSent(credit, refund, banking.FailTransfer{Transfer: "t1"}).
+//			ThenCompensated("CreditAccount refused: account is frozen", refund, banking.FailTransfer{Transfer: "t1"})
 //	}
 //
 // [Spec.Given] hands events to the engine and sends what it decided;
