@@ -73,7 +73,7 @@ func parseFlags(args []string) (Config, error) {
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run (setup included) to this file; narrow it with -workloads")
 	fs.StringVar(&cfg.MemProfile, "memprofile", "", "write an allocation profile to this file at the end")
 	if err := fs.Parse(args); err != nil {
-		return Config{}, err
+		return Config{}, errReported{err} // the flag package has said why, with the usage
 	}
 	if cfg.Runs == 0 {
 		cfg.Runs = 5
@@ -155,3 +155,8 @@ func orDefault(v, def int) int {
 	}
 	return def
 }
+
+// errReported is a flag error the flag package has already printed.
+type errReported struct{ error }
+
+func (e errReported) Unwrap() error { return e.error }

@@ -38,6 +38,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -49,8 +51,11 @@ import (
 
 func main() {
 	cfg, err := parseFlags(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0) // asked for: the flag package printed the usage
+	}
 	if err != nil {
-		if err.Error() != "flag: help requested" {
+		if _, reported := err.(errReported); !reported {
 			fmt.Fprintln(os.Stderr, err)
 		}
 		os.Exit(2)

@@ -103,6 +103,14 @@ func TestApplicationTables(t *testing.T) {
 		t.Errorf("balances after the rebuild: %d accounts, %d deposits; want 2 and 3", accounts, deposits)
 	}
 
+	// An unknown projection name is answered with the valid ones.
+	if msg := e.fails(cli.ExitNotFound, "", "projections", "rebuild", "balance"); !strings.Contains(msg, `"balance" (this runner runs balances)`) {
+		t.Errorf("rebuild of an unknown projection: %q", msg)
+	}
+	if msg := e.fails(cli.ExitNotFound, "", "projections", "status", "balance"); !strings.Contains(msg, "(projections with a checkpoint: balances)") {
+		t.Errorf("status of an unknown projection: %q", msg)
+	}
+
 	// Two components of one name are refused.
 	e.opts.Migrations = append(e.opts.Migrations, bankMigrations)
 	e.fails(cli.ExitError, "", "migrate")

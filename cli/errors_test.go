@@ -45,6 +45,9 @@ func TestUsageErrors(t *testing.T) {
 			if r.code != cli.ExitUsage || !strings.Contains(r.stderr, c.want) || strings.Contains(r.stderr, "s3cret") {
 				t.Errorf("exit %d, stderr %q; want %d and %q", r.code, r.stderr, cli.ExitUsage, c.want)
 			}
+			if n := strings.Count(r.stderr, c.want); n != 1 && name != "no command" {
+				t.Errorf("the error is reported %d times: %q", n, r.stderr)
+			}
 		})
 	}
 }
@@ -127,8 +130,13 @@ func TestHelp(t *testing.T) {
 		t.Errorf("help: exit %d, stdout %q", r.code, r.stdout)
 	}
 	r = runBare(t, "streams", "list", "-h")
-	if r.code != cli.ExitOK || !strings.Contains(r.stderr, "-prefix") {
+	if r.code != cli.ExitOK || !strings.Contains(r.stderr, "Usage: chronicle streams list [flags]") ||
+		!strings.Contains(r.stderr, "\n  --prefix string") || !strings.Contains(r.stderr, "Global flags: --postgres URL") {
 		t.Errorf("streams list -h: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r = runBare(t, "streams", "list", "--bogus")
+	if r.code != cli.ExitUsage || r.stderr != "chronicle: flag provided but not defined: -bogus (see `chronicle streams list -h`)\n" {
+		t.Errorf("streams list --bogus: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
 

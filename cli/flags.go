@@ -3,8 +3,10 @@ package cli
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
 )
 
 // EnvPostgresURL is the environment variable read when --postgres is not
@@ -19,6 +21,7 @@ type globals struct {
 	postgres string
 	schema   string
 	json     bool
+	prog     string // the program's name, for messages
 }
 
 func (g *globals) register(fs *flag.FlagSet) {
@@ -27,26 +30,66 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.BoolVar(&g.json, "json", g.json, "print JSON for scripts instead of tables")
 }
 
-// newFlagSet returns a flag set for a command that reports errors to the
-// caller instead of exiting, with the global flags registered.
-func newFlagSet(name string, g *globals, stderr io.Writer) *flag.FlagSet {
+// flagSet is a command's flags, with where its help goes.
+type flagSet struct {
+	*flag.FlagSet
+	cmd  string // "streams list"
+	prog string // "chronicle"
+	help io.Writer
+}
+
+// newFlagSet returns a flag set for a command with the global flags
+// registered. It prints nothing itself: a wrong flag becomes one usage
+// error, reported once by Main; -h or --help prints the command's flags,
+// written --flag as in the docs, to help.
+func newFlagSet(name string, g *globals, help io.Writer) *flagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	g.register(fs)
-	return fs
+	return &flagSet{FlagSet: fs, cmd: name, prog: g.prog, help: help}
+}
+
+// printHelp writes the command's own flags, then the global ones.
+func (fs *flagSet) printHelp() {
+	w, prog := fs.help, fs.prog
+	fmt.Fprintf(w, "Usage: %s %s [flags]\n", prog, fs.cmd)
+	var own []*flag.Flag
+	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name != "postgres" && f.Name != "schema" && f.Name != "json" {
+			own = append(own, f)
+		}
+	})
+	if len(own) > 0 {
+		fmt.Fprintf(w, "\nFlags:\n")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, f := range own {
+			arg, usage := flag.UnquoteUsage(f)
+			if arg != "" {
+				arg = " " + arg
+			}
+			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+				usage += " (default " + f.DefValue + ")"
+			}
+			fmt.Fprintf(tw, "  --%s%s\t%s\n", f.Name, arg, usage)
+		}
+		_ = tw.Flush()
+	}
+	fmt.Fprintf(w, "\nGlobal flags: --postgres URL, --schema NAME, --json (see `%s help`)\n", prog)
 }
 
 // parse parses args with fs, allowing flags after positional arguments
 // ("streams read order-1 --limit 5"); "--" ends the flags. It returns the
 // positional arguments.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+func parse(fs *flagSet, args []string) ([]string, error) {
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				fs.printHelp()
 				return nil, err
 			}
-			return nil, usagef("%v", err)
+			return nil, usagef("%v (see `%s %s -h`)", err, fs.prog, fs.cmd)
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {

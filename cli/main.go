@@ -61,7 +61,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	out := bufio.NewWriterSize(stdout, 64<<10)
-	a := &app{opts: opts, g: globals{schema: DefaultSchema}, stdin: stdin, stdout: out, stderr: stderr}
+	a := &app{opts: opts, g: globals{schema: DefaultSchema, prog: opts.Name}, stdin: stdin, stdout: out, stderr: stderr}
 	err := a.run(ctx, args)
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		err = a.explain(ctx, err) // may look at the database: before it closes

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/chronicle-go/chronicle/projection"
@@ -83,7 +84,7 @@ func pick(all []projection.Status, names []string) ([]projection.Status, error) 
 	for _, n := range names {
 		i := slices.IndexFunc(all, func(s projection.Status) bool { return s.Name == n })
 		if i < 0 {
-			return nil, fmt.Errorf("projection %q: %w", n, projection.ErrUnknownProjection)
+			return nil, unknownProjection(n, all)
 		}
 		out = append(out, all[i])
 	}
@@ -324,4 +325,18 @@ func runProjectionsResume(ctx context.Context, a *app, sub string, args []string
 	fmt.Fprintf(a.stdout, "projection %s %s %s@%d %s (position %s); its owner resumes within its poll interval\n",
 		name, verb, f.Stream, f.Version, f.Type, f.Position)
 	return nil
+}
+
+// unknownProjection is the not-found error for name, listing the
+// projections that have a checkpoint.
+func unknownProjection(name string, all []projection.Status) error {
+	names := make([]string, len(all))
+	for i, s := range all {
+		names[i] = s.Name
+	}
+	there := "no projection has a checkpoint yet"
+	if len(names) > 0 {
+		there = "projections with a checkpoint: " + strings.Join(names, ", ")
+	}
+	return fmt.Errorf("projection %q: %w (%s)", name, projection.ErrUnknownProjection, there)
 }

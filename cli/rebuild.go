@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/chronicle-go/chronicle/projection"
 )
 
@@ -60,33 +62,36 @@ func runProjectionsRebuild(ctx context.Context, a *app, args []string) error {
 }
 
 // progress shows a rebuild's advance: a bar redrawn in place on a terminal,
-// a plain line per report (once a second) otherwise.
+// sized to its width, or a plain line per report (once a second)
+// otherwise.
 type progress struct {
 	w        io.Writer
 	name     string
 	terminal bool
+	cols     int // the terminal's width
 	drawn    bool
 }
 
 func newProgress(w io.Writer, name string) *progress {
-	return &progress{w: w, name: name, terminal: isTerminal(w)}
+	p := &progress{w: w, name: name, terminal: isTerminal(w), cols: 80}
+	if f, ok := w.(*os.File); ok && p.terminal {
+		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 0 {
+			p.cols = cols
+		}
+	}
+	return p
 }
 
-// isTerminal reports whether v (stdin, stdout or stderr) is a character
-// device (a terminal), without a dependency: a pipe, a file or a buffer is
-// not.
+// isTerminal reports whether v (stdin, stdout or stderr) is a terminal: a
+// pipe, a file, /dev/null or a buffer is not.
 func isTerminal(v any) bool {
 	f, ok := v.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func (p *progress) report(pr projection.Progress) {
 	if p.terminal {
-		fmt.Fprintf(p.w, "\r%s", progressBar(pr, 30))
+		fmt.Fprintf(p.w, "\r%s", progressFit(pr, p.cols))
 		p.drawn = true
 		return
 	}
@@ -97,6 +102,25 @@ func (p *progress) end() {
 	if p.drawn {
 		fmt.Fprintln(p.w)
 	}
+}
+
+// progressFit renders the bar for a terminal cols wide: one column short
+// of it (a full line would wrap on some terminals), padded with spaces so
+// that a shorter redraw leaves nothing of the longer one behind.
+func progressFit(pr projection.Progress, cols int) string {
+	room := cols - 1
+	text := len([]rune(progressBar(pr, 0))) // the line with an empty bar
+	bar := min(room-text, 30)
+	var line string
+	if bar >= 5 {
+		line = progressBar(pr, bar)
+	} else {
+		line = strings.TrimLeft(progressBar(pr, 0), "[] ")
+	}
+	if r := []rune(line); len(r) > room {
+		line = string(r[:max(room, 0)])
+	}
+	return line + strings.Repeat(" ", max(room-len([]rune(line)), 0))
 }
 
 // fraction is how far pr.Position is between the start of the log and
@@ -116,7 +140,7 @@ func progressBar(pr projection.Progress, width int) string {
 	if pr.Done {
 		eta = "done in " + formatDuration(pr.Elapsed)
 	}
-	return fmt.Sprintf("[%s%s] %3.0f%%  %d events  %.0f ev/s  %s   ",
+	return fmt.Sprintf("[%s%s] %3.0f%%  %d events  %.0f ev/s  %s",
 		strings.Repeat("#", filled), strings.Repeat(".", width-filled), f*100, pr.Events, pr.Rate, eta)
 }
 

@@ -64,8 +64,10 @@ func Example() {
 	done := make(chan struct{})
 	go func() { defer close(done); runner.Run(runCtx) }()
 
-	for items.Len() < 2 { // wait for the catch-up
-		time.Sleep(time.Millisecond)
+	for deadline := time.Now().Add(30 * time.Second); items.Len() < 2; time.Sleep(time.Millisecond) { // wait for the catch-up
+		if time.Now().After(deadline) {
+			panic("the runner did not catch up within 30s")
+		}
 	}
 	c1, _ := items.Get("c1")
 	c2, _ := items.Get("c2")

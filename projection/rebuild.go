@@ -55,7 +55,7 @@ type rebuildRequest struct {
 func (r *Runner[Tx]) Rebuild(ctx context.Context, name string, opts RebuildOptions) error {
 	w := r.workers[name]
 	if w == nil {
-		return fmt.Errorf("%w: %q", ErrUnknownProjection, name)
+		return r.unknown(name)
 	}
 	if w.p.reset == nil {
 		return fmt.Errorf("%w: %q", ErrNoReset, name)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -195,7 +196,7 @@ func (r *Runner[Tx]) Retry(ctx context.Context, name string) error {
 func (r *Runner[Tx]) resume(ctx context.Context, name string, fn func(context.Context, string) error) error {
 	w := r.workers[name]
 	if w == nil {
-		return fmt.Errorf("%w: %q", ErrUnknownProjection, name)
+		return r.unknown(name)
 	}
 	if err := fn(ctx, name); err != nil {
 		return err
@@ -349,4 +350,10 @@ func (w *worker[Tx]) waitFailed(ctx context.Context, claim Claim[Tx], rec *Recor
 			return nil
 		}
 	}
+}
+
+// unknown is the error for a projection name this runner does not run; it
+// lists those it does.
+func (r *Runner[Tx]) unknown(name string) error {
+	return fmt.Errorf("%w: %q (this runner runs %s)", ErrUnknownProjection, name, strings.Join(r.names, ", "))
 }

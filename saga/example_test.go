@@ -107,11 +107,13 @@ func Example() {
 	if err := record(ctx, "checkout-42", CheckoutStarted{"42", "declined"}); err != nil {
 		panic(err)
 	}
-	for {
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
 		if h, err := engine.History(ctx, "42"); err == nil && h.Instance.Status == saga.Compensated {
 			break
 		}
-		time.Sleep(time.Millisecond)
+		if time.Now().After(deadline) {
+			panic("the checkout did not compensate within 30s")
+		}
 	}
 	h, _ := engine.History(ctx, "42")
 	fmt.Println(h.Instance.Status, "-", h.Instance.Reason)

@@ -17,9 +17,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"time"
+
+	"golang.org/x/term"
 
 	"github.com/chronicle-go/chronicle/examples/ecommerce/scenario"
 	pgbackend "github.com/chronicle-go/chronicle/examples/ecommerce/scenario/postgres"
@@ -67,6 +72,17 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		"a process without client serves until interrupted")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if o.postgres == "" {
+		var stray []string
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "schema" || f.Name == "fresh" {
+				stray = append(stray, "-"+f.Name)
+			}
+		})
+		if len(stray) > 0 {
+			return o, fmt.Errorf("%s needs -postgres: the in-memory run keeps nothing to name or drop", strings.Join(stray, " and "))
+		}
 	}
 	var err error
 	if o.roles, err = scenario.ParseRoles(*role); err != nil {
@@ -156,6 +172,9 @@ func runOpts(ctx context.Context, o options, stdout, stderr io.Writer) int {
 	if !rep.OK() {
 		code = 1
 	}
+	if pgb != nil {
+		printInspect(stdout, o.postgres, pgb.Schema)
+	}
 	if con != nil {
 		con.serve(ctx, stderr)
 	}
@@ -179,13 +198,38 @@ func replayOnly(ctx context.Context, pg *pgbackend.Backend, stdout, stderr, prog
 	return 0
 }
 
-// isTerminal reports whether w is a character device (a terminal): the
-// progress line is drawn only there.
+// isTerminal reports whether w is a terminal (not a pipe, a file or
+// /dev/null): the progress line is drawn only there.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// inspectCommands are the chronicle CLI commands (arguments after the
+// program name) that show what a PostgreSQL run left in schema.
+func inspectCommands(url, schema string) [][]string {
+	base := []string{"--postgres", url, "--schema", schema}
+	return [][]string{
+		append(slices.Clone(base), "sagas", "list"),
+		append(slices.Clone(base), "sagas", "show", "fulfilment", "o-00001"),
+		append(slices.Clone(base), "projections", "status"),
+		append(slices.Clone(base), "streams", "read", "order-o-00001"),
 	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// printInspect prints inspectCommands as shell commands, the URL quoted
+// and its password, if any, replaced.
+func printInspect(w io.Writer, rawURL, schema string) {
+	shown, note := rawURL, ""
+	if u, err := url.Parse(rawURL); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "PASSWORD")
+			shown, note = u.String(), " (put your password in place of PASSWORD)"
+		}
+	}
+	fmt.Fprintf(w, "\ninspect what the run left with chronicle's CLI%s:\n", note)
+	for _, args := range inspectCommands(shown, schema) {
+		args[1] = "'" + strings.ReplaceAll(args[1], "'", `'\''`) + "'"
+		fmt.Fprintf(w, "  go run ./cmd/chronicle %s\n", strings.Join(args, " "))
+	}
 }

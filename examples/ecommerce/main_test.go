@@ -10,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chronicle-go/chronicle/cli"
+	"github.com/chronicle-go/chronicle/pgtest"
 )
 
 // The command CI runs: the default run exits 0 with every invariant
@@ -115,4 +118,41 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// A run on PostgreSQL prints the chronicle commands that inspect what it
+// left, and they work on it (the schema is the example's, not the CLI's
+// default).
+func TestPostgresRunPrintsWorkingCLICommands(t *testing.T) {
+	url, schema := pgtest.URL(), pgtest.Schema(t)
+	var out, errs bytes.Buffer
+	if code := run([]string{"-orders", "20", "-quiet", "-postgres", url, "-schema", schema, "-fresh"}, &out, &errs); code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errs.String())
+	}
+	cmds := inspectCommands(url, schema)
+	for _, args := range cmds {
+		line := "  go run ./cmd/chronicle --postgres '" + url + "' --schema " + schema + " " + strings.Join(args[4:], " ") + "\n"
+		if !strings.Contains(out.String(), line) {
+			t.Errorf("output lacks %q:\n%s", line, out.String())
+		}
+		var cout, cerr bytes.Buffer
+		if code := cli.Main(context.Background(), args, strings.NewReader(""), &cout, &cerr, cli.Options{}); code != cli.ExitOK || cout.Len() == 0 {
+			t.Errorf("chronicle %s: exit %d, stderr %s", strings.Join(args[4:], " "), code, cerr.String())
+		}
+	}
+}
+
+// -schema and -fresh mean nothing without -postgres: refused, not ignored.
+func TestPostgresFlagsWithoutPostgres(t *testing.T) {
+	for _, args := range [][]string{{"-fresh"}, {"-schema", "shop"}} {
+		var out, errs bytes.Buffer
+		if code := run(args, &out, &errs); code != 2 || !strings.Contains(errs.String(), "needs -postgres") {
+			t.Errorf("%q: exit %d, stderr %q", args, code, errs.String())
+		}
+	}
+	var out, errs bytes.Buffer
+	args := []string{"-out-of-stock", "0.3", "-declined", "0.3", "-abandoned", "0.3", "-undeliverable", "0.28"}
+	if code := run(args, &out, &errs); code != 2 || !strings.Contains(errs.String(), "failure rates sum to 1.18, above 1") {
+		t.Errorf("rates: exit %d, stderr %q", code, errs.String())
+	}
 }

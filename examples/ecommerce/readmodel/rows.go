@@ -147,3 +147,50 @@ func CaughtUp(ctx context.Context, s Store) (bool, error) {
 	}
 	return true, nil
 }
+
+// Diff lists, per table, up to limit rows whose content differs between s
+// and o ("key: <s's row> | <o's row>", "-" for a missing row), in key
+// order: what a differing checksum does not say.
+func (s Snapshot) Diff(o Snapshot, limit int) map[string][]string {
+	out := map[string][]string{}
+	add := func(table string, lines []string) {
+		if len(lines) > 0 {
+			out[table] = lines
+		}
+	}
+	add(Tables[0], diffRows(s.Orders, o.Orders, limit))
+	add(Tables[1], diffRows(s.Stock, o.Stock, limit))
+	add(Tables[2], diffRows(s.Revenue, o.Revenue, limit))
+	add(Tables[3], diffRows(s.Shipments, o.Shipments, limit))
+	add(Tables[4], diffRows(s.Carriers, o.Carriers, limit))
+	return out
+}
+
+func diffRows[V any](a, b map[string]V, limit int) []string {
+	show := func(rows map[string]V, k string) string {
+		v, ok := rows[k]
+		if !ok {
+			return "-"
+		}
+		j, _ := json.Marshal(v)
+		return string(j)
+	}
+	keys := slices.Sorted(maps.Keys(a))
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var out []string
+	for _, k := range keys {
+		if sa, sb := show(a, k), show(b, k); sa != sb {
+			if len(out) == limit {
+				out = append(out, "…")
+				break
+			}
+			out = append(out, k+": "+sa+" | "+sb)
+		}
+	}
+	return out
+}

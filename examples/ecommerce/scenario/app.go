@@ -39,6 +39,10 @@ type Backend struct {
 	// subscription, named name, to the streams starting with prefix, that
 	// calls handle on each event of the given types.
 	Inbox func(name, prefix string, types []string, handle func(context.Context, eventstore.RecordedEvent) error, cfg projection.Config) (Consumer, error)
+	// Owned, if set, returns the projections (read models and inbox
+	// consumers, by name) some process owns now: with several processes, a
+	// run that does not settle names the roles nobody runs.
+	Owned func(ctx context.Context) (map[string]bool, error)
 }
 
 // Registries returns the registry of every service's events and the

@@ -33,12 +33,12 @@ func (r Rates) Validate() error {
 	sum := 0.0
 	for _, v := range []float64{r.OutOfStock, r.PaymentDeclined, r.DeadlineExpired, r.ShipmentFailed} {
 		if v < 0 || v > 1 {
-			return fmt.Errorf("scenario: failure rate %v is outside [0, 1]", v)
+			return fmt.Errorf("scenario: failure rate %.4g is outside [0, 1]", v)
 		}
 		sum += v
 	}
 	if sum > 1 {
-		return fmt.Errorf("scenario: failure rates sum to %v, above 1", sum)
+		return fmt.Errorf("scenario: failure rates sum to %.4g, above 1", sum)
 	}
 	return nil
 }

@@ -34,7 +34,8 @@ func (p *progress) update(done int) {
 	}
 	p.last, p.shown = now, true
 	rate := float64(done) / max(now.Sub(p.start).Seconds(), 1e-3)
-	fmt.Fprintf(p.w, "\r%d/%d orders ended  %.0f orders/s  %s ", done, p.n, rate, now.Sub(p.start).Round(100*time.Millisecond))
+	// \033[K erases what a longer earlier line left to the right.
+	fmt.Fprintf(p.w, "\r%d/%d orders ended  %.0f orders/s  %s\033[K", done, p.n, rate, now.Sub(p.start).Round(100*time.Millisecond))
 }
 
 // stop clears the line.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -202,15 +203,22 @@ func (a *App) Place(ctx context.Context, plan Plan, concurrency int) error {
 func (a *App) WaitSettled(ctx context.Context, n int, update func(done int)) error {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
+	unsettled := func() error {
+		bg := context.WithoutCancel(ctx)
+		counts, _ := a.Fulfilment.Count(bg)
+		return fmt.Errorf("scenario: the run did not settle (fulfilment sagas by status: %v)%s: %w", counts, a.missingRoles(bg, n), ctx.Err())
+	}
 	for {
 		done, err := a.settled(ctx, n, update)
+		if err != nil && ctx.Err() != nil {
+			return unsettled()
+		}
 		if err != nil || done {
 			return err
 		}
 		select {
 		case <-ctx.Done():
-			counts, _ := a.Fulfilment.Count(context.WithoutCancel(ctx))
-			return fmt.Errorf("scenario: the run did not settle (fulfilment sagas by status: %v): %w", counts, ctx.Err())
+			return unsettled()
 		case <-t.C:
 		}
 	}
@@ -252,4 +260,39 @@ func (a *App) settled(ctx context.Context, n int, update func(int)) (bool, error
 	// handled, but its events may have landed after the status check:
 	// confirm the read models still have nothing left.
 	return readmodel.CaughtUp(ctx, a.ReadModels)
+}
+
+// missingRoles names, for a run that did not settle, the roles no process
+// seems to run: services and read models whose projections nobody owns,
+// and the fulfilment saga when orders have no instance. It returns "" when
+// it sees none (or cannot tell).
+func (a *App) missingRoles(ctx context.Context, orders int) string {
+	var missing []string
+	if a.Backend.Owned != nil {
+		owned, err := a.Backend.Owned(ctx)
+		if err == nil {
+			for _, s := range services {
+				if !a.Roles.Has(s.role) && !owned["ecommerce-inbox-"+string(s.role)] {
+					missing = append(missing, string(s.role))
+				}
+			}
+			if !a.Roles.Has(RoleProjections) && !owned[readmodel.Orders] {
+				missing = append(missing, string(RoleProjections))
+			}
+		}
+	}
+	if !a.Roles.Has(RoleFulfilment) {
+		counts, err := a.Fulfilment.Count(ctx)
+		total := 0
+		for _, n := range counts {
+			total += n
+		}
+		if err == nil && total < orders {
+			missing = append(missing, string(RoleFulfilment))
+		}
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; no process seems to run the role(s) %s: start one with -role %s", strings.Join(missing, ", "), strings.Join(missing, ","))
 }

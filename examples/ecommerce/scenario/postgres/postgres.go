@@ -64,7 +64,7 @@ func Open(ctx context.Context, url string, cfg Config) (*Backend, error) {
 	}
 	pcfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("ecommerce: -postgres: %w", err)
+		return nil, fmt.Errorf("-postgres: %w", err)
 	}
 	pcfg.MaxConns = cmp.Or(cfg.MaxConns, 32)
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
@@ -81,7 +81,7 @@ func Open(ctx context.Context, url string, cfg Config) (*Backend, error) {
 
 func open(ctx context.Context, pool *pgxpool.Pool, schema string, cfg Config) (*Backend, error) {
 	if err := pool.Ping(ctx); err != nil {
-		return nil, fmt.Errorf("ecommerce: connect: %w", err)
+		return nil, fmt.Errorf("connect: %w", err)
 	}
 	if cfg.Fresh {
 		if _, err := pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgmigrate.Quote(schema)+" CASCADE"); err != nil {
@@ -105,7 +105,7 @@ func open(ctx context.Context, pool *pgxpool.Pool, schema string, cfg Config) (*
 		_, err = pgmigrate.Apply(ctx, pool, schema, rmpg.Migrations)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("ecommerce: migrate schema %s: %w", schema, err)
+		return nil, fmt.Errorf("migrate schema %s: %w", schema, err)
 	}
 	b := &Backend{Schema: schema, pool: pool, events: events}
 	b.Backend = scenario.Backend{
@@ -118,6 +118,17 @@ func open(ctx context.Context, pool *pgxpool.Pool, schema string, cfg Config) (*
 		PollInterval: 100 * time.Millisecond,
 		Inbox: func(name, prefix string, types []string, handle func(context.Context, eventstore.RecordedEvent) error, pc projection.Config) (scenario.Consumer, error) {
 			return scenario.NewInbox(events, cps, name, prefix, types, handle, pc)
+		},
+		Owned: func(ctx context.Context) (map[string]bool, error) {
+			recs, err := cps.Records(ctx)
+			if err != nil {
+				return nil, err
+			}
+			owned := map[string]bool{}
+			for _, r := range recs {
+				owned[r.Name] = r.Owned
+			}
+			return owned, nil
 		},
 	}
 	return b, nil

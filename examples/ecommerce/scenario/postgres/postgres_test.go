@@ -114,6 +114,15 @@ func TestReplayOfAnEarlierRun(t *testing.T) {
 	if replay.Rebuilt[table] != rep.Snapshot.Checksums()[table] {
 		t.Errorf("the rebuild did not restore %s", table)
 	}
+	// The report says which row differs, not only that a checksum does.
+	if rows := replay.LiveRows[table]; len(rows) != 1 || !strings.HasPrefix(rows[0], "o-00001: ") || !strings.Contains(rows[0], `"lost"`) {
+		t.Errorf("differing rows of %s: %q", table, rows)
+	}
+	var out strings.Builder
+	replay.Print(&out, false)
+	if !strings.Contains(out.String(), "live | rebuilt       o-00001: ") {
+		t.Errorf("the report does not show the differing row:\n%s", out.String())
+	}
 }
 
 // Several processes on one database, each running part of the system: the
@@ -163,5 +172,32 @@ func TestMultiProcess(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// A client whose roles no other process runs does not only time out: it
+// names the roles to start, and leaves out those that run.
+func TestMissingRolesNamed(t *testing.T) {
+	b := openTest(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	serving, stopServing := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() {
+		served <- scenario.Serve(serving, b.Backend, scenario.AppConfig{Roles: scenario.Roles{scenario.RoleInventory, scenario.RoleProjections}})
+	}()
+	defer func() {
+		stopServing()
+		<-served
+	}()
+	r := rates
+	_, err := scenario.Run(ctx, b.Backend, scenario.Config{Orders: 3, Seed: 1, Rates: &r, Timeout: 3 * time.Second,
+		Roles: scenario.Roles{scenario.RoleClient}})
+	if err == nil {
+		t.Fatal("a run without services settled")
+	}
+	const want = "no process seems to run the role(s) order, payment, logistics, fulfilment: start one with -role order,payment,logistics,fulfilment"
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q lacks %q", err, want)
 	}
 }
