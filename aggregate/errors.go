@@ -19,7 +19,27 @@ var (
 	ErrAlreadyApplied = errors.New("aggregate: command already applied")
 	// ErrInvalidID: an aggregate ID is empty.
 	ErrInvalidID = errors.New("aggregate: invalid aggregate ID")
+	// ErrInvalidSnapshot: a snapshot store refused a snapshot that breaks
+	// the rule of [Snapshot.Validate]. See [InvalidSnapshotError].
+	ErrInvalidSnapshot = errors.New("aggregate: invalid snapshot")
 )
+
+// InvalidSnapshotError reports a snapshot a [SnapshotStore] refused, with
+// nothing stored. It unwraps to [ErrInvalidSnapshot].
+type InvalidSnapshotError struct {
+	Stream string
+	// Field names what is wrong ("Stream", "Type", "Version",
+	// "SchemaVersion"); Reason says how.
+	Field  string
+	Reason string
+}
+
+func (e *InvalidSnapshotError) Error() string {
+	return fmt.Sprintf("aggregate: invalid snapshot of stream %q: %s %s", e.Stream, e.Field, e.Reason)
+}
+
+// Unwrap returns [ErrInvalidSnapshot].
+func (e *InvalidSnapshotError) Unwrap() error { return ErrInvalidSnapshot }
 
 // NotFoundError reports a load of an aggregate whose stream has no events.
 // It matches [ErrNotFound] and [eventstore.ErrStreamNotFound].

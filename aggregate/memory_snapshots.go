@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 )
 
 // MemorySnapshots is an in-process [SnapshotStore], for the memory event
@@ -24,8 +25,11 @@ func (m *MemorySnapshots) LoadSnapshot(ctx context.Context, stream string) (Snap
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	s, ok := m.snaps[stream]
+	if !ok {
+		return Snapshot{}, false, nil
+	}
 	s.Data = slices.Clone(s.Data)
-	return s, ok, nil
+	return s, true, nil
 }
 
 // SaveSnapshot implements [SnapshotStore].
@@ -33,7 +37,10 @@ func (m *MemorySnapshots) SaveSnapshot(ctx context.Context, s Snapshot) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.Data = slices.Clone(s.Data)
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	s = s.Stored(time.Now())
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.snaps == nil {

@@ -2,7 +2,11 @@ package aggregate
 
 import (
 	"context"
+	"fmt"
+	"math"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/chronicle-go/chronicle/eventstore"
 )
@@ -26,18 +30,82 @@ type Snapshot struct {
 	CreatedAt time.Time
 }
 
+// Validate reports, as an [*InvalidSnapshotError], what keeps a store from
+// keeping s: a Stream or Type that is empty, not UTF-8 or holds a NUL byte;
+// a Version outside 1 to 2⁶³−1 (a snapshot covers at least one event); a
+// SchemaVersion outside 1 to 2³¹−1.
+func (s Snapshot) Validate() error {
+	bad := func(field, reason string) error {
+		return &InvalidSnapshotError{Stream: s.Stream, Field: field, Reason: reason}
+	}
+	text := func(field, v string) error {
+		switch {
+		case v == "":
+			return bad(field, "is empty")
+		case !utf8.ValidString(v):
+			return bad(field, "is not valid UTF-8")
+		case strings.IndexByte(v, 0) >= 0:
+			return bad(field, "holds a NUL byte")
+		}
+		return nil
+	}
+	if err := text("Stream", s.Stream); err != nil {
+		return err
+	}
+	if err := text("Type", s.Type); err != nil {
+		return err
+	}
+	if s.Version == 0 || s.Version > math.MaxInt64 {
+		return bad("Version", fmt.Sprintf("%d is outside 1 to %d", s.Version, int64(math.MaxInt64)))
+	}
+	if s.SchemaVersion < 1 || s.SchemaVersion > math.MaxInt32 {
+		return bad("SchemaVersion", fmt.Sprintf("%d is outside 1 to %d", s.SchemaVersion, math.MaxInt32))
+	}
+	return nil
+}
+
+// Stored returns s as a [SnapshotStore] keeps it: CreatedAt in UTC,
+// truncated to the microsecond (PostgreSQL's precision), or now (likewise)
+// when it is zero; Data copied, and empty rather than nil.
+func (s Snapshot) Stored(now time.Time) Snapshot {
+	if s.CreatedAt.IsZero() {
+		s.CreatedAt = now
+	}
+	s.CreatedAt = s.CreatedAt.UTC().Truncate(time.Microsecond)
+	s.Data = append([]byte{}, s.Data...)
+	return s
+}
+
 // SnapshotStore keeps the latest snapshot of each stream.
 //
-// Implementations must be safe for concurrent use and must never let an
-// older snapshot replace a newer one: SaveSnapshot keeps the stored snapshot
-// when it has a higher Version than the new one. A snapshot is an
-// optimisation; losing one costs a longer load, never a wrong one.
+// Implementations must be safe for concurrent use, and every one keeps the
+// same rule, which [github.com/chronicle-go/chronicle/aggregate/snapshottest]
+// checks:
+//
+//   - SaveSnapshot refuses a snapshot that does not pass
+//     [Snapshot.Validate] with that [*InvalidSnapshotError], storing
+//     nothing.
+//   - It never lets an older snapshot replace a newer one: it keeps the
+//     stored snapshot when that has a higher Version than the new one (a
+//     snapshot of the same Version replaces it).
+//   - LoadSnapshot finds nothing (false, no error) for a stream ID no
+//     snapshot can have, and returns what was saved as [Snapshot.Stored]
+//     makes it:
+//     every field as given, except CreatedAt, which comes back in UTC to
+//     the microsecond (the time of the save when it was zero), and an
+//     empty Data, which comes back empty and not nil. Neither the saved
+//     value nor a loaded one shares memory with the store.
+//   - Both honour a cancelled context with its error.
+//
+// A snapshot is an optimisation; losing one costs a longer load, never a
+// wrong one.
 type SnapshotStore interface {
 	// LoadSnapshot returns the stream's latest snapshot, and false if there
 	// is none.
 	LoadSnapshot(ctx context.Context, stream string) (Snapshot, bool, error)
 	// SaveSnapshot stores s unless a snapshot with a higher Version is
-	// already stored for s.Stream.
+	// already stored for s.Stream; it refuses an invalid s with an
+	// [*InvalidSnapshotError].
 	SaveSnapshot(ctx context.Context, s Snapshot) error
 }
 

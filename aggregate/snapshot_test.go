@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/chronicle-go/chronicle/aggregate"
+	"github.com/chronicle-go/chronicle/aggregate/snapshottest"
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/eventstore/memory"
 )
@@ -31,8 +32,8 @@ func TestMemorySnapshotsKeepTheNewest(t *testing.T) {
 	if _, ok, err := m.LoadSnapshot(ctx, "s"); ok || err != nil {
 		t.Fatalf("empty store: %v %v", ok, err)
 	}
-	_ = m.SaveSnapshot(ctx, aggregate.Snapshot{Stream: "s", Version: 200, Data: []byte(`{"a":2}`)})
-	_ = m.SaveSnapshot(ctx, aggregate.Snapshot{Stream: "s", Version: 100, Data: []byte(`{"a":1}`)})
+	_ = m.SaveSnapshot(ctx, aggregate.Snapshot{Stream: "s", Type: "t", SchemaVersion: 1, Version: 200, Data: []byte(`{"a":2}`)})
+	_ = m.SaveSnapshot(ctx, aggregate.Snapshot{Stream: "s", Type: "t", SchemaVersion: 1, Version: 100, Data: []byte(`{"a":1}`)})
 	s, ok, err := m.LoadSnapshot(ctx, "s")
 	if !ok || err != nil || s.Version != 200 || string(s.Data) != `{"a":2}` {
 		t.Fatalf("LoadSnapshot = %+v %v %v", s, ok, err)
@@ -227,4 +228,8 @@ func TestDecider(t *testing.T) {
 	if ev[0].Type != "Incremented" {
 		t.Fatalf("stored type %q", ev[0].Type)
 	}
+}
+
+func TestMemorySnapshotsConformance(t *testing.T) {
+	snapshottest.Run(t, func(t *testing.T) aggregate.SnapshotStore { return &aggregate.MemorySnapshots{} })
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,6 +13,12 @@ import (
 
 // LoadSnapshot implements [aggregate.SnapshotStore].
 func (s *SnapshotStore) LoadSnapshot(ctx context.Context, stream string) (aggregate.Snapshot, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return aggregate.Snapshot{}, false, err
+	}
+	if (aggregate.Snapshot{Stream: stream, Type: "t", Version: 1, SchemaVersion: 1}).Validate() != nil {
+		return aggregate.Snapshot{}, false, nil // no snapshot can have this stream ID
+	}
 	snap := aggregate.Snapshot{Stream: stream}
 	var version int64
 	var schema int32
@@ -58,23 +63,9 @@ func (s *SnapshotStore) SaveTx(ctx context.Context, tx pgx.Tx, snap aggregate.Sn
 }
 
 func snapshotArgs(snap aggregate.Snapshot) ([]any, error) {
-	switch {
-	case snap.Stream == "":
-		return nil, errors.New("snapshots: save: empty stream ID")
-	case snap.Type == "":
-		return nil, fmt.Errorf("snapshots: save %q: empty aggregate type", snap.Stream)
-	case snap.Version == 0 || snap.Version > math.MaxInt64:
-		return nil, fmt.Errorf("snapshots: save %q: version %d out of range", snap.Stream, snap.Version)
-	case snap.SchemaVersion < 1 || snap.SchemaVersion > math.MaxInt32:
-		return nil, fmt.Errorf("snapshots: save %q: schema version %d out of range", snap.Stream, snap.SchemaVersion)
+	if err := snap.Validate(); err != nil {
+		return nil, err
 	}
-	data := snap.Data
-	if data == nil {
-		data = []byte{}
-	}
-	at := snap.CreatedAt
-	if at.IsZero() {
-		at = time.Now()
-	}
-	return []any{snap.Stream, snap.Type, int64(snap.Version), int32(snap.SchemaVersion), data, at.UTC()}, nil
+	snap = snap.Stored(time.Now())
+	return []any{snap.Stream, snap.Type, int64(snap.Version), int32(snap.SchemaVersion), snap.Data, snap.CreatedAt}, nil
 }

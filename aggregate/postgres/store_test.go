@@ -12,6 +12,7 @@ import (
 	"github.com/chronicle-go/chronicle/aggregate"
 	"github.com/chronicle-go/chronicle/aggregate/aggregatetest"
 	"github.com/chronicle-go/chronicle/aggregate/postgres"
+	"github.com/chronicle-go/chronicle/aggregate/snapshottest"
 	"github.com/chronicle-go/chronicle/eventstore"
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/internal/pgtest"
@@ -42,6 +43,13 @@ func open(t testing.TB) (*espg.Store, *postgres.SnapshotStore, *pgxpool.Pool) {
 		t.Fatal(err)
 	}
 	return events, snaps, pool
+}
+
+func TestSnapshotConformance(t *testing.T) {
+	snapshottest.Run(t, func(t *testing.T) aggregate.SnapshotStore {
+		_, snaps, _ := open(t)
+		return snaps
+	})
 }
 
 func TestBackend(t *testing.T) {
