@@ -25,6 +25,16 @@ func TestProgressRendering(t *testing.T) {
 	if got, want := progressBar(done, 10), "[##########] 100%  10000 events  2500 ev/s  done in 4s"; got != want {
 		t.Errorf("done bar:\n%q\nwant\n%q", got, want)
 	}
+	// Waiting for the horizon: what it waits for, instead of an ETA.
+	waiting := half
+	waiting.Waiting = true
+	waiting.Holder = &eventstore.HorizonHolder{PID: 42, Database: "reports", TransactionID: 7001, State: "idle in transaction"}
+	if got, want := progressLine("p", waiting), `rebuild p: 5000 events, position 7/500 of 9/1000; waiting for transaction 7001 (pid 42, database "reports", idle in transaction) to end`; got != want {
+		t.Errorf("waiting line:\n%q\nwant\n%q", got, want)
+	}
+	if got, want := progressBar(waiting, 10), `[#####.....]  50%  5000 events  2500 ev/s  waiting for transaction 7001 (pid 42, database "reports", idle in transaction) to end   `; got != want {
+		t.Errorf("waiting bar:\n%q\nwant\n%q", got, want)
+	}
 	// An empty log, and a position past the head (the log grew): full, not over.
 	if f := fraction(projection.Progress{}); f != 1 {
 		t.Errorf("empty log: fraction %v", f)

@@ -110,6 +110,18 @@ type projectionJSON struct {
 	LagEvents      *int         `json:"lag_events,omitempty"`
 	LagAtLeast     *bool        `json:"lag_at_least,omitempty"`
 	LagSeconds     *float64     `json:"lag_seconds,omitempty"`
+	Tip            *string      `json:"tip,omitempty"`
+	HeldBy         *holderJSON  `json:"held_by,omitempty"`
+}
+
+// holderJSON is the transaction that holds the store's horizon back.
+type holderJSON struct {
+	PID           int32      `json:"pid"`
+	Database      string     `json:"database"`
+	TransactionID uint64     `json:"transaction_id"`
+	Application   string     `json:"application"`
+	State         string     `json:"state"`
+	Since         *time.Time `json:"since"`
 }
 
 type failureJSON struct {
@@ -149,8 +161,12 @@ func toProjectionJSON(s projection.Status, withLag bool) projectionJSON {
 			Version: f.Version, Type: f.Type, RecordedAt: f.RecordedAt.UTC(), Error: f.Error, Attempts: f.Attempts, At: f.At.UTC()}
 	}
 	if withLag {
-		head, lag, atLeast, secs := s.Head.String(), s.LagEvents, s.LagAtLeast, s.Lag.Seconds()
-		out.Head, out.LagEvents, out.LagAtLeast, out.LagSeconds = &head, &lag, &atLeast, &secs
+		head, lag, atLeast, secs, tip := s.Head.String(), s.LagEvents, s.LagAtLeast, s.Lag.Seconds(), s.Tip.String()
+		out.Head, out.LagEvents, out.LagAtLeast, out.LagSeconds, out.Tip = &head, &lag, &atLeast, &secs, &tip
+		if h := s.HeldBy; h != nil {
+			out.HeldBy = &holderJSON{PID: h.PID, Database: h.Database, TransactionID: h.TransactionID,
+				Application: h.Application, State: h.State, Since: timePtr(h.Since)}
+		}
 	}
 	return out
 }
@@ -243,6 +259,9 @@ func runProjectionsStatus(ctx context.Context, a *app, args []string) error {
 		t.row("state", string(s.State))
 		t.row("checkpoint", formatPosition(s.Checkpoint)+" (recorded "+formatTime(s.CheckpointAt)+")")
 		t.row("head", formatPosition(s.Head))
+		if s.HeldBy != nil {
+			t.row("horizon", fmt.Sprintf("events up to %s wait behind %s", formatPosition(s.Tip), s.HeldBy))
+		}
 		t.row("lag", lagEvents(s)+" events, "+formatDuration(s.Lag))
 		t.row("handled", strconv.FormatUint(s.Handled, 10))
 		t.row("owned", yesNo(s.Owned)+" (last owner "+s.Owner+")")

@@ -137,15 +137,30 @@ func progressBar(pr projection.Progress, width int) string {
 	f := fraction(pr)
 	filled := int(f * float64(width))
 	eta := "ETA " + formatDuration(pr.ETA)
-	if pr.Done {
+	switch {
+	case pr.Done:
 		eta = "done in " + formatDuration(pr.Elapsed)
+	case pr.Waiting:
+		eta = waitingFor(pr)
 	}
 	return fmt.Sprintf("[%s%s] %3.0f%%  %d events  %.0f ev/s  %s",
 		strings.Repeat("#", filled), strings.Repeat(".", width-filled), f*100, pr.Events, pr.Rate, eta)
 }
 
+// waitingFor says what a rebuild waits for.
+func waitingFor(pr projection.Progress) string {
+	if pr.Holder != nil {
+		return "waiting for " + pr.Holder.String() + " to end"
+	}
+	return "waiting for the store's horizon"
+}
+
 // progressLine renders one plain line for logs and pipes.
 func progressLine(name string, pr projection.Progress) string {
+	if pr.Waiting {
+		return fmt.Sprintf("rebuild %s: %d events, position %s of %s; %s", name, pr.Events,
+			formatPosition(pr.Position), formatPosition(pr.Head), waitingFor(pr))
+	}
 	if pr.Done {
 		return fmt.Sprintf("rebuild %s: done, %d events in %s (%.0f events/s)", name, pr.Events, formatDuration(pr.Elapsed), pr.Rate)
 	}

@@ -10,13 +10,14 @@ import (
 	"github.com/chronicle-go/chronicle/internal/backoff"
 )
 
-// applyBatch applies events and moves the checkpoint past them. If the
-// batch fails it is applied again one event at a time, so the good events
-// before a poison one commit and the poison one is found exactly. It returns
-// an error only when the worker must stop serving (ownership lost, ctx
-// ended); a projection that stops at a failed event returns nil with
+// applyBatch applies events and moves the checkpoint past them, on ctx. If
+// the batch fails it is applied again one event at a time, so the good
+// events before a poison one commit and the poison one is found exactly. It
+// returns an error only when the worker must stop serving (ownership lost,
+// ctx ended) or stop, the back-off between tries of a failing event, ended
+// (its cause); a projection that stops at a failed event returns nil with
 // rec.State set to Failed.
-func (w *worker[Tx]) applyBatch(ctx context.Context, claim Claim[Tx], rec *Record, events []eventstore.RecordedEvent) error {
+func (w *worker[Tx]) applyBatch(ctx, stop context.Context, claim Claim[Tx], rec *Record, events []eventstore.RecordedEvent) error {
 	err := w.commit(ctx, claim, rec, events)
 	if err == nil || mustStop(ctx, err) {
 		return err
@@ -27,15 +28,15 @@ func (w *worker[Tx]) applyBatch(ctx context.Context, claim Claim[Tx], rec *Recor
 		i := slices.IndexFunc(events, func(e eventstore.RecordedEvent) bool { return e.Position == he.Event.Position })
 		if i >= 0 {
 			if i > 0 {
-				if err := w.applyBatch(ctx, claim, rec, events[:i]); err != nil || rec.State == Failed {
+				if err := w.applyBatch(ctx, stop, claim, rec, events[:i]); err != nil || rec.State == Failed {
 					return err
 				}
 			}
-			if err := w.applyOne(ctx, claim, rec, events[i], true, err); err != nil || rec.State == Failed {
+			if err := w.applyOne(ctx, stop, claim, rec, events[i], true, err); err != nil || rec.State == Failed {
 				return err
 			}
 			if i+1 < len(events) {
-				return w.applyBatch(ctx, claim, rec, events[i+1:])
+				return w.applyBatch(ctx, stop, claim, rec, events[i+1:])
 			}
 			return nil
 		}
@@ -44,7 +45,7 @@ func (w *worker[Tx]) applyBatch(ctx context.Context, claim Claim[Tx], rec *Recor
 		w.r.log.Warn("batch failed; applying its events one by one", "projection", w.p.name, "events", len(events), "err", err)
 	}
 	for i, e := range events {
-		if err := w.applyOne(ctx, claim, rec, e, i == 0 && len(events) == 1, err); err != nil {
+		if err := w.applyOne(ctx, stop, claim, rec, e, i == 0 && len(events) == 1, err); err != nil {
 			return err
 		}
 		if rec.State == Failed {
@@ -55,8 +56,9 @@ func (w *worker[Tx]) applyBatch(ctx context.Context, claim Claim[Tx], rec *Recor
 }
 
 // applyOne tries one event until it commits or MaxAttempts have failed. When
-// counted is set, firstErr is the event's first failed attempt already.
-func (w *worker[Tx]) applyOne(ctx context.Context, claim Claim[Tx], rec *Record, e eventstore.RecordedEvent, counted bool, firstErr error) error {
+// counted is set, firstErr is the event's first failed attempt already. The
+// back-off between tries ends early when stop does.
+func (w *worker[Tx]) applyOne(ctx, stop context.Context, claim Claim[Tx], rec *Record, e eventstore.RecordedEvent, counted bool, firstErr error) error {
 	cfg := w.r.cfg
 	pause := backoff.Backoff{Min: cfg.Backoff, Max: cfg.MaxBackoff}
 	attempt, err := 0, error(nil)
@@ -70,7 +72,12 @@ func (w *worker[Tx]) applyOne(ctx context.Context, claim Claim[Tx], rec *Record,
 			}
 			w.r.log.Warn("event failed; retrying", "projection", w.p.name, "position", e.Position,
 				"attempt", attempt, "err", err)
-			backoff.Sleep(ctx, pause.Next())
+			if !backoff.Wait(ctx, pause.Next(), stop.Done()) {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return context.Cause(stop)
+			}
 		}
 		attempt++
 		if err = w.commit(ctx, claim, rec, []eventstore.RecordedEvent{e}); err == nil || mustStop(ctx, err) {

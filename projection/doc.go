@@ -53,9 +53,15 @@
 // # Rebuilding
 //
 // [Runner.Rebuild] runs the projection's reset function and zeroes its
-// checkpoint in one unit of work, replays the log up to its current head in
-// batches of [Config.RebuildBatchSize] with [Progress] reports (events,
-// events/s, position, ETA), then follows the log live again.
+// checkpoint in one unit of work, replays the log up to its end as of the
+// replay's start in batches of [Config.RebuildBatchSize] with [Progress]
+// reports (events, events/s, position, ETA), then follows the log live
+// again. The end is the last committed event, also one that a store's
+// horizon still hides ([eventstore.HorizonReader]): the replay waits for it,
+// reporting the transaction that holds the horizon, and a rebuild whose
+// context ends first fails with a [*RebuildIncompleteError], never succeeds
+// on a partial read model. Asked of a runner that follows the log live, a
+// rebuild starts after the batch being applied.
 //
 // # Status
 //

@@ -2,11 +2,14 @@ package projection
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
+	"sync"
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/backoff"
 	"github.com/chronicle-go/chronicle/internal/batch"
 )
 
@@ -17,41 +20,106 @@ type Progress struct {
 	Events uint64
 	// Rate is the events applied per second since the rebuild started.
 	Rate float64
-	// Position is the last event applied; Head is the log's head when the
-	// replay started.
+	// Position is the last event applied; Head is the end of the log when
+	// the replay started, which it replays up to: the last committed event,
+	// also one that readers cannot reach yet (see Waiting).
 	Position eventstore.Position
 	Head     eventstore.Position
 	Elapsed  time.Duration
 	// ETA estimates the time left from how far Position is between the
 	// start of the log and Head (by their Prepare components, which grow
 	// with the log in every store); zero once done.
-	ETA  time.Duration
-	Done bool
+	ETA time.Duration
+	// Waiting is set while the replay has read everything the store lets
+	// it read and that is still short of Head: the store's horizon holds
+	// the rest back (PostgreSQL, behind a transaction still running in the
+	// cluster). Holder is that transaction, when the store can tell.
+	Waiting bool
+	Holder  *eventstore.HorizonHolder
+	Done    bool
 }
 
 // RebuildOptions shapes a rebuild. The zero value reports no progress.
 type RebuildOptions struct {
 	// Progress is called from the runner's goroutine at most once per
-	// Every (default 1s) and once at the end.
+	// Every (default 1s), when the replay starts waiting for the horizon,
+	// and once at the end.
 	Progress func(Progress)
 	Every    time.Duration
 }
 
+// ErrRebuildIncomplete: a rebuild stopped before it had replayed the log up
+// to its end as of the rebuild's start. See [RebuildIncompleteError].
+var ErrRebuildIncomplete = errors.New("projection: rebuild incomplete")
+
+// RebuildIncompleteError reports a rebuild that has not replayed the log up
+// to Head (its end when the replay started) because its context ended
+// first — typically while it waited for the store's horizon to pass Head.
+// The projection stays [Rebuilding] at Position: the next owner (or, while
+// [Runner.Run] runs, the runner itself) goes on replaying from there; it
+// never returns to running on a partial read model. It unwraps to
+// [ErrRebuildIncomplete] and to Err.
+type RebuildIncompleteError struct {
+	Projection string
+	// Position is the last event applied; Head the end of the log the
+	// rebuild replays up to.
+	Position, Head eventstore.Position
+	// Events is how many events were applied.
+	Events uint64
+	// Holder is the transaction whose horizon the rebuild was waiting on,
+	// if it was.
+	Holder *eventstore.HorizonHolder
+	// Continues is set when the rebuild goes on in the running runner (the
+	// caller stopped waiting for it, not the rebuild).
+	Continues bool
+	// Err is why it stopped: the context's error.
+	Err error
+}
+
+func (e *RebuildIncompleteError) Error() string {
+	msg := fmt.Sprintf("projection %q: rebuild incomplete: %d events applied, at %v of %v", e.Projection, e.Events, e.Position, e.Head)
+	if e.Holder != nil {
+		msg += "; waiting for " + e.Holder.String() + " to end"
+	}
+	if e.Continues {
+		msg += "; it goes on in the runner"
+	}
+	return msg + ": " + e.Err.Error()
+}
+
+// Unwrap returns [ErrRebuildIncomplete] and Err.
+func (e *RebuildIncompleteError) Unwrap() []error { return []error{ErrRebuildIncomplete, e.Err} }
+
 type rebuildRequest struct {
 	opts RebuildOptions
 	done chan error
+
+	mu   sync.Mutex
+	last Progress // the latest progress, for a caller that stops waiting
+}
+
+func (q *rebuildRequest) track(p Progress) {
+	q.mu.Lock()
+	q.last = p
+	q.mu.Unlock()
 }
 
 // Rebuild resets the projection name — its read model through the
 // projection's reset function and its checkpoint, in one unit of work — and
-// replays the whole log in large batches, reporting progress. It returns
-// when the replay has reached the head of the log as it was when the replay
-// started; the projection then follows the log live again.
+// replays the log in large batches, reporting progress, up to its end as it
+// was when the replay started: the last committed event, also one that the
+// store's horizon still hides (the replay then waits for the horizon to
+// pass it, reporting [Progress.Waiting]). The projection then follows the
+// log live again.
 //
 // While [Runner.Run] is running, the rebuild runs on the projection's own
-// goroutine, and waits for this runner to own the projection; cancelling
-// ctx stops the waiting, not a rebuild under way. Without Run it claims the
-// projection itself, and releases it when done.
+// goroutine — after the batch it is applying, if it follows the log live —
+// and waits for this runner to own the projection; cancelling ctx stops the
+// waiting, not a rebuild under way (the error then is a
+// [*RebuildIncompleteError] with Continues set). Without Run it claims the
+// projection itself, and releases it when done; cancelling ctx stops it,
+// with a [*RebuildIncompleteError], and the projection stays [Rebuilding]
+// until an owner finishes the replay.
 func (r *Runner[Tx]) Rebuild(ctx context.Context, name string, opts RebuildOptions) error {
 	w := r.workers[name]
 	if w == nil {
@@ -82,13 +150,17 @@ func (r *Runner[Tx]) Rebuild(ctx context.Context, name string, opts RebuildOptio
 	case <-done:
 		return ErrRunnerStopped
 	case <-ctx.Done():
-		return ctx.Err()
+		return fmt.Errorf("projection %q: rebuild not started: %w", name, ctx.Err())
 	}
 	select {
 	case err := <-req.done:
 		return err
 	case <-ctx.Done():
-		return ctx.Err()
+		req.mu.Lock()
+		p := req.last
+		req.mu.Unlock()
+		return &RebuildIncompleteError{Projection: name, Position: p.Position, Head: p.Head, Events: p.Events,
+			Holder: p.Holder, Continues: true, Err: ctx.Err()}
 	}
 }
 
@@ -104,7 +176,7 @@ func (w *worker[Tx]) runRebuild(ctx context.Context, claim Claim[Tx], rec *Recor
 		return nil
 	}
 	rec.Checkpoint, rec.CheckpointAt, rec.Handled, rec.State, rec.Failure = eventstore.Position{}, time.Time{}, 0, Rebuilding, nil
-	err := w.replay(ctx, claim, rec, req.opts)
+	err := w.replay(ctx, claim, rec, req.opts, req.track)
 	switch {
 	case err != nil:
 		req.done <- err
@@ -116,11 +188,27 @@ func (w *worker[Tx]) runRebuild(ctx context.Context, claim Claim[Tx], rec *Recor
 	return err
 }
 
-// replay applies the log from rec.Checkpoint to its current head in batches
-// of RebuildBatchSize, then sets the projection running. It reads with
-// ReadAll, which ends at the head, filtering on the client.
-func (w *worker[Tx]) replay(ctx context.Context, claim Claim[Tx], rec *Record, opts RebuildOptions) error {
-	head, _, err := Head(ctx, w.r.store)
+// logEnd returns the end of store's log that a replay starting now must
+// reach: the last committed event, reachable yet or not.
+func logEnd(ctx context.Context, store eventstore.Store) (eventstore.Position, error) {
+	if hr, ok := store.(eventstore.HorizonReader); ok {
+		h, err := hr.Horizon(ctx)
+		return h.Tip, err
+	}
+	head, _, err := Head(ctx, store)
+	return head, err
+}
+
+// replay applies the log from rec.Checkpoint up to the log's end as of now
+// (target) in batches of RebuildBatchSize, then sets the projection
+// running; what was appended since is the live log's. It reads with
+// ReadAll, filtering on the client; if the store's head is short of target
+// (a PostgreSQL horizon held back by a transaction in flight), it waits,
+// polling, and reads on. track, if not
+// nil, sees every progress report, throttled or not. An ended ctx returns a
+// [*RebuildIncompleteError].
+func (w *worker[Tx]) replay(ctx context.Context, claim Claim[Tx], rec *Record, opts RebuildOptions, track func(Progress)) error {
+	target, err := logEnd(ctx, w.r.store)
 	if err != nil {
 		return err
 	}
@@ -130,61 +218,131 @@ func (w *worker[Tx]) replay(ctx context.Context, claim Claim[Tx], rec *Record, o
 	}
 	start := time.Now()
 	var events uint64
+	var holder *eventstore.HorizonHolder
+	waiting := false
 	last := start
-	report := func(done bool) {
-		if opts.Progress == nil {
-			return
-		}
+	progress := func(done bool) Progress {
 		now := time.Now()
-		if !done && now.Sub(last) < every {
-			return
-		}
-		last = now
-		p := Progress{Projection: w.p.name, Events: events, Position: rec.Checkpoint, Head: head, Elapsed: now.Sub(start), Done: done}
+		p := Progress{Projection: w.p.name, Events: events, Position: rec.Checkpoint, Head: target, Elapsed: now.Sub(start),
+			Waiting: waiting, Holder: holder, Done: done}
 		if s := p.Elapsed.Seconds(); s > 0 {
 			p.Rate = float64(events) / s
 		}
-		if !done && head.Prepare > 0 && rec.Checkpoint.Prepare > 0 {
-			frac := min(float64(rec.Checkpoint.Prepare)/float64(head.Prepare), 1)
+		if !done && target.Prepare > 0 && rec.Checkpoint.Prepare > 0 {
+			frac := min(float64(rec.Checkpoint.Prepare)/float64(target.Prepare), 1)
 			p.ETA = time.Duration(float64(p.Elapsed) * (1 - frac) / frac)
 		}
+		return p
+	}
+	report := func(done, now bool) {
+		p := progress(done)
+		if track != nil {
+			track(p)
+		}
+		if opts.Progress == nil || (!done && !now && time.Since(last) < every) {
+			return
+		}
+		last = time.Now()
 		opts.Progress(p)
 	}
+	incomplete := func(err error) error {
+		if ctx.Err() == nil {
+			return err
+		}
+		return &RebuildIncompleteError{Projection: w.p.name, Position: rec.Checkpoint, Head: target, Events: events,
+			Holder: holder, Err: ctx.Err()}
+	}
 	filter := w.filter
-	from := rec.Checkpoint
-	open := func(ctx context.Context) iter.Seq2[eventstore.RecordedEvent, error] {
-		return func(yield func(eventstore.RecordedEvent, error) bool) {
-			for e, err := range w.r.store.ReadAll(ctx, eventstore.ReadAllOptions{From: from}) {
-				if err == nil && !filter.Match(e.StreamID, e.Type) {
-					continue
-				}
-				if !yield(e, err) || err != nil {
-					return
+	read := rec.Checkpoint // the last event read, handled or filtered out
+	final := false         // the pass under way started after the horizon passed target
+	pause := backoff.Backoff{Min: 10 * time.Millisecond, Max: w.r.cfg.PollInterval}
+	for {
+		from, seen := read, read // seen is the producer's, read after the range ends
+		open := func(ctx context.Context) iter.Seq2[eventstore.RecordedEvent, error] {
+			return func(yield func(eventstore.RecordedEvent, error) bool) {
+				for e, err := range w.r.store.ReadAll(ctx, eventstore.ReadAllOptions{From: from}) {
+					if err == nil {
+						if e.Position.After(target) {
+							seen = target // what follows is the live log's
+							return
+						}
+						seen = e.Position
+						if !filter.Match(e.StreamID, e.Type) {
+							continue
+						}
+					}
+					if !yield(e, err) || err != nil {
+						return
+					}
 				}
 			}
 		}
-	}
-	for evs, err := range batch.Of(ctx, open, w.r.cfg.RebuildBatchSize) {
+		for evs, err := range batch.Of(ctx, open, w.r.cfg.RebuildBatchSize) {
+			if err != nil {
+				return incomplete(err)
+			}
+			if err := w.applyBatch(ctx, ctx, claim, rec, evs); err != nil {
+				return incomplete(err)
+			}
+			if rec.State == Failed {
+				return nil
+			}
+			events += uint64(len(evs))
+			if waiting {
+				waiting, holder = false, nil
+				w.r.log.Info("rebuild: the horizon moved on; replaying", "projection", w.p.name)
+			}
+			report(false, false)
+		}
+		if err := ctx.Err(); err != nil {
+			return incomplete(err)
+		}
+		if seen.After(read) {
+			read = seen
+		}
+		if !read.Before(target) || final {
+			break
+		}
+		// The store stopped short of the end: its horizon holds the rest.
+		h, ok, err := w.horizon(ctx)
 		if err != nil {
-			return err
+			return incomplete(err)
 		}
-		if err := w.applyBatch(ctx, claim, rec, evs); err != nil {
-			return err
+		if !ok || !h.Head.Before(target) {
+			final = true // everything up to target is readable now: read it
+			continue
 		}
-		if rec.State == Failed {
-			return nil
+		if !waiting || h.Holder != nil && (holder == nil || *holder != *h.Holder) {
+			waiting, holder = true, h.Holder
+			args := []any{"projection", w.p.name, "position", read, "head", target}
+			if holder != nil {
+				args = append(args, "holder", holder.String())
+			}
+			w.r.log.Warn("rebuild: waiting for the horizon to pass the end of the log", args...)
+			report(false, true)
+		} else {
+			report(false, false)
 		}
-		events += uint64(len(evs))
-		report(false)
+		if !backoff.Sleep(ctx, pause.Next()) {
+			return incomplete(ctx.Err())
+		}
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+	waiting, holder = false, nil
 	if err := claim.SetState(ctx, rec.Checkpoint, Running); err != nil {
-		return err
+		return incomplete(err)
 	}
 	rec.State = Running
-	report(true)
+	report(true, true)
 	w.r.log.Info("rebuild: done", "projection", w.p.name, "events", events, "elapsed", time.Since(start))
 	return nil
+}
+
+// horizon reads the store's horizon, if it has one.
+func (w *worker[Tx]) horizon(ctx context.Context) (eventstore.Horizon, bool, error) {
+	hr, ok := w.r.store.(eventstore.HorizonReader)
+	if !ok {
+		return eventstore.Horizon{}, false, nil
+	}
+	h, err := hr.Horizon(ctx)
+	return h, err == nil, err
 }

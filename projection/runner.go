@@ -264,7 +264,7 @@ func (w *worker[Tx]) serve(ctx context.Context, claim Claim[Tx]) error {
 			err = w.waitFailed(ctx, claim, &rec)
 		case Rebuilding:
 			// A rebuild was interrupted: finish the replay.
-			err = w.replay(ctx, claim, &rec, RebuildOptions{})
+			err = w.replay(ctx, claim, &rec, RebuildOptions{}, nil)
 		default:
 			err = w.live(ctx, claim, &rec)
 		}
@@ -279,8 +279,14 @@ var errRebuildRequested = errors.New("projection: rebuild requested")
 // live follows the log until the projection fails (returns nil with
 // rec.State Failed), a rebuild is requested (runs it), or the claim or the
 // subscription ends (returns the error).
+//
+// A rebuild request or the claim's loss stops the reading, never a batch
+// under way: the batch's unit of work runs on ctx, which only the runner's
+// end cancels. (Cancelling the context of a statement in flight makes pgx
+// close its connection, and a PostgreSQL claim's lock with it.) So a
+// rebuild waits for at most one batch, and starts on a claim that holds.
 func (w *worker[Tx]) live(ctx context.Context, claim Claim[Tx], rec *Record) error {
-	liveCtx, cancel := context.WithCancelCause(ctx)
+	readCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var req *rebuildRequest
 	stop := make(chan struct{})
@@ -296,7 +302,7 @@ func (w *worker[Tx]) live(ctx context.Context, claim Claim[Tx], rec *Record) err
 		case <-stop:
 		}
 	}()
-	err := w.follow(liveCtx, claim, rec)
+	err := w.follow(ctx, readCtx, claim, rec)
 	close(stop)
 	<-watched
 	switch {
@@ -304,25 +310,33 @@ func (w *worker[Tx]) live(ctx context.Context, claim Claim[Tx], rec *Record) err
 		return w.runRebuild(ctx, claim, rec, req)
 	case ctx.Err() != nil:
 		return ctx.Err()
-	case errors.Is(context.Cause(liveCtx), ErrClaimLost):
+	case errors.Is(context.Cause(readCtx), ErrClaimLost):
 		return ErrClaimLost
 	}
 	return err
 }
 
-func (w *worker[Tx]) follow(ctx context.Context, claim Claim[Tx], rec *Record) error {
-	for batch, err := range Batches(ctx, w.r.store, rec.Checkpoint, w.filter, w.r.cfg.BatchSize) {
+// follow applies the log from rec.Checkpoint, read through readCtx, on ctx,
+// until readCtx ends (between batches), the projection fails, or an error.
+func (w *worker[Tx]) follow(ctx, readCtx context.Context, claim Claim[Tx], rec *Record) error {
+	for batch, err := range Batches(readCtx, w.r.store, rec.Checkpoint, w.filter, w.r.cfg.BatchSize) {
 		if err != nil {
 			return err
 		}
-		if err := w.applyBatch(ctx, claim, rec, batch); err != nil {
+		if err := w.applyBatch(ctx, readCtx, claim, rec, batch); err != nil {
 			return err
 		}
 		if rec.State == Failed {
 			return nil
 		}
+		if readCtx.Err() != nil {
+			return context.Cause(readCtx)
+		}
 	}
-	return ctx.Err()
+	if readCtx.Err() != nil {
+		return context.Cause(readCtx)
+	}
+	return nil // the subscription ran out: follow it again
 }
 
 // waitFailed waits, while the projection is stopped at a failed event, for

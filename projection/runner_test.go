@@ -465,3 +465,100 @@ func TestNewRunnerReportsEveryMistake(t *testing.T) {
 		t.Errorf("error does not match its sentinels: %v", err)
 	}
 }
+
+// Rebuild while the runner follows the log live, under concurrent appends,
+// with a slow handler: the rebuild succeeds, and every event is applied
+// exactly once.
+func TestRebuildWhileLive(t *testing.T) {
+	reg := registry(t)
+	store := memory.New(memory.Config{})
+	mem := projection.NewMemoryStore()
+	b := newBalances("balances", reg, mem)
+	var handled atomic.Int64
+	b.failOn(func(eventstore.RecordedEvent) error {
+		handled.Add(1)
+		time.Sleep(time.Millisecond) // a slow handler
+		return nil
+	})
+	for i := range 200 {
+		appendEvents(t, store, reg, fmt.Sprintf("acct-%d", i%7), Deposited{Account: fmt.Sprint(i % 7), Amount: 1})
+	}
+	cfg := fast
+	cfg.RebuildBatchSize = 100
+	r, err := projection.NewRunner(store, mem, cfg, b.proj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, r)
+	var writers sync.WaitGroup
+	writing := make(chan struct{})
+	for w := range 2 {
+		writers.Go(func() {
+			for {
+				select {
+				case <-writing:
+					return
+				default:
+				}
+				appendEvents(t, store, reg, fmt.Sprintf("acct-w%d", w), Deposited{Account: fmt.Sprint(w), Amount: 1})
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+	stopWriters := sync.OnceFunc(func() { close(writing); writers.Wait() })
+	t.Cleanup(stopWriters)
+	for round := range 3 {
+		from := handled.Load()
+		eventually(t, "live batches", func() bool { return handled.Load() > from+20 })
+		if err := r.Rebuild(context.Background(), "balances", projection.RebuildOptions{}); err != nil {
+			t.Fatalf("rebuild %d while live: %v", round, err)
+		}
+	}
+	stopWriters()
+	eventually(t, "catch-up after the writers stopped", func() bool {
+		rec := record(t, mem, "balances")
+		return rec.Checkpoint == head(t, store) && rec.State == projection.Running
+	})
+	b.checkOnce(t, store)
+}
+
+// Under Run, a caller that stops waiting for its rebuild is told that the
+// rebuild is incomplete and goes on in the runner, which finishes it.
+func TestRebuildCallerStopsWaiting(t *testing.T) {
+	reg := registry(t)
+	store := memory.New(memory.Config{})
+	mem := projection.NewMemoryStore()
+	b := newBalances("balances", reg, mem)
+	for i := range 100 {
+		appendEvents(t, store, reg, fmt.Sprintf("acct-%d", i%3), Deposited{Account: fmt.Sprint(i % 3), Amount: 1})
+	}
+	r, err := projection.NewRunner(store, mem, fast, b.proj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, r)
+	eventually(t, "catch-up", func() bool { return b.applied.Len() == 100 })
+	hold := make(chan struct{})
+	var holding atomic.Bool
+	holding.Store(true)
+	b.failOn(func(eventstore.RecordedEvent) error {
+		if holding.Load() {
+			<-hold
+		}
+		return nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err = r.Rebuild(ctx, "balances", projection.RebuildOptions{})
+	incomplete, ok := errors.AsType[*projection.RebuildIncompleteError](err)
+	if !ok || !incomplete.Continues || !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, projection.ErrRebuildIncomplete) {
+		t.Fatalf("Rebuild = %v, want a *RebuildIncompleteError that goes on", err)
+	}
+	holding.Store(false)
+	close(hold)
+	eventually(t, "the rebuild to finish in the runner", func() bool {
+		rec := record(t, mem, "balances")
+		return rec.State == projection.Running && rec.Handled == 100
+	})
+	b.checkOnce(t, store)
+}

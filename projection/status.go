@@ -14,8 +14,16 @@ const LagScanLimit = 10000
 // Status is a projection's record with where the log is.
 type Status struct {
 	Record
-	// Head is the position of the last event in the log.
+	// Head is the position of the last event in the log that readers can
+	// reach now.
 	Head eventstore.Position
+	// Tip is the last committed event. It is beyond Head while the store's
+	// horizon holds committed events back (PostgreSQL, behind a transaction
+	// still running anywhere in the cluster); HeldBy is then that
+	// transaction, when the store can tell. No projection gets past Head
+	// until it ends, and a rebuild waits for it.
+	Tip    eventstore.Position
+	HeldBy *eventstore.HorizonHolder
 	// LagEvents counts the events after the checkpoint that the projection
 	// will handle (those passing its filter). LagAtLeast is set when there
 	// were more than [LagScanLimit] events to look at, so LagEvents is only
@@ -39,18 +47,29 @@ func Head(ctx context.Context, store eventstore.Store) (eventstore.Position, tim
 	return eventstore.Position{}, time.Time{}, nil
 }
 
-// Describe adds the head of store's log and each projection's lag to
+// Describe adds the head of store's log (and, for a store with a horizon,
+// its tip and what holds the horizon back) and each projection's lag to
 // records. A process that does not run the projections (the CLI) calls it
 // with the records it read from the checkpoint store.
 func Describe(ctx context.Context, store eventstore.Store, records ...Record) ([]Status, error) {
-	head, _, err := Head(ctx, store)
-	if err != nil {
-		return nil, err
+	var h eventstore.Horizon
+	if hr, ok := store.(eventstore.HorizonReader); ok {
+		var err error
+		if h, err = hr.Horizon(ctx); err != nil {
+			return nil, err
+		}
+	} else {
+		head, _, err := Head(ctx, store)
+		if err != nil {
+			return nil, err
+		}
+		h = eventstore.Horizon{Head: head, Tip: head}
 	}
+	head := h.Head
 	now := time.Now()
 	out := make([]Status, len(records))
 	for i, r := range records {
-		s := Status{Record: r, Head: head}
+		s := Status{Record: r, Head: head, Tip: h.Tip, HeldBy: h.Holder}
 		if r.Checkpoint.Before(head) {
 			scanned := 0
 			for e, err := range store.ReadAll(ctx, eventstore.ReadAllOptions{From: r.Checkpoint, Limit: LagScanLimit + 1}) {
