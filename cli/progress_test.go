@@ -32,7 +32,7 @@ func TestProgressRendering(t *testing.T) {
 	if got, want := progressLine("p", waiting), `rebuild p: 5000 events, position 7/500 of 9/1000; waiting for transaction 7001 (pid 42, database "reports", idle in transaction) to end`; got != want {
 		t.Errorf("waiting line:\n%q\nwant\n%q", got, want)
 	}
-	if got, want := progressBar(waiting, 10), `[#####.....]  50%  5000 events  2500 ev/s  waiting for transaction 7001 (pid 42, database "reports", idle in transaction) to end   `; got != want {
+	if got, want := progressBar(waiting, 10), `[#####.....]  50%  5000 events  2500 ev/s  waiting for transaction 7001 (pid 42, database "reports", idle in transaction) to end`; got != want {
 		t.Errorf("waiting bar:\n%q\nwant\n%q", got, want)
 	}
 	// An empty log, and a position past the head (the log grew): full, not over.
