@@ -20,6 +20,12 @@ var (
 	ErrInvalidConfig = errors.New("saga: invalid config")
 	// ErrNotFound: no saga instance with that ID.
 	ErrNotFound = errors.New("saga: instance not found")
+	// ErrNotParked: a retry of an event the saga has not parked (or no
+	// longer: another retry took it).
+	ErrNotParked = errors.New("saga: event not parked")
+	// ErrParkedAgain: a retried parked event failed again and is parked
+	// again, with the new error.
+	ErrParkedAgain = errors.New("saga: retried event failed again")
 )
 
 // ConflictError says which saga instance a [ErrConflict] is about.

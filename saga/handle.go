@@ -30,7 +30,7 @@ func (e *Engine) HandleEvents(ctx context.Context, events ...eventstore.Recorded
 
 func (e *Engine) handleBatch(ctx context.Context, events []eventstore.RecordedEvent, lease Lease) error {
 	for attempt := 1; ; attempt++ {
-		c, err := e.plan(ctx, events)
+		c, err := e.plan(ctx, events, false)
 		if err != nil {
 			return err
 		}
@@ -64,11 +64,20 @@ type working struct {
 	deadlines map[string]*time.Time // nil value: cancel
 }
 
+// advance moves the instance's position to p, never back.
+func (w *working) advance(p eventstore.Position) {
+	if p.After(w.inst.Position) {
+		w.inst.Position = p
+	}
+}
+
 func (e *Engine) now() time.Time { return e.cfg.Clock.Now().UTC().Truncate(time.Microsecond) }
 
 // plan runs the handlers of a batch on the loaded instances and returns what
-// to commit.
-func (e *Engine) plan(ctx context.Context, events []eventstore.RecordedEvent) (Commit, error) {
+// to commit. retry handles events again that an instance has already
+// passed (an operator's retry of a parked event): they are not taken for
+// duplicate deliveries, and the instance's position does not move back.
+func (e *Engine) plan(ctx context.Context, events []eventstore.RecordedEvent, retry bool) (Commit, error) {
 	name := e.def.sagaName()
 	now := e.now()
 	type item struct {
@@ -120,12 +129,13 @@ func (e *Engine) plan(ctx context.Context, events []eventstore.RecordedEvent) (C
 			}
 			w.inst = Instance{Saga: name, ID: it.r.id, Status: Running, StartedAt: now}
 		}
-		if w.live && !ev.Position.After(w.inst.Position) {
+		if w.live && !retry && !ev.Position.After(w.inst.Position) {
 			continue // duplicate delivery
 		}
 		if w.inst.Status.Finished() {
 			c.History = append(c.History, entry(w, now, EventIgnored, ev, "instance is "+string(w.inst.Status)))
-			w.inst.Position, w.inst.UpdatedAt, w.dirty = ev.Position, now, true
+			w.advance(ev.Position)
+			w.inst.UpdatedAt, w.dirty = now, true
 			continue
 		}
 		out, err := e.runEvent(ctx, w.inst, it.r, now)
@@ -137,10 +147,13 @@ func (e *Engine) plan(ctx context.Context, events []eventstore.RecordedEvent) (C
 			continue
 		}
 		w.live = true
-		w.inst.Position = ev.Position
+		w.advance(ev.Position)
 		at := len(c.History)
 		c.History = append(c.History, entry(w, now, EventHandled, ev, ""))
 		c.History[at].Detail = e.apply(&c, w, out, ev.ID.String(), now)
+		if retry {
+			c.History[at].Detail = "retried after it was parked; " + c.History[at].Detail
+		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(works)) {
 		e.flush(&c, works[id])
@@ -171,7 +184,8 @@ func (e *Engine) park(c *Commit, w *working, id string, ev eventstore.RecordedEv
 		StreamID: ev.StreamID, Version: ev.Version, Position: ev.Position, Error: herr.Error(), Attempts: attempts, ParkedAt: now})
 	if w != nil && w.live {
 		c.History = append(c.History, entry(w, now, EventParked, ev, herr.Error()))
-		w.inst.Position, w.inst.UpdatedAt, w.dirty = ev.Position, now, true
+		w.advance(ev.Position)
+		w.inst.UpdatedAt, w.dirty = now, true
 	}
 }
 

@@ -105,7 +105,12 @@ type Commit struct {
 	// the same DueAt, otherwise the commit fails with a [*ConflictError].
 	Fired   []Deadline
 	History []HistoryEntry
-	Parked  []Parked
+	// Unparked removes the parked events with these IDs, before Parked is
+	// written (so a retried event that fails again is parked anew). Each
+	// must still be parked, otherwise the commit fails with a
+	// [*ConflictError]: of two operators retrying one event, one wins.
+	Unparked []uuid.UUID
+	Parked   []Parked
 	// Refused settles outbox commands that their receiver refused for good
 	// ([command.IsRefused]): each is marked sent at At, refused, with
 	// Error as its last error, and is never claimed again. Each must still
@@ -118,7 +123,8 @@ type Commit struct {
 // IsZero reports whether c writes nothing.
 func (c Commit) IsZero() bool {
 	return len(c.Instances) == 0 && len(c.Commands) == 0 && len(c.Cancel) == 0 && len(c.Schedule) == 0 &&
-		len(c.Fired) == 0 && len(c.History) == 0 && len(c.Parked) == 0 && len(c.Refused) == 0 && c.Checkpoint == nil
+		len(c.Fired) == 0 && len(c.History) == 0 && len(c.Unparked) == 0 && len(c.Parked) == 0 && len(c.Refused) == 0 &&
+		c.Checkpoint == nil
 }
 
 // RefusedCommand is an outbox command its receiver refused, for

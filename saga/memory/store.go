@@ -117,6 +117,11 @@ func (s *Store) Commit(ctx context.Context, c saga.Commit) error {
 			return &saga.ConflictError{Saga: c.Saga, Reason: fmt.Sprintf("command %s is no longer pending", r.ID)}
 		}
 	}
+	for _, id := range c.Unparked {
+		if !slices.ContainsFunc(s.parked, func(p saga.Parked) bool { return p.Saga == c.Saga && p.EventID == id }) {
+			return &saga.ConflictError{Saga: c.Saga, Reason: fmt.Sprintf("event %s is no longer parked", id)}
+		}
+	}
 	var cp *checkpoint
 	if c.Checkpoint != nil {
 		cp = s.checkpoints[c.Saga]
@@ -171,6 +176,9 @@ func (s *Store) Commit(ctx context.Context, c saga.Commit) error {
 		h.Saga = c.Saga
 		k := key{c.Saga, h.Instance}
 		s.history[k] = append(s.history[k], h)
+	}
+	if len(c.Unparked) > 0 {
+		s.parked = slices.DeleteFunc(s.parked, func(p saga.Parked) bool { return p.Saga == c.Saga && slices.Contains(c.Unparked, p.EventID) })
 	}
 	for _, p := range c.Parked {
 		p.Saga = c.Saga

@@ -89,6 +89,11 @@ func (s *Store) Commit(ctx context.Context, c saga.Commit) (err error) {
 		}
 		plain(s.sql.history, c.Saga, inst, at, kind, eid, etype, pc, pp, detail)
 	}
+	if n := len(c.Unparked); n > 0 {
+		counted(s.sql.unparked, n, func() error {
+			return &saga.ConflictError{Saga: c.Saga, Reason: "a retried event is no longer parked"}
+		}, c.Saga, c.Unparked)
+	}
 	if n := len(c.Parked); n > 0 {
 		inst, eid, etype, stream := make([]string, n), make([]uuid.UUID, n), make([]string, n), make([]string, n)
 		sv, pc, pp, perr, attempts, at := make([]int64, n), make([]int64, n), make([]int64, n), make([]string, n), make([]int32, n), make([]time.Time, n)

@@ -106,10 +106,10 @@ func conflict(sagaName string, err error) error {
 }
 
 type statements struct {
-	load, insertInst, updateInst, fired, cancel, schedule, outbox, history, parked, refused, checkpoint string
-	getCheckpoint, fence                                                                                string
-	claimCommands, markSent, compensated, markFailed, claimDeadlines                                    string
-	instances, count, one, historyOf, commandsOf, deadlinesOf, parkedOf, parkedAll, failing             string
+	load, insertInst, updateInst, fired, cancel, schedule, outbox, history, unparked, parked, refused, checkpoint string
+	getCheckpoint, fence                                                                                          string
+	claimCommands, markSent, compensated, markFailed, claimDeadlines                                              string
+	instances, count, one, historyOf, commandsOf, deadlinesOf, parkedOf, parkedAll, failing                       string
 }
 
 func newStatements(schema string) statements {
@@ -149,6 +149,10 @@ FROM unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::bytea[], $7::t
 SELECT $1, h.inst, h.at, h.kind, NULLIF(h.eid, '')::uuid, h.etype, h.pc, h.pp, h.detail
 FROM unnest($2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::text[])
 	AS h(inst, at, kind, eid, etype, pc, pp, detail)`,
+		// unparked counts the distinct events it removed: the commit wants
+		// every one of them.
+		unparked: `WITH d AS (DELETE FROM ` + park + ` WHERE saga = $1 AND event_id = ANY ($2::uuid[]) RETURNING event_id)
+SELECT count(DISTINCT event_id) FROM d`,
 		parked: `INSERT INTO ` + park + ` (saga, ` + parkCols + `)
 SELECT $1, p.inst, p.eid, p.etype, p.stream, p.sv, p.pc, p.pp, p.err, p.attempts, p.at
 FROM unnest($2::text[], $3::uuid[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::text[], $10::int[], $11::timestamptz[])

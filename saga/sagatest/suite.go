@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore func(t *testing.T) (saga.Store, func(t *testing.
 		{"ConcurrentClaims", one(concurrentClaims)},
 		{"CompensatedWhenLastSent", one(compensatedWhenLastSent)},
 		{"RefusedCommands", one(refusedCommands)},
+		{"Unparked", one(unparked)},
 		{"Deadlines", one(deadlines)},
 		{"ConcurrentDeadlineClaimsAcrossHandles", concurrentDeadlineClaims},
 		{"Inspection", one(inspection)},
@@ -350,6 +351,45 @@ func compensatedWhenLastSent(t *testing.T, s saga.Store) {
 	last := h.Entries[len(h.Entries)-1]
 	assert.Equal(t, saga.StatusChanged, last.Kind)
 	assert.Equal(t, string(saga.Compensated), last.Detail)
+}
+
+// unparked: a commit removes parked events before it parks new ones, and
+// fails whole if one of them is no longer parked.
+func unparked(t *testing.T, s saga.Store) {
+	ctx := t.Context()
+	create(t, s, "a")
+	park := func(id uuid.UUID, msg string) saga.Parked {
+		return saga.Parked{Instance: "a", EventID: id, EventType: "Poked", StreamID: "s-a", Version: 2,
+			Position: eventstore.Position{Commit: 2, Prepare: 2}, Error: msg, Attempts: 3, ParkedAt: t0}
+	}
+	first, second := uuid.New(), uuid.New()
+	require.NoError(t, s.Commit(ctx, saga.Commit{Saga: name, Parked: []saga.Parked{park(first, "boom"), park(second, "bang")}}))
+
+	// Unpark and park again in one commit: the new row stays.
+	require.NoError(t, s.Commit(ctx, saga.Commit{Saga: name, Unparked: []uuid.UUID{first}, Parked: []saga.Parked{park(first, "boom again")}}))
+	parked, err := s.ParkedEvents(ctx, name)
+	require.NoError(t, err)
+	require.Len(t, parked, 2)
+	assert.Equal(t, second, parked[0].EventID)
+	assert.Equal(t, first, parked[1].EventID)
+	assert.Equal(t, "boom again", parked[1].Error)
+
+	// One of them no longer parked: nothing is written.
+	err = s.Commit(ctx, saga.Commit{Saga: name, Unparked: []uuid.UUID{second, uuid.New()},
+		History: []saga.HistoryEntry{{Instance: "a", At: t0, Kind: saga.EventHandled, Detail: "must not be written"}}})
+	require.ErrorIs(t, err, saga.ErrConflict)
+	parked, err = s.ParkedEvents(ctx, name)
+	require.NoError(t, err)
+	assert.Len(t, parked, 2)
+	h, err := s.History(ctx, name, "a")
+	require.NoError(t, err)
+	assert.Empty(t, h.Entries)
+
+	require.NoError(t, s.Commit(ctx, saga.Commit{Saga: name, Unparked: []uuid.UUID{first, second}}))
+	parked, err = s.ParkedEvents(ctx, name)
+	require.NoError(t, err)
+	assert.Empty(t, parked)
+	require.ErrorIs(t, s.Commit(ctx, saga.Commit{Saga: name, Unparked: []uuid.UUID{first}}), saga.ErrConflict)
 }
 
 // refusedCommands: a commit settles a refused command with the instance's
