@@ -12,6 +12,7 @@ import (
 	"github.com/chronicle-go/chronicle/console"
 	consolepg "github.com/chronicle-go/chronicle/console/postgres"
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
+	"github.com/chronicle-go/chronicle/saga"
 )
 
 // EnvConsoleToken is the environment variable holding the web console's
@@ -47,7 +48,13 @@ func runConsole(ctx context.Context, a *app, args []string) error {
 			return fmt.Errorf("building the application's projections: %w", err)
 		}
 	}
-	src, err := consolepg.New(ctx, env.Pool, consolepg.Config{Schema: env.Schema, Projections: runner, Logger: a.opts.Logger})
+	var engines []*saga.Engine
+	if a.opts.Sagas != nil {
+		if engines, err = a.opts.Sagas(ctx, env); err != nil {
+			return fmt.Errorf("building the application's sagas: %w", err)
+		}
+	}
+	src, err := consolepg.New(ctx, env.Pool, consolepg.Config{Schema: env.Schema, Projections: runner, Sagas: engines, Logger: a.opts.Logger})
 	if err != nil {
 		return err
 	}

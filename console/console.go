@@ -193,6 +193,7 @@ func (c *Console) routes() {
 	c.handle("GET /sagas", c.sagas)
 	c.handle("GET /saga", c.sagaPage)
 	c.handle("GET /saga/instance", c.sagaInstance)
+	c.action("POST /saga/retry", c.sagaRetry)
 	c.handle("GET /login", c.loginPage)
 	c.mux.HandleFunc("POST /login", c.login)
 	c.mux.HandleFunc("POST /logout", c.logout)

@@ -11,7 +11,10 @@ import (
 	"github.com/chronicle-go/chronicle/saga"
 )
 
-// Engines adapts an application's saga engines to [Sagas], for stores
+var _ SagaRetrier = engineSagas(nil)
+
+// Engines adapts an application's saga engines to [Sagas] (and
+// [SagaRetrier]), for stores
 // the console has no source of its own for (the memory store). It cannot
 // look commands up by ID: events sent by sagas then show their causation
 // ID without the command behind it.
@@ -86,6 +89,18 @@ func (e engineSagas) FailingCommands(ctx context.Context, name string) ([]saga.C
 		return nil, err
 	}
 	return en.FailingCommands(ctx)
+}
+
+// CanRetryParked implements [SagaRetrier].
+func (e engineSagas) CanRetryParked(name string) bool { return e[name] != nil }
+
+// RetryParked implements [SagaRetrier].
+func (e engineSagas) RetryParked(ctx context.Context, name string, eventID uuid.UUID) error {
+	en, err := e.engine(name)
+	if err != nil {
+		return err
+	}
+	return en.RetryParked(ctx, eventID)
 }
 
 func (e engineSagas) Commands(context.Context, []uuid.UUID) ([]saga.Command, error) {

@@ -33,6 +33,8 @@ func (c *Console) sagas(w http.ResponseWriter, r *http.Request) error {
 
 type sagaData struct {
 	Name      string
+	CanRetry  bool
+	Done      string
 	Status    saga.Status
 	After     string
 	Instances []saga.Instance
@@ -61,7 +63,9 @@ func (c *Console) sagaPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	limit := c.pageSize(r)
 	ctx := r.Context()
-	d := sagaData{Name: name, Status: status, After: after}
+	rt, canRetry := c.cfg.Sagas.(SagaRetrier)
+	canRetry = canRetry && rt.CanRetryParked(name)
+	d := sagaData{Name: name, Status: status, After: after, CanRetry: canRetry, Done: sagaDone[r.FormValue("done")]}
 	if d.Instances, err = c.cfg.Sagas.Instances(ctx, name, saga.Query{Status: status, After: after, Limit: limit + 1}); err != nil {
 		return err
 	}
@@ -79,6 +83,44 @@ func (c *Console) sagaPage(w http.ResponseWriter, r *http.Request) error {
 		d.Parked = d.Parked[:MaxPageSize]
 	}
 	return c.render(w, r, "saga", "Saga "+name, d)
+}
+
+// sagaDone are the confirmations a retry redirects with (fixed texts,
+// never request input).
+var sagaDone = map[string]string{
+	"retry": "The parked event was handled: it left the parked list.",
+	"again": "The parked event failed again and is parked again, with its new error below.",
+}
+
+// sagaRetry retries a parked event through the application's engine.
+func (c *Console) sagaRetry(w http.ResponseWriter, r *http.Request) error {
+	if err := c.needSagas(); err != nil {
+		return err
+	}
+	name, err := input(r, "name")
+	if err != nil {
+		return err
+	}
+	rt, ok := c.cfg.Sagas.(SagaRetrier)
+	if !ok || !rt.CanRetryParked(name) {
+		return statusError{http.StatusNotImplemented, errors.New("retrying a parked event runs the saga's code: serve the console from the application, with its engines")}
+	}
+	id, err := uuid.Parse(r.FormValue("event"))
+	if err != nil {
+		return badRequest("event is not an event ID")
+	}
+	done := "retry"
+	switch err := rt.RetryParked(r.Context(), name, id); {
+	case errors.Is(err, saga.ErrParkedAgain):
+		done = "again"
+	case errors.Is(err, saga.ErrNotParked):
+		return statusError{http.StatusConflict, err}
+	case err != nil:
+		return err
+	}
+	c.cfg.Logger.Info("console: saga parked event retried", "saga", name, "event", id, "outcome", done, "remote", r.RemoteAddr)
+	http.Redirect(w, r, c.cfg.Prefix+"/saga?name="+urlQueryEscape(name)+"&done="+done, http.StatusSeeOther)
+	return nil
 }
 
 // moment is one line of an instance's timeline.

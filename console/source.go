@@ -129,6 +129,17 @@ type Sagas interface {
 	Commands(ctx context.Context, ids []uuid.UUID) ([]saga.Command, error)
 }
 
+// SagaRetrier is what a [Sagas] source offers when it can retry a parked
+// event: it runs the saga's code, so it needs the application's engines
+// ([saga.Engine.RetryParked]). The console offers the retry only then.
+type SagaRetrier interface {
+	// CanRetryParked reports whether the saga's parked events can be
+	// retried here (the source has its engine).
+	CanRetryParked(name string) bool
+	// RetryParked handles the parked event again ([saga.Engine.RetryParked]).
+	RetryParked(ctx context.Context, name string, eventID uuid.UUID) error
+}
+
 // SagaSummary is one saga on the overview.
 type SagaSummary struct {
 	Name   string

@@ -12,6 +12,8 @@ import (
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/examples/ecommerce/readmodel"
 	"github.com/chronicle-go/chronicle/projection"
+	"github.com/chronicle-go/chronicle/saga"
+	"github.com/google/uuid"
 )
 
 // poison appends an OrderPlaced whose payload does not decode: the order
@@ -174,6 +176,47 @@ func TestActions(t *testing.T) {
 		// Skipping a running projection is a conflict, not a success.
 		if status, _ := act(t, "skip"); status != http.StatusConflict {
 			t.Errorf("second skip: status %d, want 409", status)
+		}
+	})
+	t.Run("retry a parked saga event", func(t *testing.T) {
+		ctx := context.Background()
+		// The fulfilment saga parked the poison OrderPlaced: it does not
+		// decode.
+		var parked []saga.Parked
+		waitFor(t, 30*time.Second, "the saga to park the poison event", func() bool {
+			var err error
+			if parked, err = s.src.Parked(ctx, "fulfilment"); err != nil {
+				t.Fatal(err)
+			}
+			return len(parked) == 1
+		})
+		if parked[0].EventID != bad.ID {
+			t.Fatalf("parked %s, want the poison event %s", parked[0].EventID, bad.ID)
+		}
+		_, body := get(t, client(t), base, "/saga?name=fulfilment")
+		if strings.Contains(body, `class="retry-parked"`) {
+			t.Error("retry offered before sign-in")
+		}
+		_, body = get(t, admin, base, "/saga?name=fulfilment")
+		contains(t, body, `class="retry-parked"`, bad.ID.String())
+		retry := func(id string) (int, string) {
+			_, body := get(t, admin, base, "/saga?name=fulfilment")
+			status, loc, _ := post(t, admin, base, "/saga/retry", url.Values{"csrf": {csrf(t, body)}, "name": {"fulfilment"}, "event": {id}})
+			return status, loc
+		}
+		// It still does not decode: parked again, once.
+		status, loc := retry(bad.ID.String())
+		if status != http.StatusSeeOther || !strings.Contains(loc, "done=again") {
+			t.Fatalf("retry: status %d, location %q", status, loc)
+		}
+		_, body = get(t, admin, base, loc)
+		contains(t, body, "failed again and is parked again")
+		if parked, _ = s.src.Parked(ctx, "fulfilment"); len(parked) != 1 || parked[0].EventID != bad.ID {
+			t.Errorf("after the retry: %d parked events", len(parked))
+		}
+		// An event that is not parked: a conflict.
+		if status, _ := retry(uuid.NewString()); status != http.StatusConflict {
+			t.Errorf("retry of an event not parked: status %d", status)
 		}
 	})
 	t.Run("rebuild", func(t *testing.T) {

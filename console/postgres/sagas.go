@@ -127,3 +127,27 @@ func (s *Source) Commands(ctx context.Context, ids []uuid.UUID) ([]saga.Command,
 	}
 	return out, nil
 }
+
+// CanRetryParked implements [console.SagaRetrier]: whether [Config.Sagas]
+// holds the saga's engine.
+func (s *Source) CanRetryParked(name string) bool {
+	for _, e := range s.cfg.Sagas {
+		if e != nil && e.Name() == name {
+			return true
+		}
+	}
+	return false
+}
+
+// RetryParked implements [console.SagaRetrier] through the engine of that
+// name in [Config.Sagas]; without one it fails with
+// [console.ErrUnsupported].
+func (s *Source) RetryParked(ctx context.Context, name string, eventID uuid.UUID) error {
+	for _, e := range s.cfg.Sagas {
+		if e != nil && e.Name() == name {
+			return e.RetryParked(ctx, eventID)
+		}
+	}
+	return fmt.Errorf("retrying a parked event of saga %q runs its code: give the console the application's engine (see docs/console.md): %w",
+		name, console.ErrUnsupported)
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/chronicle-go/chronicle/console"
 	consolepg "github.com/chronicle-go/chronicle/console/postgres"
 	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/saga"
 
 	"github.com/chronicle-go/chronicle/examples/ecommerce/scenario"
 	pgbackend "github.com/chronicle-go/chronicle/examples/ecommerce/scenario/postgres"
@@ -80,7 +81,8 @@ func newShop(t *testing.T, o shopOptions) *shop {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	src, err := consolepg.New(ctx, pool, consolepg.Config{Schema: schema, Projections: app.ReadModels.Runner()})
+	src, err := consolepg.New(ctx, pool, consolepg.Config{Schema: schema, Projections: app.ReadModels.Runner(),
+		Sagas: []*saga.Engine{app.Fulfilment, app.Carriers}})
 	if err != nil {
 		t.Fatal(err)
 	}

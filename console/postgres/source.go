@@ -17,6 +17,7 @@ import (
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/internal/pgmigrate"
 	projpg "github.com/chronicle-go/chronicle/projection/postgres"
+	"github.com/chronicle-go/chronicle/saga"
 	sagapg "github.com/chronicle-go/chronicle/saga/postgres"
 )
 
@@ -44,6 +45,10 @@ type Config struct {
 	// change the checkpoint table and rebuild is not offered. Status is
 	// always read from the checkpoint table.
 	Projections console.Projections
+	// Sagas, if set, are the application's saga engines: a parked event
+	// can then be retried from the console (it runs the saga's code).
+	// Everything else about sagas is read from the saga tables.
+	Sagas []*saga.Engine
 	// ScanLimit bounds a correlation search without the correlation index;
 	// default [DefaultScanLimit].
 	ScanLimit int
@@ -88,6 +93,7 @@ var (
 	_ console.Index       = (*Source)(nil)
 	_ console.Projections = (*Source)(nil)
 	_ console.Sagas       = (*Source)(nil)
+	_ console.SagaRetrier = (*Source)(nil)
 )
 
 // New returns a source over the schema of cfg on pool. It checks that the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chronicle-go/chronicle/console"
 	consolepg "github.com/chronicle-go/chronicle/console/postgres"
+	"github.com/chronicle-go/chronicle/saga"
 
 	"github.com/chronicle-go/chronicle/examples/ecommerce/scenario"
 	pgbackend "github.com/chronicle-go/chronicle/examples/ecommerce/scenario/postgres"
@@ -45,7 +46,8 @@ func listenConsole(addr string, pg *pgbackend.Backend) (*consoleServer, error) {
 func (s *consoleServer) start(ctx context.Context, app *scenario.App) error {
 	cfg := console.Config{Title: "ecommerce", AdminToken: os.Getenv(envConsoleToken), Projections: app.ReadModels.Runner()}
 	if s.pg != nil {
-		src, err := consolepg.New(ctx, s.pg.Pool(), consolepg.Config{Schema: s.pg.Schema, Projections: app.ReadModels.Runner()})
+		src, err := consolepg.New(ctx, s.pg.Pool(), consolepg.Config{Schema: s.pg.Schema, Projections: app.ReadModels.Runner(),
+			Sagas: []*saga.Engine{app.Fulfilment, app.Carriers}})
 		if err != nil {
 			return err
 		}
