@@ -59,16 +59,19 @@ func runConsole(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer src.Close()
-	hasProjections, hasSagas, err := src.Components(ctx)
+	comps, err := src.Components(ctx)
 	if err != nil {
 		return err
 	}
 	cfg := console.Config{Events: src.Events(), Index: src, AdminToken: token, Title: a.opts.Name, Logger: a.opts.Logger}
-	if hasProjections || runner != nil {
+	if comps.Projections || runner != nil {
 		cfg.Projections = src
 	}
-	if hasSagas {
+	if comps.Sagas {
 		cfg.Sagas = src
+	}
+	if comps.Relays {
+		cfg.Relays = src
 	}
 	c, err := console.New(cfg)
 	if err != nil {

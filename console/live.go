@@ -89,6 +89,7 @@ type liveOverview struct {
 	Bars        []bar            `json:"bars"`
 	Projections []liveProjection `json:"projections"`
 	Sagas       []liveSaga       `json:"sagas"`
+	Relays      []liveRelay      `json:"relays"`
 	Error       string           `json:"error,omitempty"`
 }
 
@@ -99,6 +100,17 @@ type liveProjection struct {
 	LagTime  string  `json:"lag_time"`
 	Fraction float64 `json:"fraction"`
 	Position string  `json:"position"`
+}
+
+type liveRelay struct {
+	Name      string  `json:"name"`
+	Fraction  float64 `json:"fraction"`
+	Position  string  `json:"position"`
+	Lag       string  `json:"lag"`
+	LagTime   string  `json:"lag_time"`
+	Published string  `json:"published"`
+	Parked    string  `json:"parked"`
+	LastError string  `json:"last_error"`
 }
 
 type liveSaga struct {
@@ -143,6 +155,15 @@ func (c *Console) overviewLive(w http.ResponseWriter, r *http.Request) {
 				counts[string(k)] = v
 			}
 			out.Sagas = append(out.Sagas, liveSaga{Name: sg.Name, Counts: counts})
+		}
+		for _, r := range d.Relays {
+			f := 1.0
+			if r.LagEvents > 0 || r.LagAtLeast {
+				f = fraction(r.Position, r.Head)
+			}
+			out.Relays = append(out.Relays, liveRelay{Name: r.Name, Fraction: f, Position: r.Position.String(),
+				Lag: lagText(r.LagEvents, r.LagAtLeast), LagTime: formatDuration(r.Lag), Published: formatNum(r.Published),
+				Parked: formatNum(r.Parked), LastError: r.LastError})
 		}
 		return s.send("overview", "", out)
 	})

@@ -214,6 +214,7 @@ type liveRebuild struct {
 	Elapsed  string  `json:"elapsed"`
 	Done     bool    `json:"done"`
 	Error    string  `json:"error,omitempty"`
+	Waiting  string  `json:"waiting,omitempty"`
 }
 
 func (c *Console) projectionLive(w http.ResponseWriter, r *http.Request) {
@@ -237,6 +238,12 @@ func (c *Console) projectionLive(w http.ResponseWriter, r *http.Request) {
 			rb := &liveRebuild{Events: formatNum(j.Events), Rate: fmt.Sprintf("%.0f", j.Rate), Fraction: j.Fraction,
 				Percent: fmt.Sprintf("%.0f%%", j.Fraction*100), ETA: formatDuration(j.ETA), Elapsed: formatDuration(time.Since(j.Started)),
 				Done: !j.Finished.IsZero(), Error: j.Err}
+			if j.Waiting && !rb.Done {
+				rb.Waiting = "a transaction still running in the cluster"
+				if j.Holder != nil {
+					rb.Waiting = j.Holder.String()
+				}
+			}
 			if rb.Done {
 				rb.Elapsed = formatDuration(j.Finished.Sub(j.Started))
 				if j.Err == "" {

@@ -166,11 +166,17 @@ func (c *Console) funcs() template.FuncMap {
 		"num":      formatNum,
 		"fraction": fraction,
 		"along":    along,
-		"percent":  func(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" },
-		"join":     strings.Join,
-		"add":      func(a, b int) int { return a + b },
-		"inc":      func(v uint64) uint64 { return v + 1 },
-		"dec":      func(v uint64) uint64 { return v - 1 },
+		"relayAlong": func(r RelayStatus) float64 {
+			if r.LagEvents == 0 && !r.LagAtLeast {
+				return 1
+			}
+			return fraction(r.Position, r.Head)
+		},
+		"percent": func(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" },
+		"join":    strings.Join,
+		"add":     func(a, b int) int { return a + b },
+		"inc":     func(v uint64) uint64 { return v + 1 },
+		"dec":     func(v uint64) uint64 { return v - 1 },
 		"statuses": func() []saga.Status {
 			return []saga.Status{saga.Running, saga.Completed, saga.Compensating, saga.Compensated}
 		},

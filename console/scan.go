@@ -127,6 +127,14 @@ func (s *scanIndex) Stats(ctx context.Context) (LogStats, error) {
 		return LogStats{}, err
 	}
 	st.Rate = Buckets(times, n >= s.limit, now, rateBuckets, rateWidth)
+	st.Tip = st.Head
+	if hr, ok := s.store.(eventstore.HorizonReader); ok {
+		h, err := hr.Horizon(ctx)
+		if err != nil {
+			return LogStats{}, err
+		}
+		st.Head, st.Tip, st.HeldBy = h.Head, h.Tip, h.Holder
+	}
 	if m, ok := s.store.(*memory.Store); ok {
 		st.Events = int64(m.Len())
 		streams, err := m.Streams(ctx)

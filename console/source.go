@@ -71,6 +71,11 @@ type Found struct {
 type LogStats struct {
 	Head   eventstore.Position
 	HeadAt time.Time
+	// Tip is the last committed event; beyond Head while a transaction
+	// still running (HeldBy, when the store can tell) holds the store's
+	// horizon back (see [eventstore.HorizonReader]).
+	Tip    eventstore.Position
+	HeldBy *eventstore.HorizonHolder
 	// Events and Streams count the log's events and streams; Estimated is
 	// set when they are the database's estimates rather than exact counts.
 	Events, Streams int64
@@ -158,6 +163,10 @@ type Relays interface {
 // RelayStatus is one relay on the overview.
 type RelayStatus struct {
 	Name string
+	// Head is the log's head when the status was read.
+	Head eventstore.Position
+	// Published counts the messages the broker acknowledged.
+	Published uint64
 	// Position is the last event the broker acknowledged; LagEvents how
 	// many events after it wait (LagAtLeast: at least that many), Lag how
 	// long the oldest of them has waited.

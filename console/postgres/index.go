@@ -164,10 +164,11 @@ const (
 func (s *Source) Stats(ctx context.Context) (console.LogStats, error) {
 	now := time.Now()
 	st := console.LogStats{BucketWidth: rateWidth, Now: now}
-	var err error
-	if st.Head, err = s.events.Head(ctx); err != nil {
+	h, err := s.events.Horizon(ctx)
+	if err != nil {
 		return st, err
 	}
+	st.Head, st.Tip, st.HeldBy = h.Head, h.Tip, h.Holder
 	st.Events = int64(st.Head.Prepare)
 	st.Estimated = true
 	rows, err := s.pool.Query(ctx, s.sql.recent, rateSample)

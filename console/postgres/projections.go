@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/chronicle-go/chronicle/console"
+	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/projection"
 	projpg "github.com/chronicle-go/chronicle/projection/postgres"
 )
@@ -23,10 +24,11 @@ func (s *Source) Status(ctx context.Context) ([]projection.Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	head, err := s.events.Head(ctx)
+	h, err := s.events.Horizon(ctx)
 	if err != nil {
 		return nil, err
 	}
+	head := h.Head
 	now := time.Now()
 	out := make([]projection.Status, len(records))
 	errs := make([]error, len(records))
@@ -34,7 +36,7 @@ func (s *Source) Status(ctx context.Context) ([]projection.Status, error) {
 	// entries: run them at once, on the pool's connections.
 	var wg sync.WaitGroup
 	for i, r := range records {
-		out[i] = projection.Status{Record: r, Head: head}
+		out[i] = projection.Status{Record: r, Head: head, Tip: h.Tip, HeldBy: h.Holder}
 		if !r.Checkpoint.Before(head) {
 			continue
 		}
@@ -50,26 +52,37 @@ func (s *Source) Status(ctx context.Context) ([]projection.Status, error) {
 // lag counts st's lag: the events after its checkpoint that pass its
 // filter, among at most LagScanLimit+1.
 func (s *Source) lag(ctx context.Context, st *projection.Status, now time.Time) error {
-	r := st.Record
+	n, atLeast, oldest, err := s.lagOf(ctx, st.Checkpoint, st.Filter, now)
+	if err != nil {
+		return fmt.Errorf("console/postgres: lag of %q: %w", st.Name, err)
+	}
+	st.LagEvents, st.LagAtLeast, st.Lag = n, atLeast, oldest
+	return nil
+}
+
+// lagOf counts the events after cp that pass f, among at most
+// LagScanLimit+1 index entries (atLeast: there were more), without reading
+// payloads, and how long the oldest of them has waited.
+func (s *Source) lagOf(ctx context.Context, cp eventstore.Position, f eventstore.Filter, now time.Time) (int, bool, time.Duration, error) {
 	var matched, scanned int
 	var oldest pgtype.Timestamptz
 	var types, prefixes []string
-	if len(r.Filter.EventTypes) > 0 {
-		types = r.Filter.EventTypes
+	if len(f.EventTypes) > 0 {
+		types = f.EventTypes
 	}
-	if len(r.Filter.StreamPrefixes) > 0 {
-		prefixes = r.Filter.StreamPrefixes
+	if len(f.StreamPrefixes) > 0 {
+		prefixes = f.StreamPrefixes
 	}
-	err := s.pool.QueryRow(ctx, s.sql.lag, int64(r.Checkpoint.Commit), int64(r.Checkpoint.Prepare), types, prefixes,
+	err := s.pool.QueryRow(ctx, s.sql.lag, int64(cp.Commit), int64(cp.Prepare), types, prefixes,
 		projection.LagScanLimit+1).Scan(&matched, &oldest, &scanned)
 	if err != nil {
-		return fmt.Errorf("console/postgres: lag of %q: %w", r.Name, err)
+		return 0, false, 0, err
 	}
-	st.LagEvents, st.LagAtLeast = min(matched, projection.LagScanLimit), scanned > projection.LagScanLimit
+	var lag time.Duration
 	if oldest.Valid {
-		st.Lag = max(now.Sub(oldest.Time), 0)
+		lag = max(now.Sub(oldest.Time), 0)
 	}
-	return nil
+	return min(matched, projection.LagScanLimit), scanned > projection.LagScanLimit, lag, nil
 }
 
 // Skip implements [console.Projections]: through the application's

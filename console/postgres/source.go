@@ -17,6 +17,7 @@ import (
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/internal/pgmigrate"
 	projpg "github.com/chronicle-go/chronicle/projection/postgres"
+	relaypg "github.com/chronicle-go/chronicle/relay/postgres"
 	"github.com/chronicle-go/chronicle/saga"
 	sagapg "github.com/chronicle-go/chronicle/saga/postgres"
 )
@@ -72,7 +73,8 @@ func (c Config) Validate() error {
 }
 
 // Source reads one schema for the console. It implements
-// [console.Index], [console.Projections] and [console.Sagas]. It is safe
+// [console.Index], [console.Projections], [console.Sagas] (and
+// [console.SagaRetrier]) and [console.Relays]. It is safe
 // for concurrent use.
 type Source struct {
 	pool   *pgxpool.Pool
@@ -94,6 +96,7 @@ var (
 	_ console.Projections = (*Source)(nil)
 	_ console.Sagas       = (*Source)(nil)
 	_ console.SagaRetrier = (*Source)(nil)
+	_ console.Relays      = (*Source)(nil)
 )
 
 // New returns a source over the schema of cfg on pool. It checks that the
@@ -164,24 +167,34 @@ func (s *Source) Migrate(ctx context.Context) error {
 	return err
 }
 
+// Components says which of chronicle's components a schema holds.
+type Components struct {
+	Projections, Sagas, Relays bool
+}
+
 // Components reports which of chronicle's components the schema holds:
-// the console shows the projection and saga sections only for those.
-func (s *Source) Components(ctx context.Context) (projections, sagas bool, err error) {
-	states, err := pgmigrate.Status(ctx, s.pool, s.cfg.Schema, projpg.Migrations, sagapg.Migrations)
+// the console shows the projection, saga and relay sections only for
+// those.
+func (s *Source) Components(ctx context.Context) (Components, error) {
+	var c Components
+	states, err := pgmigrate.Status(ctx, s.pool, s.cfg.Schema, projpg.Migrations, sagapg.Migrations, relaypg.Migrations)
 	if err != nil {
-		return false, false, err
+		return c, err
 	}
 	for _, st := range states {
-		if st.Version == 1 && !st.Pending() {
-			switch st.Component {
-			case projpg.Component:
-				projections = true
-			default:
-				sagas = true
-			}
+		if st.Version != 1 || st.Pending() {
+			continue
+		}
+		switch st.Component {
+		case projpg.Component:
+			c.Projections = true
+		case relaypg.Component:
+			c.Relays = true
+		default:
+			c.Sagas = true
 		}
 	}
-	return projections, sagas, nil
+	return c, nil
 }
 
 // correlationIndexed reports whether the correlation index exists,

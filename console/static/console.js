@@ -69,6 +69,12 @@
           var st = tr.querySelector('[data-live="state"]');
           if (st) st.className = "state " + p.state;
         });
+        var rt = document.getElementById("overview-relays");
+        (d.relays || []).forEach(function (r) {
+          var tr = rowFor(rt, "relay", r.name);
+          if (!tr) return;
+          ["fraction", "position", "lag", "lag_time", "published", "parked", "last_error"].forEach(function (k) { setText(tr, k, r[k]); });
+        });
         var stb = document.getElementById("overview-sagas");
         (d.sagas || []).forEach(function (s) {
           var tr = rowFor(stb, "saga", s.name);
@@ -121,7 +127,8 @@
           setText(pr, "rebuild.events", r.events);
           setText(pr, "rebuild.rate", r.rate);
           setText(pr, "rebuild.eta", r.eta);
-          setText(pr, "rebuild.state", r.done ? (r.error ? "failed: " + r.error : "done in " + r.elapsed) : "running for " + r.elapsed);
+          setText(pr, "rebuild.state", r.done ? (r.error ? "failed: " + r.error : "done in " + r.elapsed) :
+            r.waiting ? "read everything readers can reach; waiting for " + r.waiting + " to end (" + r.elapsed + ")" : "running for " + r.elapsed);
         }
       });
     }
