@@ -18,6 +18,11 @@
 //	sagas list [SAGA] [--status S]   instances by status
 //	sagas show SAGA ID               one instance's state, history, commands, deadlines
 //	sagas parked|failing SAGA        events its handlers kept failing on; commands whose sends fail
+//	relay status [NAME]              relays' checkpoints, lag, owner, published and parked counts
+//	relay parked NAME                messages the broker refused for good
+//	relay retry|skip NAME ID|--all   publish a parked message again (by the owner), or forget it
+//	inbox status                     processed, failing and parked messages per consumer
+//	inbox parked [CONSUMER]          messages an inbox gave up on
 //	console [--addr 127.0.0.1:8080]  serve the web console until interrupted (docs/console.md)
 //
 // Every command takes --postgres URL (default $CHRONICLE_POSTGRES_URL),

@@ -31,6 +31,8 @@ var commands = []command{
 	{"append", "append events read as JSON from stdin: append STREAM --expected V", runAppend},
 	{"projections", "list, status, rebuild, skip, retry", runProjections},
 	{"sagas", "`sagas list [SAGA]` instances by status; `sagas show SAGA ID` one instance's history; `sagas parked|failing SAGA`", runSagas},
+	{"relay", "`relay status [NAME]` checkpoints, lag, owner, parked; `relay parked NAME`; `relay retry|skip NAME (ID | --all)`", runRelay},
+	{"inbox", "`inbox status` processed, failing and parked per consumer; `inbox parked [CONSUMER]`", runInbox},
 	{"console", "serve the web console: console [--addr 127.0.0.1:8080]; admin token from $" + EnvConsoleToken, runConsole},
 }
 

@@ -9,15 +9,17 @@ import (
 
 	aggpg "github.com/chronicle-go/chronicle/aggregate/postgres"
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
+	inboxpg "github.com/chronicle-go/chronicle/inbox/postgres"
 	"github.com/chronicle-go/chronicle/pgmigrate"
 	projpg "github.com/chronicle-go/chronicle/projection/postgres"
+	relaypg "github.com/chronicle-go/chronicle/relay/postgres"
 	sagapg "github.com/chronicle-go/chronicle/saga/postgres"
 )
 
 // chronicleComponents lists the migration set of every component of
 // chronicle, in the order `migrate` applies them.
 func chronicleComponents() []pgmigrate.Set {
-	return []pgmigrate.Set{espg.Migrations, aggpg.Migrations, projpg.Migrations, sagapg.Migrations}
+	return []pgmigrate.Set{espg.Migrations, aggpg.Migrations, projpg.Migrations, sagapg.Migrations, relaypg.Migrations, inboxpg.Migrations}
 }
 
 // components lists chronicle's components, then the application's

@@ -10,15 +10,17 @@ import (
 	aggpg "github.com/chronicle-go/chronicle/aggregate/postgres"
 	"github.com/chronicle-go/chronicle/cli"
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
+	inboxpg "github.com/chronicle-go/chronicle/inbox/postgres"
 	"github.com/chronicle-go/chronicle/pgmigrate"
 	projpg "github.com/chronicle-go/chronicle/projection/postgres"
+	relaypg "github.com/chronicle-go/chronicle/relay/postgres"
 	sagapg "github.com/chronicle-go/chronicle/saga/postgres"
 )
 
 // sets are the components' migration sets, in the order migrate applies
 // them; the expected output is built from them, so a component adding a
 // migration does not break this test.
-var sets = []pgmigrate.Set{espg.Migrations, aggpg.Migrations, projpg.Migrations, sagapg.Migrations}
+var sets = []pgmigrate.Set{espg.Migrations, aggpg.Migrations, projpg.Migrations, sagapg.Migrations, relaypg.Migrations, inboxpg.Migrations}
 
 func TestMigrate(t *testing.T) {
 	t.Parallel()
@@ -75,7 +77,7 @@ func TestMigrate(t *testing.T) {
 			t.Errorf("migrate status --json row %+v: want applied", r)
 		}
 	}
-	if got := strings.Join(comps, ","); got != "eventstore,snapshots,projections,sagas" || len(rows) != n {
+	if got := strings.Join(comps, ","); got != "eventstore,snapshots,projections,sagas,relays,inbox" || len(rows) != n {
 		t.Errorf("components %s, %d rows, want %d", got, len(rows), n)
 	}
 }
