@@ -125,7 +125,7 @@ func TestWrongSchemaListsTheMigratedOnes(t *testing.T) {
 		wrong := &env{t: t, url: e.url, schema: schema}
 		for _, args := range [][]string{{"streams", "list"}, {"projections", "list"}, {"sagas", "list"}, {"status"}} {
 			msg := wrong.fails(cli.ExitNotMigrated, "", args...)
-			if !strings.Contains(msg, "schemas that hold chronicle's tables: ") || !strings.Contains(msg, e.schema+" (eventstore, projections, sagas, snapshots)") ||
+			if !strings.Contains(msg, "schemas that hold chronicle's tables: ") || !strings.Contains(msg, e.schema+" (eventstore, inbox, projections, relays, sagas, snapshots)") ||
 				!strings.Contains(msg, "pass --schema NAME, or run `chronicle migrate --schema "+schema+"` to create them here") {
 				t.Errorf("%s %v: stderr %q", schema, args, msg)
 			}
