@@ -22,7 +22,8 @@ type ConsumerConfig struct {
 	// shares its messages. Required.
 	Durable string
 	// FilterSubjects narrows the consumer to these subjects (default: the
-	// whole stream).
+	// whole stream). More than one needs nats-server 2.10 or later; with an
+	// older server use one subject with wildcards.
 	FilterSubjects []string
 	// AckWait is how long the server waits for an ack before delivering
 	// again (default 30s).

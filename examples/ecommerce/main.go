@@ -6,6 +6,7 @@
 //	go run ./examples/ecommerce                      # 200 seeded orders in memory
 //	go run ./examples/ecommerce -orders 2000 -seed 7
 //	go run ./examples/ecommerce -postgres postgres://localhost/shop -fresh
+//	go run ./examples/ecommerce -postgres postgres://localhost/shop -fresh -broker nats://127.0.0.1:4222
 //
 // It prints a report — orders by final state, compensations by kind, the
 // stock and money checks, throughput — and exits 0 only if every invariant
@@ -28,6 +29,7 @@ import (
 
 	"github.com/chronicle-go/chronicle/examples/ecommerce/scenario"
 	pgbackend "github.com/chronicle-go/chronicle/examples/ecommerce/scenario/postgres"
+	"github.com/chronicle-go/chronicle/examples/ecommerce/transport"
 )
 
 func main() {
@@ -43,6 +45,7 @@ type options struct {
 	fresh    bool
 	replay   bool
 	console  string
+	broker   string
 	roles    scenario.Roles
 }
 
@@ -67,6 +70,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		"with -postgres on a schema holding an earlier run's log, only that")
 	fs.StringVar(&o.console, "console", "", "serve the web console at this address (127.0.0.1:8080) during the run and after it, until interrupted; "+
 		"$"+envConsoleToken+" enables its actions")
+	fs.StringVar(&o.broker, "broker", "", "the broker between the order and logistics contexts: nats://127.0.0.1:4222 (JetStream) or "+
+		"amqp://guest:guest@127.0.0.1:5672/ (RabbitMQ); default an in-process one, which needs both contexts in one process")
 	role := fs.String("role", "all", "with -postgres: what this process runs, a comma-separated list of "+
 		"order, inventory, payment, logistics (or services), fulfilment, carriers, projections, client; "+
 		"a process without client serves until interrupted")
@@ -123,6 +128,18 @@ func runOpts(ctx context.Context, o options, stdout, stderr io.Writer) int {
 	}
 	backend := scenario.MemoryBackend()
 	var pgb *pgbackend.Backend
+	if o.broker != "" {
+		// In memory nothing survives the run: what the broker holds from an
+		// earlier one is cleared. On PostgreSQL, -fresh clears it with the
+		// schema.
+		t, err := transport.Open(ctx, o.broker, o.schema, o.fresh || o.postgres == "")
+		if err != nil {
+			fmt.Fprintln(stderr, "ecommerce:", err)
+			return 1
+		}
+		defer t.Close()
+		o.cfg.Transport = t
+	}
 	if o.postgres != "" {
 		pg, err := pgbackend.Open(ctx, o.postgres, pgbackend.Config{Schema: o.schema, Fresh: o.fresh})
 		if err != nil {
@@ -132,7 +149,7 @@ func runOpts(ctx context.Context, o options, stdout, stderr io.Writer) int {
 		defer pg.Close()
 		if !o.roles.Has(scenario.RoleClient) {
 			fmt.Fprintf(stderr, "ecommerce: serving %s on schema %s until interrupted\n", o.roles, pg.Schema)
-			if err := scenario.Serve(ctx, pg.Backend, scenario.AppConfig{PaymentDeadline: o.cfg.PaymentDeadline, Roles: o.roles}); err != nil {
+			if err := scenario.Serve(ctx, pg.Backend, scenario.AppConfig{PaymentDeadline: o.cfg.PaymentDeadline, Roles: o.roles, Transport: o.cfg.Transport}); err != nil {
 				fmt.Fprintln(stderr, "ecommerce:", err)
 				return 1
 			}

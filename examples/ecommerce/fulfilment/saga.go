@@ -122,7 +122,9 @@ func Definition(events, commands *eventstore.Registry, cfg Config) *saga.Definit
 			for _, l := range st.Lines {
 				items += l.Qty
 			}
-			s.Send(logistics.Create{OrderID: st.OrderID, Address: shipTo(st.Address), Items: items})
+			// Logistics is another bounded context: the order records the
+			// request, and a relay publishes it to logistics over the broker.
+			s.Send(order.RequestShipment{OrderID: st.OrderID, Address: st.Address, Items: items})
 			return nil
 		})
 	saga.On(d, "PaymentDeclined", func(e payment.Declined) string { return e.OrderID },
@@ -184,9 +186,3 @@ func Definition(events, commands *eventstore.Registry, cfg Config) *saga.Definit
 }
 
 func stockStep(i int) string { return fmt.Sprintf("stock-%d", i) }
-
-// shipTo maps the order's address into the logistics service's own type:
-// the saga is the one place that knows both services.
-func shipTo(a order.Address) logistics.Address {
-	return logistics.Address{Name: a.Name, Street: a.Street, City: a.City, Country: a.Country}
-}

@@ -45,6 +45,22 @@ type (
 	}
 )
 
+// ShipmentRequested is the order context's integration event asking for a
+// shipment ("OrderShipmentRequested"), read with logistics' own types: the
+// contexts share the message's JSON, not a package.
+type ShipmentRequested struct {
+	OrderID string  `json:"order_id"`
+	Address Address `json:"address"`
+	Items   int     `json:"items"`
+}
+
+// ShipmentRequestedType is the integration event's type.
+const ShipmentRequestedType = "OrderShipmentRequested"
+
+// EventTypes are the types of the service's events: what its relay
+// publishes.
+var EventTypes = []string{"ShipmentCreated", "ShipmentPicked", "ShipmentDispatched", "ShipmentInTransit", "ShipmentDelivered", "ShipmentFailed"}
+
 // RegisterEvents registers the service's events under stable names.
 func RegisterEvents(r *eventstore.Registry) {
 	eventstore.MustRegister[Created](r, "ShipmentCreated")

@@ -48,6 +48,15 @@ type ShipmentUpdated struct {
 	Status     string `json:"status"`
 }
 
+// ShipmentRequested: the order is to be shipped to Address. It is the
+// order context's integration event for logistics: a relay publishes it
+// to the broker, and the logistics context reads it with its own type.
+type ShipmentRequested struct {
+	OrderID string  `json:"order_id"`
+	Address Address `json:"address"`
+	Items   int     `json:"items"`
+}
+
 // Completed: the order was delivered.
 type Completed struct {
 	OrderID string `json:"order_id"`
@@ -61,6 +70,7 @@ func RegisterEvents(r *eventstore.Registry) {
 	eventstore.MustRegister[Confirmed](r, "OrderConfirmed")
 	eventstore.MustRegister[Cancelled](r, "OrderCancelled")
 	eventstore.MustRegister[ShipmentUpdated](r, "OrderShipmentUpdated")
+	eventstore.MustRegister[ShipmentRequested](r, "OrderShipmentRequested")
 	eventstore.MustRegister[Completed](r, "OrderCompleted")
 }
 
@@ -91,6 +101,12 @@ type (
 	}
 	// Complete completes a confirmed, delivered order.
 	Complete struct{ OrderID string }
+	// RequestShipment asks logistics to ship a paid order.
+	RequestShipment struct {
+		OrderID string
+		Address Address
+		Items   int
+	}
 )
 
 // RegisterCommands registers the service's commands, which the saga (and
@@ -101,4 +117,5 @@ func RegisterCommands(r *eventstore.Registry) {
 	eventstore.MustRegister[Cancel](r, "CancelOrder")
 	eventstore.MustRegister[RecordShipment](r, "RecordOrderShipment")
 	eventstore.MustRegister[Complete](r, "CompleteOrder")
+	eventstore.MustRegister[RequestShipment](r, "RequestOrderShipment")
 }

@@ -34,6 +34,8 @@ type Order struct {
 	Total    int64
 	Day      string
 	Tracking string
+	// ShipmentRequested is set once logistics was asked to ship.
+	ShipmentRequested bool
 }
 
 // Place records a new order after checking its lines.
@@ -98,6 +100,19 @@ func (o *Order) RecordShipment(c RecordShipment) error {
 	return nil
 }
 
+// RequestShipment asks for the order to be shipped, once; a cancelled or
+// completed order, or one already requested, records nothing.
+func (o *Order) RequestShipment(c RequestShipment) error {
+	switch {
+	case o.Status == "":
+		return ErrInvalidOrder
+	case o.ShipmentRequested || o.Status == StatusCancelled || o.Status == StatusCompleted:
+		return nil
+	}
+	aggregate.Record(o, ShipmentRequested{OrderID: o.AggregateID(), Address: c.Address, Items: c.Items})
+	return nil
+}
+
 // Complete completes a confirmed order; completing again records nothing.
 func (o *Order) Complete() error {
 	switch o.Status {
@@ -123,6 +138,8 @@ func (o *Order) Apply(e any) {
 		o.Status = StatusCancelled
 	case ShipmentUpdated:
 		o.Tracking = e.Status
+	case ShipmentRequested:
+		o.ShipmentRequested = true
 	case Completed:
 		o.Status, o.Tracking = StatusCompleted, "delivered"
 	}

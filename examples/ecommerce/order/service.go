@@ -39,6 +39,9 @@ func (s *Service) Register(bus *command.Bus) error {
 		command.Handle(bus, func(ctx context.Context, c RecordShipment) error {
 			return s.do(ctx, c.OrderID, false, func(o *Order) error { return o.RecordShipment(c) })
 		}),
+		command.Handle(bus, func(ctx context.Context, c RequestShipment) error {
+			return s.do(ctx, c.OrderID, false, func(o *Order) error { return o.RequestShipment(c) })
+		}),
 		command.Handle(bus, func(ctx context.Context, c Complete) error {
 			return s.do(ctx, c.OrderID, false, (*Order).Complete)
 		}),

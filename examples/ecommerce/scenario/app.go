@@ -3,6 +3,7 @@ package scenario
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/chronicle-go/chronicle/command"
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/projection"
+	"github.com/chronicle-go/chronicle/relay"
 	"github.com/chronicle-go/chronicle/saga"
 
 	"github.com/chronicle-go/chronicle/examples/ecommerce/fulfilment"
@@ -43,6 +45,11 @@ type Backend struct {
 	// consumers, by name) some process owns now: with several processes, a
 	// run that does not settle names the roles nobody runs.
 	Owned func(ctx context.Context) (map[string]bool, error)
+	// Order is the order context's storage for integration events (its
+	// relay's state, its inbox).
+	Order Integration
+	// Logistics is the logistics context's own storage.
+	Logistics LogisticsStorage
 }
 
 // Registries returns the registry of every service's events and the
@@ -56,10 +63,13 @@ func Registries() (events, commands *eventstore.Registry) {
 	for _, s := range services {
 		s.commands(commands)
 	}
+	logistics.RegisterCommands(commands)
 	return events, commands
 }
 
-// services names each service's role and its command registration.
+// services names each service of the order context with its role and its
+// command registration. Logistics is a context of its own: its commands
+// never travel here (see integration.go).
 var services = []struct {
 	role     Role
 	commands func(*eventstore.Registry)
@@ -67,7 +77,6 @@ var services = []struct {
 	{RoleOrder, order.RegisterCommands},
 	{RoleInventory, inventory.RegisterCommands},
 	{RolePayment, payment.RegisterCommands},
-	{RoleLogistics, logistics.RegisterCommands},
 }
 
 // commandOwners maps each command type name to the service handling it.
@@ -97,6 +106,15 @@ type App struct {
 	Fulfilment *saga.Engine
 	Carriers   *saga.Engine
 	ReadModels readmodel.Store
+	// LogisticsBus handles the logistics context's commands (the carriers'
+	// scans, the inbox's bookings).
+	LogisticsBus *command.Bus
+	// Relays and Inboxes are this process's integration relays and
+	// inboxes (see integration.go).
+	Relays  []*relay.Relay
+	Inboxes []InboxRunner
+	// Transport is the broker between the contexts.
+	Transport *Transport
 	// Roles are the parts this process runs.
 	Roles Roles
 
@@ -113,6 +131,9 @@ type AppConfig struct {
 	// Roles are the parts of the system this process runs; empty means
 	// every one (see [AllRoles]).
 	Roles Roles
+	// Transport is the broker between the order and logistics contexts;
+	// nil means a new in-process one ([MemoryTransport]).
+	Transport *Transport
 }
 
 // NewApp wires the system onto b. Every process can send every command
@@ -123,11 +144,24 @@ func NewApp(b Backend, cfg AppConfig) (*App, error) {
 	if b.Events == nil || b.Sagas == nil || b.ReadModels == nil {
 		return nil, errors.New("scenario: Backend needs Events, Sagas and ReadModels")
 	}
+	if b.Logistics.Events == nil || b.Logistics.Sagas == nil || b.Logistics.Relays == nil || b.Order.Relays == nil {
+		return nil, errors.New("scenario: Backend needs the logistics context's storage and both contexts' integration storage")
+	}
 	roles := cfg.Roles
 	if len(roles) == 0 {
 		roles = AllRoles
 	}
-	a := &App{Backend: b, Roles: roles}
+	t := cfg.Transport
+	if t == nil {
+		t = MemoryTransport()
+	}
+	if t.Local && roles.Has(RoleOrder) != roles.Has(RoleLogistics) {
+		return nil, errors.New("scenario: the in-process broker joins the order and logistics contexts only within one process: give -broker to run them apart")
+	}
+	if roles.Has(RoleCarriers) && !roles.Has(RoleLogistics) {
+		return nil, errors.New("scenario: the carrier simulation runs in the logistics context's process: add the logistics role")
+	}
+	a := &App{Backend: b, Roles: roles, Transport: t}
 	a.Events, a.Commands = Registries()
 	a.Bus = command.NewBus(command.Config{Middleware: command.DefaultMiddleware(cfg.Logger)})
 	var errs []error
@@ -144,8 +178,12 @@ func NewApp(b Backend, cfg AppConfig) (*App, error) {
 	errs = append(errs, register(RoleInventory, a.Inventory, err))
 	a.Payments, err = payment.NewService(b.Events, a.Events)
 	errs = append(errs, register(RolePayment, a.Payments, err))
-	a.Logistics, err = logistics.NewService(b.Events, a.Events)
-	errs = append(errs, register(RoleLogistics, a.Logistics, err))
+	a.LogisticsBus = command.NewBus(command.Config{Middleware: command.DefaultMiddleware(cfg.Logger)})
+	a.Logistics, err = logistics.NewService(b.Logistics.Events, a.Events)
+	if err == nil && roles.Has(RoleLogistics) {
+		err = a.Logistics.Register(a.LogisticsBus)
+	}
+	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -157,14 +195,19 @@ func NewApp(b Backend, cfg AppConfig) (*App, error) {
 	if a.Fulfilment, err = saga.NewEngine(def, b.Sagas, b.Events, sender, scfg); err != nil {
 		return nil, err
 	}
-	if a.Carriers, err = saga.NewEngine(logistics.Carriers(a.Events, a.Commands), b.Sagas, b.Events, sender, scfg); err != nil {
+	if a.Carriers, err = saga.NewEngine(logistics.Carriers(a.Events, a.Commands), b.Logistics.Sagas, b.Logistics.Events, busSender{a.LogisticsBus}, scfg); err != nil {
 		return nil, err
 	}
 	pcfg := projection.Config{Logger: cfg.Logger, PollInterval: 100 * time.Millisecond, Backoff: 10 * time.Millisecond}
 	if a.ReadModels, err = b.ReadModels(a.Events, pcfg); err != nil {
 		return nil, err
 	}
-	if !roles.Has(RoleOrder) || !roles.Has(RoleInventory) || !roles.Has(RolePayment) || !roles.Has(RoleLogistics) {
+	wctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.integration(wctx, t); err != nil {
+		return nil, fmt.Errorf("scenario: integration events over %s: %w", t.Name, err)
+	}
+	if !roles.Has(RoleOrder) || !roles.Has(RoleInventory) || !roles.Has(RolePayment) {
 		// Some service runs elsewhere: consume the inboxes of ours.
 		if b.Inbox == nil {
 			return nil, errors.New("scenario: this backend cannot carry commands between processes")
@@ -207,5 +250,19 @@ func (a *App) Start(ctx context.Context) (wait func()) {
 	for _, c := range a.consumers {
 		wg.Go(func() { _ = c.Run(ctx) })
 	}
+	for _, r := range a.Relays {
+		wg.Go(func() { _ = r.Run(ctx) })
+	}
+	for _, in := range a.Inboxes {
+		wg.Go(func() { _ = in.Run(ctx) })
+	}
 	return wg.Wait
+}
+
+// busSender sends a saga's commands through a command bus.
+type busSender struct{ bus *command.Bus }
+
+func (s busSender) Send(ctx context.Context, cmd command.Command) error {
+	_, err := s.bus.Send(ctx, cmd)
+	return err
 }

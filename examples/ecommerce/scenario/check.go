@@ -36,6 +36,9 @@ func (a *App) Check(ctx context.Context, plan Plan) (*Report, error) {
 		return nil, err
 	}
 	checkShipments(r, snap)
+	if err := a.checkIntegration(ctx, r); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 

@@ -22,7 +22,7 @@ func Example() {
 	}
 	rep.Print(os.Stdout, false)
 	// Output:
-	// e-commerce run: 30 orders, seed 4, memory backend
+	// e-commerce run: 30 orders, seed 4, memory backend, logistics over the in-process broker
 	//
 	// orders by final state
 	//   cancelled                      11
@@ -68,6 +68,8 @@ func Example() {
 	//        6,828.00 − 1,090.90 = 5,737.10 (completed orders: 5,737.10)
 	//   ok   shipments by carrier and status add up; delivered = completed orders
 	//        23 shipments over 6 carriers (Colissimo, DHL, DPD, PostNL, Royal Mail, UPS), 19 delivered
+	//   ok   integration events over in-process: each published once, its effect applied once
+	//        order → logistics: 23 requests published, 23 shipments booked; logistics → order: 115 shipment events published, 115 applied; 0 redeliveries recognised
 	//
 	// every invariant holds
 }

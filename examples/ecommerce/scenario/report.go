@@ -29,6 +29,9 @@ type Report struct {
 	Checks  []Check
 	// Snapshot is the read models at the end of the run.
 	Snapshot readmodel.Snapshot
+	// Integration is what crossed the broker between the order and
+	// logistics contexts.
+	Integration IntegrationReport
 	// Replay is set when the run was asked to replay the log.
 	Replay *ReplayReport
 }
@@ -57,7 +60,7 @@ func (r *Report) OK() bool {
 // Print writes the report; timing adds the throughput, which varies from
 // run to run (an Example leaves it out).
 func (r *Report) Print(w io.Writer, timing bool) {
-	fmt.Fprintf(w, "e-commerce run: %d orders, seed %d, %s backend\n", r.Orders, r.Seed, r.Backend)
+	fmt.Fprintf(w, "e-commerce run: %d orders, seed %d, %s backend, logistics over the %s broker\n", r.Orders, r.Seed, r.Backend, r.Integration.Transport)
 	fmt.Fprintln(w, "\norders by final state")
 	for _, s := range slices.Sorted(maps.Keys(r.ByState)) {
 		fmt.Fprintf(w, "  %-26s %6d\n", s, r.ByState[s])

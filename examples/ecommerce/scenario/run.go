@@ -46,6 +46,9 @@ type Config struct {
 	// orders are placed: the example's -console serves the web console
 	// from it. The App stays usable for reads after Run returns.
 	Started func(*App) error
+	// Transport is the broker between the order and logistics contexts;
+	// nil means an in-process one.
+	Transport *Transport
 }
 
 // Validate reports every problem with c at once.
@@ -100,7 +103,7 @@ func Run(ctx context.Context, b Backend, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	cfg.setDefaults()
-	app, err := NewApp(b, AppConfig{PaymentDeadline: cfg.PaymentDeadline, Logger: cfg.Logger, Roles: cfg.Roles})
+	app, err := NewApp(b, AppConfig{PaymentDeadline: cfg.PaymentDeadline, Logger: cfg.Logger, Roles: cfg.Roles, Transport: cfg.Transport})
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +111,13 @@ func Run(ctx context.Context, b Backend, cfg Config) (*Report, error) {
 
 	runCtx, stop := context.WithCancel(ctx)
 	wait := app.Start(runCtx)
-	defer func() { stop(); wait() }()
+	defer func() {
+		stop()
+		wait()
+		if cfg.Transport == nil {
+			app.Transport.Close()
+		}
+	}()
 	if cfg.Started != nil {
 		if err := cfg.Started(app); err != nil {
 			return nil, err
@@ -154,6 +163,9 @@ func Serve(ctx context.Context, b Backend, cfg AppConfig) error {
 		return err
 	}
 	app.Start(ctx)()
+	if cfg.Transport == nil {
+		app.Transport.Close()
+	}
 	return nil
 }
 
@@ -255,6 +267,12 @@ func (a *App) settled(ctx context.Context, n int, update func(int)) (bool, error
 	}
 	if final < n {
 		return false, nil
+	}
+	// Every integration event has been published (what was published and
+	// not yet applied keeps a saga running, so the sagas' state covers the
+	// rest).
+	if ok, err := a.relaysCaughtUp(ctx); err != nil || !ok {
+		return false, err
 	}
 	// The summaries are final only once the order's last command was
 	// handled, but its events may have landed after the status check:

@@ -16,11 +16,15 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/chronicle-go/chronicle/broker"
 	"github.com/chronicle-go/chronicle/eventstore"
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
+	"github.com/chronicle-go/chronicle/inbox"
+	inboxpg "github.com/chronicle-go/chronicle/inbox/postgres"
 	"github.com/chronicle-go/chronicle/internal/pgmigrate"
 	"github.com/chronicle-go/chronicle/projection"
 	projpg "github.com/chronicle-go/chronicle/projection/postgres"
+	relaypg "github.com/chronicle-go/chronicle/relay/postgres"
 	sagapg "github.com/chronicle-go/chronicle/saga/postgres"
 
 	"github.com/chronicle-go/chronicle/examples/ecommerce/readmodel"
@@ -46,9 +50,10 @@ type Config struct {
 // Backend is a [scenario.Backend] on PostgreSQL; Close releases it.
 type Backend struct {
 	scenario.Backend
-	Schema string
-	pool   *pgxpool.Pool
-	events *espg.Store
+	Schema  string
+	pool    *pgxpool.Pool
+	events  *espg.Store
+	levents *espg.Store
 }
 
 // Open connects to url, applies the migrations of the event store, the
@@ -83,9 +88,15 @@ func open(ctx context.Context, pool *pgxpool.Pool, schema string, cfg Config) (*
 	if err := pool.Ping(ctx); err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
+	lschema := LogisticsSchema(schema)
+	if err := pgmigrate.ValidateSchema(lschema); err != nil {
+		return nil, fmt.Errorf("the logistics context's schema: %w", err)
+	}
 	if cfg.Fresh {
-		if _, err := pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgmigrate.Quote(schema)+" CASCADE"); err != nil {
-			return nil, err
+		for _, s := range []string{schema, lschema} {
+			if _, err := pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgmigrate.Quote(s)+" CASCADE"); err != nil {
+				return nil, err
+			}
 		}
 	}
 	events, err := espg.New(pool, espg.Config{Schema: schema, Logger: cfg.Logger, PollInterval: 50 * time.Millisecond})
@@ -100,14 +111,33 @@ func open(ctx context.Context, pool *pgxpool.Pool, schema string, cfg Config) (*
 	if err != nil {
 		return nil, err
 	}
-	err = errors.Join(events.Migrate(ctx), sagas.Migrate(ctx), cps.Migrate(ctx))
+	order, err := integration(pool, schema, events)
+	if err != nil {
+		return nil, err
+	}
+	levents, err := espg.New(pool, espg.Config{Schema: lschema, Logger: cfg.Logger, PollInterval: 50 * time.Millisecond})
+	if err != nil {
+		return nil, err
+	}
+	lsagas, err := sagapg.New(pool, sagapg.Config{Schema: lschema})
+	if err != nil {
+		return nil, err
+	}
+	lint, err := integration(pool, lschema, levents)
+	if err != nil {
+		return nil, err
+	}
+	err = errors.Join(events.Migrate(ctx), sagas.Migrate(ctx), cps.Migrate(ctx), levents.Migrate(ctx), lsagas.Migrate(ctx))
 	if err == nil {
-		_, err = pgmigrate.Apply(ctx, pool, schema, rmpg.Migrations)
+		_, err = pgmigrate.Apply(ctx, pool, schema, rmpg.Migrations, relaypg.Migrations, inboxpg.Migrations)
+	}
+	if err == nil {
+		_, err = pgmigrate.Apply(ctx, pool, lschema, relaypg.Migrations, inboxpg.Migrations)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("migrate schema %s: %w", schema, err)
+		return nil, fmt.Errorf("migrate schemas %s and %s: %w", schema, lschema, err)
 	}
-	b := &Backend{Schema: schema, pool: pool, events: events}
+	b := &Backend{Schema: schema, pool: pool, events: events, levents: levents}
 	b.Backend = scenario.Backend{
 		Name:   "postgres",
 		Events: events,
@@ -130,6 +160,8 @@ func open(ctx context.Context, pool *pgxpool.Pool, schema string, cfg Config) (*
 			}
 			return owned, nil
 		},
+		Order:     order,
+		Logistics: scenario.LogisticsStorage{Events: levents, Sagas: lsagas, Integration: lint},
 	}
 	return b, nil
 }
@@ -145,8 +177,54 @@ func (b *Backend) LogLength(ctx context.Context) (int64, error) {
 	return n, err
 }
 
-// Close stops the event store's background work and closes the pool.
+// Close stops the event stores' background work and closes the pool.
 func (b *Backend) Close() {
 	_ = b.events.Close()
+	_ = b.levents.Close()
 	b.pool.Close()
+}
+
+// LogisticsSchema is the schema of the logistics context's own tables
+// beside the order context's schema.
+func LogisticsSchema(schema string) string { return schema + "_logistics" }
+
+// integration keeps a context's relay state and inbox in schema; its
+// inbox handlers append through the inbox's transaction.
+func integration(pool *pgxpool.Pool, schema string, events *espg.Store) (scenario.Integration, error) {
+	relays, err := relaypg.New(pool, relaypg.Config{Schema: schema, ClaimInterval: 200 * time.Millisecond})
+	if err != nil {
+		return scenario.Integration{}, err
+	}
+	records, err := inboxpg.New(pool, inboxpg.Config{Schema: schema})
+	if err != nil {
+		return scenario.Integration{}, err
+	}
+	return scenario.Integration{
+		Relays: relays,
+		Inbox: func(c broker.Consumer, cfg inbox.Config, handle func(context.Context, eventstore.Store, broker.Message) error) (scenario.InboxRunner, error) {
+			return inbox.New(c, records, inbox.HandlerFunc[*inboxpg.Tx](func(ctx context.Context, tx *inboxpg.Tx, m broker.Message) error {
+				return handle(ctx, txStore{Store: events, tx: tx}, m)
+			}), cfg)
+		},
+		Processed: func(ctx context.Context, consumer string) (int, error) {
+			st, err := inboxpg.Status(ctx, pool, schema)
+			for _, s := range st {
+				if s.Consumer == consumer {
+					return int(s.Processed), err
+				}
+			}
+			return 0, err
+		},
+	}, nil
+}
+
+// txStore is an event store whose appends join an inbox's transaction;
+// reads see what is committed.
+type txStore struct {
+	*espg.Store
+	tx *inboxpg.Tx
+}
+
+func (s txStore) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events ...eventstore.Event) (eventstore.AppendResult, error) {
+	return s.Store.AppendTx(ctx, s.tx.Tx, stream, expected, events...)
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/chronicle-go/chronicle/examples/ecommerce/fulfilment"
 	"github.com/chronicle-go/chronicle/examples/ecommerce/readmodel"
 	"github.com/chronicle-go/chronicle/examples/ecommerce/scenario"
+	"github.com/chronicle-go/chronicle/examples/ecommerce/transport"
+	"github.com/chronicle-go/chronicle/internal/brokertest"
 )
 
 // openTest opens the example's backend on a fresh schema of the test
@@ -127,28 +129,40 @@ func TestReplayOfAnEarlierRun(t *testing.T) {
 
 // Several processes on one database, each running part of the system: the
 // commands cross between them through the services' inboxes, the sagas'
-// outboxes and deadlines are shared through their tables, and the flow
-// completes with every invariant holding. Each "process" has its own
-// connection pool, so it shares nothing with the others but the database.
+// outboxes and deadlines are shared through their tables, the logistics
+// context runs in processes of its own and talks to the order context only
+// through NATS JetStream, and the flow completes with every invariant
+// holding. Each "process" has its own connection pool and broker
+// connection, so it shares nothing with the others but the database and
+// the broker.
 func TestMultiProcess(t *testing.T) {
 	first := openTest(t)
+	url := brokertest.RequireNATS(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	t.Cleanup(func() { _ = transport.Remove(context.Background(), url, first.Schema) })
 	processes := []scenario.Roles{
 		{scenario.RoleOrder, scenario.RolePayment, scenario.RoleProjections},
-		{scenario.RoleInventory, scenario.RoleLogistics, scenario.RoleCarriers},
+		{scenario.RoleInventory},
+		{scenario.RoleLogistics, scenario.RoleCarriers}, // the logistics context, alone
 		{scenario.RoleFulfilment},
-		{scenario.RoleFulfilment, scenario.RoleCarriers}, // a second engine of each saga: a standby that shares the dispatch
+		{scenario.RoleFulfilment},                       // a second engine: a standby that shares the dispatch
+		{scenario.RoleLogistics, scenario.RoleCarriers}, // and a second logistics process: relay standby, shared inbox
 	}
 	done := make(chan error, len(processes))
-	for _, roles := range processes {
+	for i, roles := range processes {
 		b, err := Open(ctx, pgtest.URL(), Config{Schema: first.Schema, MaxConns: 8})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer b.Close()
+		tr, err := transport.Open(ctx, url, first.Schema, i == 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Close()
 		go func() {
-			done <- scenario.Serve(ctx, b.Backend, scenario.AppConfig{PaymentDeadline: 300 * time.Millisecond, Roles: roles})
+			done <- scenario.Serve(ctx, b.Backend, scenario.AppConfig{PaymentDeadline: 300 * time.Millisecond, Roles: roles, Transport: tr})
 		}()
 	}
 	r := rates
