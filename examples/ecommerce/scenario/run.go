@@ -282,7 +282,8 @@ func (a *App) settled(ctx context.Context, n int, update func(int)) (bool, error
 
 // missingRoles names, for a run that did not settle, the roles no process
 // seems to run: services and read models whose projections nobody owns,
-// and the fulfilment saga when orders have no instance. It returns "" when
+// the logistics context when nobody owns its relay, and the fulfilment
+// saga when orders have no instance. It returns "" when
 // it sees none (or cannot tell).
 func (a *App) missingRoles(ctx context.Context, orders int) string {
 	var missing []string
@@ -292,6 +293,12 @@ func (a *App) missingRoles(ctx context.Context, orders int) string {
 			for _, s := range services {
 				if !a.Roles.Has(s.role) && !owned["ecommerce-inbox-"+string(s.role)] {
 					missing = append(missing, string(s.role))
+				}
+			}
+			if !a.Roles.Has(RoleLogistics) {
+				// The logistics context is seen by its relay's owner.
+				if rec, err := relayRecord(ctx, a.Backend.Logistics.Relays, LogisticsRelay); err == nil && !rec.Owned {
+					missing = append(missing, string(RoleLogistics))
 				}
 			}
 			if !a.Roles.Has(RoleProjections) && !owned[readmodel.Orders] {
