@@ -5,11 +5,20 @@ import (
 	"fmt"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/telemetry"
 	"github.com/google/uuid"
 )
 
-// Append implements [eventstore.Store].
+// Append implements [eventstore.Store]. Inside a span, each event's
+// metadata records the append's trace context (see docs/observability.md).
 func (s *Store) Append(ctx context.Context, streamID string, expected eventstore.ExpectedVersion, events ...eventstore.Event) (eventstore.AppendResult, error) {
+	ctx, op := s.tel.StartAppend(ctx, streamID, expected, len(events))
+	res, err := s.appendEvents(ctx, streamID, expected, telemetry.Stamp(ctx, events))
+	op.End(ctx, res, err)
+	return res, err
+}
+
+func (s *Store) appendEvents(ctx context.Context, streamID string, expected eventstore.ExpectedVersion, events []eventstore.Event) (eventstore.AppendResult, error) {
 	if err := ctx.Err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}

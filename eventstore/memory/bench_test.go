@@ -9,6 +9,7 @@ import (
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/eventstore/memory"
+	"github.com/chronicle-go/chronicle/internal/telemetrytest"
 )
 
 // A payload and metadata of a typical size: a small JSON document and a
@@ -156,4 +157,37 @@ func BenchmarkCalibration(b *testing.B) {
 		}
 		m.report(b.N)
 	})
+}
+
+// BenchmarkAppendInstrumentation is BenchmarkAppend with chronicle's
+// instrumentation switched off and on in alternating blocks of one run
+// (see telemetrytest.Overhead): without an OpenTelemetry SDK ("noop"),
+// and with one recording every span and metric ("sdk").
+func BenchmarkAppendInstrumentation(b *testing.B) {
+	for _, mode := range []string{"noop", "sdk"} {
+		for _, size := range []int{1, 10} {
+			b.Run(fmt.Sprintf("%s/events=%d", mode, size), func(b *testing.B) {
+				cfg := memory.Config{}
+				if mode == "sdk" {
+					sdk := telemetrytest.New(b)
+					cfg.TracerProvider, cfg.MeterProvider = sdk.TracerProvider, sdk.MeterProvider
+				}
+				ctx := context.Background()
+				s := memory.New(cfg)
+				defer s.Close()
+				const streams = 1000
+				names := make([]string, streams)
+				for i := range names {
+					names[i] = fmt.Sprintf("order-%d", i)
+				}
+				evs := benchEvents(b.N * size)
+				b.ReportAllocs()
+				telemetrytest.Overhead(b, 1000, func(i int) {
+					if _, err := s.Append(ctx, names[i%streams], eventstore.Exact(uint64(i/streams*size)), evs[i*size:(i+1)*size]...); err != nil {
+						b.Fatal(err)
+					}
+				})
+			})
+		}
+	}
 }

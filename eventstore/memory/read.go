@@ -5,6 +5,7 @@ import (
 	"iter"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/telemetry"
 )
 
 // chunk is how many events a read copies under one hold of the lock: large
@@ -14,6 +15,9 @@ const chunk = 512
 // ReadStream implements [eventstore.Store].
 func (s *Store) ReadStream(ctx context.Context, streamID string, opts eventstore.ReadStreamOptions) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
+		ctx, rd := s.tel.StartRead(ctx, telemetry.OpReadStream, streamID)
+		n := 0
+		defer func() { rd.End(ctx, n, nil) }()
 		if err := s.limits.CheckStreamID(streamID); err != nil {
 			yield(eventstore.RecordedEvent{}, err)
 			return
@@ -66,6 +70,7 @@ func (s *Store) ReadStream(ctx context.Context, streamID string, opts eventstore
 				}
 			}
 			s.mu.RUnlock()
+			n += len(buf)
 			for _, e := range buf {
 				if !yield(e, nil) {
 					return
@@ -81,6 +86,9 @@ func (s *Store) ReadStream(ctx context.Context, streamID string, opts eventstore
 // ReadAll implements [eventstore.Store].
 func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
+		ctx, rd := s.tel.StartRead(ctx, telemetry.OpReadAll, "")
+		n := 0
+		defer func() { rd.End(ctx, n, nil) }()
 		if err := eventstore.CheckLimit("read all", "", opts.Limit); err != nil {
 			yield(eventstore.RecordedEvent{}, err)
 			return
@@ -116,6 +124,7 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 				}
 			}
 			s.mu.RUnlock()
+			n += len(buf)
 			for _, e := range buf {
 				if !yield(e, nil) {
 					return

@@ -7,7 +7,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/telemetry"
 )
 
 // Config configures a [Store]. The zero value works.
@@ -16,12 +20,19 @@ type Config struct {
 	Limits eventstore.Limits
 	// Now returns the time stamped on recorded events; time.Now by default.
 	Now func() time.Time
+	// TracerProvider and MeterProvider receive the store's spans and
+	// metrics (see docs/observability.md); nil means the global providers,
+	// which do nothing until the application installs an OpenTelemetry
+	// SDK.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // Store is the in-process event store. It is safe for concurrent use.
 type Store struct {
 	limits eventstore.Limits
 	now    func() time.Time
+	tel    *telemetry.Store
 
 	mu      sync.RWMutex
 	log     eventLog // the global log; log.at(i) has position {i+1, i+1}
@@ -55,6 +66,7 @@ func New(cfg Config) *Store {
 	return &Store{
 		limits:   cfg.Limits.WithDefaults(),
 		now:      cfg.Now,
+		tel:      telemetry.NewStore(cfg.TracerProvider, cfg.MeterProvider, "eventstore/memory", "chronicle.memory"),
 		streams:  make(map[string]*stream),
 		ids:      newIDIndex(),
 		appended: make(chan struct{}),

@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"iter"
+	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
 )
@@ -26,12 +27,16 @@ func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions)
 		all := filter.IsZero()
 		buf := make([]eventstore.RecordedEvent, 0, chunk)
 		next := -1
+		var start time.Time
 		for {
 			if err := ctx.Err(); err != nil {
 				yield(eventstore.RecordedEvent{}, err)
 				return
 			}
 			buf = buf[:0]
+			if s.tel.Tracing() {
+				start = time.Now()
+			}
 			s.mu.RLock()
 			if s.closed {
 				s.mu.RUnlock()
@@ -58,6 +63,7 @@ func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions)
 				s.waiting.Store(true) // under the read lock: see Store.waiting
 			}
 			s.mu.RUnlock()
+			s.tel.Page(ctx, start, buf)
 			for _, e := range buf {
 				if !yield(e, nil) {
 					return

@@ -9,6 +9,7 @@ import (
 	"regexp"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/telemetry"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -74,7 +75,18 @@ type appendOutcome struct {
 // [Config.AppendAttempts] transactions in all. After a successful append it
 // wakes live subscriptions, outside the transaction (see
 // [Store.NotifyAppended]).
+//
+// Inside a span, each event's metadata records the append's trace context
+// (see docs/observability.md).
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events ...eventstore.Event) (eventstore.AppendResult, error) {
+	ctx, op := s.tel.StartAppend(ctx, stream, expected, len(events))
+	res, err := s.appendEvents(ctx, stream, expected, telemetry.Stamp(ctx, events))
+	op.End(ctx, res, err)
+	return res, err
+}
+
+// appendEvents is [Store.Append] once the trace context is stamped.
+func (s *Store) appendEvents(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events []eventstore.Event) (eventstore.AppendResult, error) {
 	if err := ctx.Err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
@@ -268,6 +280,14 @@ func (s *Store) insert(ctx context.Context, a appendArgs) (res eventstore.Append
 // decides whether to roll back. The events' positions are final only once tx
 // commits, and readers see them only then.
 func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, stream string, expected eventstore.ExpectedVersion, events ...eventstore.Event) (eventstore.AppendResult, error) {
+	ctx, op := s.tel.StartAppend(ctx, stream, expected, len(events))
+	res, err := s.appendTx(ctx, tx, stream, expected, telemetry.Stamp(ctx, events))
+	op.End(ctx, res, err)
+	return res, err
+}
+
+// appendTx is [Store.AppendTx] once the trace context is stamped.
+func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, stream string, expected eventstore.ExpectedVersion, events []eventstore.Event) (eventstore.AppendResult, error) {
 	if err := ctx.Err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/telemetry"
 )
 
 // ReadStream implements [eventstore.Store]. It reads in pages of
@@ -20,6 +21,9 @@ import (
 // version taken twice), so stream reads need no horizon.
 func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.ReadStreamOptions) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
+		ctx, rd := s.tel.StartRead(ctx, telemetry.OpReadStream, stream)
+		n := 0
+		defer func() { rd.End(ctx, n, nil) }()
 		if err := s.cfg.Limits.CheckStreamID(stream); err != nil {
 			yield(eventstore.RecordedEvent{}, err)
 			return
@@ -72,6 +76,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 				return
 			}
 			first = false
+			n += len(buf)
 			for _, e := range buf {
 				if !yield(e, nil) {
 					return
@@ -100,6 +105,9 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 // for a later read (see the package documentation).
 func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
+		ctx, rd := s.tel.StartRead(ctx, telemetry.OpReadAll, "")
+		n := 0
+		defer func() { rd.End(ctx, n, nil) }()
 		if err := eventstore.CheckLimit("read all", "", opts.Limit); err != nil {
 			yield(eventstore.RecordedEvent{}, err)
 			return
@@ -145,6 +153,7 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 				}
 				if time.Now().Before(deadline) {
 					if !backwards {
+						n += len(buf)
 						if !yieldAll(buf, yield) {
 							return
 						}
@@ -164,6 +173,7 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 				}
 			}
 			first = false
+			n += len(buf)
 			if !yieldAll(buf, yield) {
 				return
 			}

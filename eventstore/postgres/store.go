@@ -13,9 +13,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/internal/pgmigrate"
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/chronicle-go/chronicle/internal/telemetry"
 )
 
 // DefaultSchema is the schema [Config.Schema] defaults to.
@@ -78,6 +82,12 @@ type Config struct {
 	// append would add a commit per append. This process's subscriptions
 	// are woken at once regardless. Default [DefaultNotifyInterval].
 	NotifyInterval time.Duration
+	// TracerProvider and MeterProvider receive the store's spans and
+	// metrics (see docs/observability.md); nil means the global providers,
+	// which do nothing until the application installs an OpenTelemetry
+	// SDK.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // Validate reports every problem with c at once.
@@ -132,6 +142,7 @@ type Store struct {
 	log     *slog.Logger
 	channel string
 	sql     statements
+	tel     *telemetry.Store
 
 	// wake is closed and replaced whenever the log may have grown (a local
 	// append, a notification): live subscriptions wait on it.
@@ -167,6 +178,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		log:     cfg.Logger.With("component", "chronicle/eventstore/postgres", "schema", cfg.Schema),
 		channel: channelName(cfg.Schema),
 		sql:     newStatements(cfg.Schema),
+		tel:     telemetry.NewStore(cfg.TracerProvider, cfg.MeterProvider, "eventstore/postgres", "postgresql"),
 		wake:    make(chan struct{}),
 		done:    make(chan struct{}),
 		notifyC: make(chan struct{}, 1),

@@ -48,6 +48,10 @@ func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions)
 			wake := s.waitChan()
 			var h horizon
 			var err error
+			var start time.Time
+			if s.tel.Tracing() {
+				start = time.Now()
+			}
 			buf, h, err = s.readPage(ctx, buf[:0], pos, false, page, opts.Filter)
 			if err != nil {
 				if ctx.Err() != nil {
@@ -66,6 +70,7 @@ func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions)
 				continue
 			}
 			pause.Reset()
+			s.tel.Page(ctx, start, buf)
 			for _, e := range buf {
 				if !yield(e, nil) {
 					return

@@ -1,0 +1,21 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/eventstore/postgres"
+	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/internal/telemetrytest"
+)
+
+func TestTelemetry(t *testing.T) {
+	pgtest.Require(t)
+	telemetrytest.RunStore(t, "postgresql", func(t *testing.T, tp trace.TracerProvider, mp metric.MeterProvider) eventstore.Store {
+		s, _, _ := newStoreConfig(t, postgres.Config{TracerProvider: tp, MeterProvider: mp})
+		return s
+	})
+}
