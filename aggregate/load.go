@@ -8,7 +8,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/telemetry"
 )
 
 // Load returns the aggregate with the given ID: from its latest usable
@@ -41,7 +44,27 @@ func (r *Repository[T]) LoadOrNew(ctx context.Context, id string) (T, error) {
 	return r.load(ctx, id)
 }
 
-func (r *Repository[T]) load(ctx context.Context, id string) (T, error) {
+func (r *Repository[T]) load(ctx context.Context, id string) (a T, err error) {
+	ctx, span := r.tracer.Start(ctx, r.spans[0], trace.SpanKindInternal)
+	if span.IsRecording() {
+		defer func() {
+			var version, snapshot uint64
+			if err == nil {
+				version, snapshot = a.root().version, a.root().snapshotAt
+			}
+			span.SetAttributes(telemetry.KeyAggregateType.String(r.cfg.Type), telemetry.KeyAggregateID.String(id),
+				telemetry.KeyStream.String(r.cfg.StreamID(id)), telemetry.KeyStreamVersion.Int64(int64(version)),
+				telemetry.KeyEventsRead.Int64(int64(version-snapshot)), telemetry.KeySnapshotUsed.Bool(snapshot > 0))
+			if snapshot > 0 {
+				span.SetAttributes(telemetry.KeySnapshotVersion.Int64(int64(snapshot)))
+			}
+			telemetry.End(span, err)
+		}()
+	}
+	return r.loadEvents(ctx, id)
+}
+
+func (r *Repository[T]) loadEvents(ctx context.Context, id string) (T, error) {
 	var zero T
 	if id == "" {
 		return zero, fmt.Errorf("%w: empty ID for %s", ErrInvalidID, r.cfg.Type)

@@ -8,7 +8,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/telemetry"
 )
 
 // Config configures a [Repository] for one aggregate type. Only Type is
@@ -50,6 +53,11 @@ type Config[T Aggregate] struct {
 	// Logger receives warnings (a snapshot that could not be read or
 	// written); discarded by default.
 	Logger *slog.Logger
+
+	// TracerProvider receives the spans of loads and saves (see
+	// docs/observability.md); nil means the global provider, which does
+	// nothing until the application installs an OpenTelemetry SDK.
+	TracerProvider trace.TracerProvider
 }
 
 // Validate reports every problem with c at once.
@@ -117,6 +125,8 @@ type Repository[T Aggregate] struct {
 	registry *eventstore.Registry
 	cfg      Config[T]
 	atomic   AtomicSnapshotStore // set when Snapshots can share the store's transactions
+	tracer   telemetry.Tracer
+	spans    [2]string // the names of the load and save spans
 }
 
 // NewRepository returns a repository for aggregates of type T stored in
@@ -135,7 +145,8 @@ func NewRepository[T Aggregate](store eventstore.Store, registry *eventstore.Reg
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	r := &Repository[T]{store: store, registry: registry, cfg: cfg.withDefaults()}
+	r := &Repository[T]{store: store, registry: registry, cfg: cfg.withDefaults(), tracer: telemetry.NewTracer(cfg.TracerProvider, "aggregate"),
+		spans: [2]string{"aggregate.load " + cfg.Type, "aggregate.save " + cfg.Type}}
 	if a, ok := cfg.Snapshots.(AtomicSnapshotStore); ok && sameStore(a.EventStore(), store) {
 		r.atomic = a
 	}

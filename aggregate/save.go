@@ -10,7 +10,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/telemetry"
 )
 
 // Save appends the events recorded on a since it was loaded, expecting the
@@ -33,7 +36,29 @@ import (
 // Inside a [Scope], events carry the scope's metadata and, when it is
 // seeded, deterministic IDs; a save whose IDs the store already holds
 // elsewhere in the stream fails with an [*AlreadyAppliedError].
-func (r *Repository[T]) Save(ctx context.Context, a T) (Appended, error) {
+func (r *Repository[T]) Save(ctx context.Context, a T) (out Appended, err error) {
+	ctx, span := r.tracer.Start(ctx, r.spans[1], trace.SpanKindInternal)
+	if span.IsRecording() {
+		var id string
+		var events int
+		if v := reflect.ValueOf(a); v.IsValid() && !(v.Kind() == reflect.Pointer && v.IsNil()) {
+			id, events = a.root().id, len(a.root().uncommitted)
+		}
+		span.SetAttributes(telemetry.KeyAggregateType.String(r.cfg.Type), telemetry.KeyAggregateID.String(id),
+			telemetry.KeyEventCount.Int(events))
+		defer func() {
+			span.SetAttributes(telemetry.KeyStream.String(out.Stream), telemetry.KeyStreamVersion.Int64(int64(out.To)),
+				telemetry.KeyOutcome.String(telemetry.Outcome(err)))
+			if k := telemetry.ConflictKind(err); k != "" {
+				span.SetAttributes(telemetry.KeyConflictKind.String(k))
+			}
+			telemetry.End(span, err)
+		}()
+	}
+	return r.save(ctx, a)
+}
+
+func (r *Repository[T]) save(ctx context.Context, a T) (Appended, error) {
 	if v := reflect.ValueOf(a); !v.IsValid() || (v.Kind() == reflect.Pointer && v.IsNil()) {
 		return Appended{}, fmt.Errorf("aggregate: save %s: nil aggregate", r.cfg.Type)
 	}

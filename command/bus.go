@@ -6,11 +6,16 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/chronicle-go/chronicle/aggregate"
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/telemetry"
 )
 
 // Config configures a [Bus]. The zero value works: a bus without
@@ -19,6 +24,12 @@ type Config struct {
 	// Middleware wraps every handler, the first outermost. See
 	// [DefaultMiddleware] for the recommended stack.
 	Middleware []Middleware
+	// TracerProvider and MeterProvider receive a span per command and the
+	// commands' durations (see docs/observability.md); nil means the
+	// global providers, which do nothing until the application installs
+	// an OpenTelemetry SDK.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // Validate reports every problem with c at once.
@@ -51,9 +62,19 @@ type Result struct {
 // any number of goroutines: a Bus is safe for concurrent use.
 type Bus struct {
 	middleware []Middleware
+	tracer     telemetry.Tracer
+	duration   metric.Float64Histogram
 
 	mu       sync.RWMutex
-	handlers map[reflect.Type]Handler
+	handlers map[reflect.Type]route
+}
+
+// route is a registered handler, wrapped in the middleware, with the name
+// of its commands' spans.
+type route struct {
+	h    Handler
+	typ  string
+	span string
 }
 
 // NewBus returns a bus with no handlers. It panics if cfg does not
@@ -62,7 +83,10 @@ func NewBus(cfg Config) *Bus {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
-	return &Bus{middleware: cfg.Middleware, handlers: make(map[reflect.Type]Handler)}
+	b := telemetry.NewInstruments(telemetry.Meter(cfg.MeterProvider, "command"))
+	return &Bus{middleware: cfg.Middleware, handlers: make(map[reflect.Type]route),
+		tracer:   telemetry.NewTracer(cfg.TracerProvider, "command"),
+		duration: b.Seconds("chronicle.command.duration", "How long commands take to handle, by command type and outcome (ok, conflict, refused, error).")}
 }
 
 // Handle registers h for commands whose payload is a C (or a *C). It fails
@@ -113,7 +137,7 @@ func Register[C any](b *Bus, h Handler) error {
 	if _, dup := b.handlers[t]; dup {
 		return fmt.Errorf("%w for %v", ErrDuplicateHandler, t)
 	}
-	b.handlers[t] = Chain(h, b.middleware...)
+	b.handlers[t] = route{h: Chain(h, b.middleware...), typ: t.String(), span: "command " + t.String()}
 	return nil
 }
 
@@ -132,21 +156,69 @@ func (b *Bus) Send(ctx context.Context, cmd Command) (Result, error) {
 		t = t.Elem()
 	}
 	b.mu.RLock()
-	h := b.handlers[t]
+	r, ok := b.handlers[t]
 	b.mu.RUnlock()
-	if h == nil {
+	if !ok {
 		return Result{}, fmt.Errorf("%w for %v", ErrNoHandler, t)
 	}
 	if cmd.ID == uuid.Nil {
 		cmd.ID = eventstore.NewEventID()
 	}
+	ctx, span := b.tracer.Start(ctx, r.span, trace.SpanKindInternal)
+	recording := span.IsRecording()
+	if recording {
+		span.SetAttributes(telemetry.KeyCommandType.String(r.typ), telemetry.KeyCommandID.String(cmd.ID.String()),
+			telemetry.KeyCommandAttempts.Int(1))
+		if cmd.CorrelationID != "" {
+			span.SetAttributes(telemetry.KeyCorrelationID.String(cmd.CorrelationID))
+		}
+	}
+	var start time.Time
+	measure := b.duration.Enabled(ctx)
+	if measure {
+		start = time.Now()
+	}
 	scope := &aggregate.Scope{}
 	ctx = aggregate.WithScope(ctx, scope)
 	ctx = context.WithValue(ctx, commandKey{}, cmd)
-	if err := h.Handle(ctx, cmd); err != nil {
+	err := r.h.Handle(ctx, cmd)
+	var res Result
+	if err == nil {
+		res = Result{Appended: scope.Appended(), Replayed: scope.Replayed()}
+	}
+	if recording || measure {
+		outcome := telemetry.Outcome(err)
+		if IsRefused(err) {
+			outcome = telemetry.OutcomeRefused
+		}
+		if recording {
+			span.SetAttributes(telemetry.KeyOutcome.String(outcome))
+			if len(res.Appended) > 0 {
+				span.SetAttributes(telemetry.KeyStream.String(res.Appended[0].Stream))
+			}
+			if res.Replayed {
+				span.SetAttributes(attribute.Bool("chronicle.command.replayed", true))
+			}
+			if outcome == telemetry.OutcomeRefused {
+				// A refusal is the handler's answer, not a failure: the
+				// span keeps an unset status and says why.
+				span.SetAttributes(attribute.String("chronicle.command.refusal", err.Error()))
+			}
+		}
+		if measure {
+			b.duration.Record(ctx, time.Since(start).Seconds(), metric.WithAttributes(
+				telemetry.KeyCommandType.String(r.typ), telemetry.KeyOutcome.String(outcome)))
+		}
+	}
+	if IsRefused(err) {
+		span.End()
+	} else {
+		telemetry.End(span, err)
+	}
+	if err != nil {
 		return Result{}, err
 	}
-	return Result{Appended: scope.Appended(), Replayed: scope.Replayed()}, nil
+	return res, nil
 }
 
 // Handles reports whether a handler is registered for payloads like
@@ -161,5 +233,6 @@ func (b *Bus) Handles(payload any) bool {
 	}
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	return b.handlers[t] != nil
+	_, ok := b.handlers[t]
+	return ok
 }

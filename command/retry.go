@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/internal/backoff"
+	"github.com/chronicle-go/chronicle/internal/telemetry"
 )
 
 // RetryConfig configures [RetryConflicts]. The zero value works.
@@ -69,6 +72,11 @@ func RetryConflicts(cfg RetryConfig) Middleware {
 				}
 				if attempt >= cfg.MaxAttempts {
 					return fmt.Errorf("command: %s: gave up after %d attempts: %w", cmd, attempt, err)
+				}
+				if span := trace.SpanFromContext(ctx); span.IsRecording() {
+					span.AddEvent("retry", trace.WithAttributes(telemetry.KeyCommandAttempts.Int(attempt+1),
+						telemetry.KeyConflictKind.String(telemetry.ConflictKind(err))))
+					span.SetAttributes(telemetry.KeyCommandAttempts.Int(attempt + 1))
 				}
 				if !backoff.Sleep(ctx, pause.Next()) {
 					return errors.Join(ctx.Err(), err)
