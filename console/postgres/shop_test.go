@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chronicle-go/chronicle/console"
+	"github.com/chronicle-go/chronicle/eventstore"
 	consolepg "github.com/chronicle-go/chronicle/console/postgres"
 	"github.com/chronicle-go/chronicle/internal/pgtest"
 	"github.com/chronicle-go/chronicle/saga"
@@ -74,6 +75,13 @@ func newShop(t *testing.T, o shopOptions) *shop {
 	wctx, wcancel := context.WithTimeout(ctx, 90*time.Second)
 	defer wcancel()
 	if err := app.WaitSettled(wctx, len(plan.Orders), nil); err != nil {
+		// Any transaction in the cluster that stays open (another
+		// package's test) holds every reader back: say which one.
+		if hr, ok := pg.Backend.Events.(eventstore.HorizonReader); ok {
+			if h, herr := hr.Horizon(context.Background()); herr == nil && h.Holder != nil {
+				t.Fatalf("%v; the store's horizon is held by %s", err, h.Holder)
+			}
+		}
 		t.Fatal(err)
 	}
 	pool, err := pgxpool.New(ctx, pgtest.URL())

@@ -59,6 +59,9 @@ func (s *consoleServer) start(ctx context.Context, app *scenario.App) error {
 		}
 		s.src = src
 		cfg.Events, cfg.Index, cfg.Projections, cfg.Sagas = src.Events(), src, src, src
+		if comps, err := src.Components(ctx); err == nil && comps.Relays {
+			cfg.Relays = src // a run that relays to a broker
+		}
 	} else {
 		cfg.Events, cfg.Sagas = app.Backend.Events, console.Engines(app.Fulfilment, app.Carriers)
 	}
