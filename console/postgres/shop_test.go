@@ -15,8 +15,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chronicle-go/chronicle/console"
-	"github.com/chronicle-go/chronicle/eventstore"
 	consolepg "github.com/chronicle-go/chronicle/console/postgres"
+	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/internal/pgtest"
 	"github.com/chronicle-go/chronicle/saga"
 
