@@ -106,7 +106,8 @@ func (w *worker[Tx]) fail(ctx context.Context, claim Claim[Tx], rec *Record, e e
 func (w *worker[Tx]) commit(ctx context.Context, claim Claim[Tx], rec *Record, events []eventstore.RecordedEvent) error {
 	last := events[len(events)-1]
 	adv := Advance{To: last.Position, At: last.RecordedAt, Events: len(events)}
-	err := claim.Commit(ctx, rec.Checkpoint, adv, func(ctx context.Context, tx Tx) error {
+	tctx, b := w.r.tel.startBatch(ctx, w.p.name, events)
+	err := claim.Commit(tctx, rec.Checkpoint, adv, func(ctx context.Context, tx Tx) error {
 		for _, e := range events {
 			if err := w.p.apply(ctx, tx, e); err != nil {
 				return &HandlerError{Projection: w.p.name, Event: e, Err: err}
@@ -114,11 +115,13 @@ func (w *worker[Tx]) commit(ctx context.Context, claim Claim[Tx], rec *Record, e
 		}
 		return nil
 	})
+	w.r.tel.end(ctx, b, w.p.name, len(events), err)
 	if err != nil {
 		return err
 	}
 	rec.Checkpoint, rec.CheckpointAt = adv.To, adv.At
 	rec.Handled += uint64(adv.Events)
+	w.r.notify()
 	return nil
 }
 

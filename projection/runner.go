@@ -10,6 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/internal/backoff"
 )
@@ -37,6 +40,12 @@ type Config struct {
 	PollInterval time.Duration
 	// Logger receives the runner's logs; none by default.
 	Logger *slog.Logger
+	// TracerProvider and MeterProvider receive a span per batch and the
+	// projections' metrics, lag included (see docs/observability.md); nil
+	// means the global providers, which do nothing until the application
+	// installs an OpenTelemetry SDK.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // Validate reports every invalid field at once.
@@ -114,6 +123,10 @@ type Runner[Tx any] struct {
 	mu      sync.Mutex
 	running bool
 	done    chan struct{}
+
+	tel       *instruments
+	commits   sync.Mutex
+	committed chan struct{} // closed at the next commit; see WaitFor
 }
 
 // NewRunner returns a runner for projections over store, keeping
@@ -131,7 +144,7 @@ func NewRunner[Tx any](store eventstore.Store, cps CheckpointStore[Tx], cfg Conf
 		errs = append(errs, err)
 	}
 	cfg.setDefaults()
-	r := &Runner[Tx]{store: store, cps: cps, cfg: cfg, log: cfg.Logger, workers: make(map[string]*worker[Tx])}
+	r := &Runner[Tx]{store: store, cps: cps, cfg: cfg, log: cfg.Logger, workers: make(map[string]*worker[Tx]), tel: newInstruments(cfg)}
 	for _, p := range projections {
 		if p == nil {
 			errs = append(errs, errors.New("projection: nil projection"))
@@ -169,6 +182,7 @@ func (r *Runner[Tx]) Run(ctx context.Context) error {
 	r.running = true
 	r.done = make(chan struct{})
 	r.mu.Unlock()
+	defer r.tel.register(r)()
 	var wg sync.WaitGroup
 	for _, name := range r.names {
 		w := r.workers[name]
