@@ -50,14 +50,19 @@ func (e *Engine) fire(ctx context.Context, d Deadline) error {
 		case inst.Status.Finished():
 			c.History = append(c.History, note(w, now, DeadlineIgnored, d.Name+": instance is "+string(inst.Status)))
 		default:
-			out, err := e.runDeadline(ctx, inst, d.Name, now)
+			sctx, st := e.tel.startDeadline(ctx, d)
+			out, err := e.runDeadline(sctx, inst, d.Name, now)
 			if err != nil {
-				return &HandlerError{Saga: name, Instance: d.Instance, What: "deadline " + d.Name, Err: err}
+				err = &HandlerError{Saga: name, Instance: d.Instance, What: "deadline " + d.Name, Err: err}
+				e.tel.end(ctx, st, name, "deadline", "", err)
+				return err
 			}
 			c.History = append(c.History, note(w, now, DeadlineFired, d.Name))
 			if summary := e.apply(&c, w, out, "deadline:"+d.Name, now); summary != "" {
 				c.History[0].Detail += ": " + summary
 			}
+			st.stamp(&c, 0, w)
+			e.tel.end(ctx, st, name, "deadline", w.inst.Status, nil)
 			e.flush(&c, w)
 		}
 		err = e.store.Commit(ctx, c)

@@ -101,10 +101,12 @@ func (e *Engine) send(ctx context.Context, c Command) (err error) {
 	if err != nil {
 		return fmt.Errorf("saga: decode command %s: %w", c.Type, err)
 	}
+	ctx, span := e.tel.startSend(ctx, c)
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("saga: sender panicked: %v", p)
 		}
+		e.tel.endSend(ctx, span, c, command.IsRefused(err), err)
 	}()
 	return e.sender.Send(ctx, command.Command{ID: c.ID, CorrelationID: c.Instance, Payload: payload})
 }

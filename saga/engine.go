@@ -8,6 +8,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/chronicle-go/chronicle/eventstore"
 )
 
@@ -49,6 +52,13 @@ type Config struct {
 	// fired per round; default 64.
 	PollInterval  time.Duration
 	DeadlineBatch int
+
+	// TracerProvider and MeterProvider receive the engine's spans (event
+	// handling, sends, compensations, deadlines) and metrics (see
+	// docs/observability.md); nil means the global providers, which do
+	// nothing until the application installs an OpenTelemetry SDK.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // Validate reports every problem with c at once. Zero values are fine: they
@@ -122,6 +132,10 @@ type Engine struct {
 	log    *slog.Logger
 
 	wake chan struct{} // pokes the dispatcher after a commit with commands
+	tel  *instruments
+
+	commits   sync.Mutex
+	committed chan struct{} // closed at the next checkpoint move; see WaitFor
 
 	mu    sync.Mutex
 	owner bool
@@ -155,6 +169,7 @@ func NewEngine[S any](d *Definition[S], store Store, events eventstore.Store, se
 		def: d, store: store, events: events, sender: sender, cfg: cfg,
 		log:  cfg.Logger.With("saga", d.Name()),
 		wake: make(chan struct{}, 1),
+		tel:  newInstruments(cfg),
 	}, nil
 }
 
@@ -178,6 +193,7 @@ func (e *Engine) setOwner(v bool) {
 // lease; otherwise it waits as a standby), dispatches the outbox and fires
 // deadlines until ctx ends. It returns ctx's error.
 func (e *Engine) Run(ctx context.Context) error {
+	defer e.tel.register(e)()
 	var wg sync.WaitGroup
 	if e.events != nil {
 		wg.Go(func() { e.follow(ctx) })

@@ -45,6 +45,9 @@ func (e *Engine) handleBatch(ctx context.Context, events []eventstore.RecordedEv
 			if len(c.Commands) > 0 {
 				e.poke()
 			}
+			if c.Checkpoint != nil {
+				e.notify()
+			}
 			return nil
 		}
 		if errors.Is(err, ErrConflict) && attempt < maxConflictRetries && ctx.Err() == nil {
@@ -57,8 +60,9 @@ func (e *Engine) handleBatch(ctx context.Context, events []eventstore.RecordedEv
 // working is an instance while a batch (or a deadline) is planned.
 type working struct {
 	inst      Instance
-	expected  int64 // the stored version; 0 if not stored
-	live      bool  // stored, or created in this batch
+	trace     [2]string // traceparent, tracestate of the last step, for deadlines it schedules
+	expected  int64     // the stored version; 0 if not stored
+	live      bool      // stored, or created in this batch
 	dirty     bool
 	cancelAll bool
 	deadlines map[string]*time.Time // nil value: cancel
@@ -138,8 +142,10 @@ func (e *Engine) plan(ctx context.Context, events []eventstore.RecordedEvent, re
 			w.inst.UpdatedAt, w.dirty = now, true
 			continue
 		}
-		out, err := e.runEvent(ctx, w.inst, it.r, now)
+		sctx, st := e.tel.startEvent(ctx, name, it.r.id, ev)
+		out, err := e.runEvent(sctx, w.inst, it.r, now)
 		if err != nil {
+			e.tel.end(ctx, st, name, "event", "", err)
 			if ctx.Err() != nil {
 				return Commit{}, ctx.Err()
 			}
@@ -150,7 +156,10 @@ func (e *Engine) plan(ctx context.Context, events []eventstore.RecordedEvent, re
 		w.advance(ev.Position)
 		at := len(c.History)
 		c.History = append(c.History, entry(w, now, EventHandled, ev, ""))
+		from := len(c.Commands)
 		c.History[at].Detail = e.apply(&c, w, out, ev.ID.String(), now)
+		st.stamp(&c, from, w)
+		e.tel.end(ctx, st, name, "event", w.inst.Status, nil)
 		if retry {
 			c.History[at].Detail = "retried after it was parked; " + c.History[at].Detail
 		}
@@ -254,6 +263,7 @@ func (e *Engine) flush(c *Commit, w *working) {
 		d := Deadline{Saga: c.Saga, Instance: w.inst.ID, Name: n}
 		if due := w.deadlines[n]; due != nil {
 			d.DueAt = *due
+			d.TraceParent, d.TraceState = w.trace[0], w.trace[1]
 			c.Schedule = append(c.Schedule, d)
 		} else {
 			c.Cancel = append(c.Cancel, d)

@@ -90,6 +90,11 @@ type Command struct {
 	// or, when Refused is set, refused it for good (LastError says why).
 	SentAt  time.Time
 	Refused bool
+	// TraceParent and TraceState are the W3C trace context the command was
+	// decided in (the handling of an event or a deadline); the dispatcher
+	// continues it, so a saga's commands stay in the trace of the events
+	// that caused them. Empty without one.
+	TraceParent, TraceState string
 }
 
 // Sent reports whether the command was delivered: accepted, or refused.
@@ -101,6 +106,9 @@ type Deadline struct {
 	Instance string
 	Name     string
 	DueAt    time.Time
+	// TraceParent and TraceState are the W3C trace context the deadline
+	// was scheduled in; firing it continues that trace. Empty without one.
+	TraceParent, TraceState string
 }
 
 // HistoryKind says what a [HistoryEntry] records.

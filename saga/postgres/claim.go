@@ -51,7 +51,7 @@ func (s *Store) ClaimDeadlines(ctx context.Context, name string, now time.Time, 
 	rows, err := s.pool.Query(ctx, s.sql.claimDeadlines, name, now, now.Add(lease), limit)
 	out, err := rowsOf(rows, err, func(r pgx.Rows) (saga.Deadline, error) {
 		d := saga.Deadline{Saga: name}
-		err := r.Scan(&d.Instance, &d.Name, &d.DueAt)
+		err := r.Scan(&d.Instance, &d.Name, &d.DueAt, &d.TraceParent, &d.TraceState)
 		d.DueAt = d.DueAt.UTC()
 		return d, err
 	})
@@ -66,7 +66,7 @@ func scanCommand(name string) func(pgx.Rows) (saga.Command, error) {
 		c := saga.Command{Saga: name}
 		var sent *time.Time
 		err := r.Scan(&c.ID, &c.Instance, &c.Seq, &c.Type, &c.Data, &c.CausationID, &c.Compensation, &c.Step,
-			&c.CreatedAt, &c.Attempts, &c.LastError, &c.NextAttempt, &sent, &c.Refused)
+			&c.CreatedAt, &c.Attempts, &c.LastError, &c.NextAttempt, &sent, &c.Refused, &c.TraceParent, &c.TraceState)
 		c.CreatedAt, c.NextAttempt = c.CreatedAt.UTC(), c.NextAttempt.UTC()
 		if sent != nil {
 			c.SentAt = sent.UTC()

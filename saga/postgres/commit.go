@@ -60,22 +60,28 @@ func (s *Store) Commit(ctx context.Context, c saga.Commit) (err error) {
 		inst, name, _ := deadlineArrays(c.Cancel)
 		plain(s.sql.cancel, c.Saga, inst, name)
 	}
-	if len(c.Schedule) > 0 {
+	if n := len(c.Schedule); n > 0 {
 		inst, name, due := deadlineArrays(c.Schedule)
-		plain(s.sql.schedule, c.Saga, inst, name, due)
+		tp, ts := make([]string, n), make([]string, n)
+		for i, d := range c.Schedule {
+			tp[i], ts[i] = d.TraceParent, d.TraceState
+		}
+		plain(s.sql.schedule, c.Saga, inst, name, due, tp, ts)
 	}
 	if n := len(c.Commands); n > 0 {
 		ids, inst, seq := make([]uuid.UUID, n), make([]string, n), make([]int64, n)
 		typ, data, cause := make([]string, n), make([][]byte, n), make([]string, n)
 		comp, step, created, next := make([]bool, n), make([]string, n), make([]time.Time, n), make([]time.Time, n)
+		tp, ts := make([]string, n), make([]string, n)
 		for i, cmd := range c.Commands {
 			ids[i], inst[i], seq[i], typ[i], data[i], cause[i] = cmd.ID, cmd.Instance, cmd.Seq, cmd.Type, cmd.Data, cmd.CausationID
 			comp[i], step[i], created[i], next[i] = cmd.Compensation, cmd.Step, cmd.CreatedAt, cmd.NextAttempt
+			tp[i], ts[i] = cmd.TraceParent, cmd.TraceState
 			if data[i] == nil {
 				data[i] = []byte{}
 			}
 		}
-		plain(s.sql.outbox, c.Saga, ids, inst, seq, typ, data, cause, comp, step, created, next)
+		plain(s.sql.outbox, c.Saga, ids, inst, seq, typ, data, cause, comp, step, created, next, tp, ts)
 	}
 	if n := len(c.History); n > 0 {
 		inst, at, kind, eid, etype := make([]string, n), make([]time.Time, n), make([]string, n), make([]string, n), make([]string, n)

@@ -120,7 +120,7 @@ func newStatements(schema string) statements {
 	park := pgmigrate.Table(schema, "saga_parked")
 	cp := pgmigrate.Table(schema, "saga_checkpoints")
 	const instCols = `id, status, reason, state, version, steps::text, seq, position_commit, position_prepare, started_at, updated_at`
-	const cmdCols = `id, instance_id, seq, type, data, causation_id, compensation, step, created_at, attempts, last_error, next_attempt_at, sent_at, refused`
+	const cmdCols = `id, instance_id, seq, type, data, causation_id, compensation, step, created_at, attempts, last_error, next_attempt_at, sent_at, refused, traceparent, tracestate`
 	const parkCols = `instance_id, event_id, event_type, stream_id, stream_version, position_commit, position_prepare, error, attempts, parked_at`
 	return statements{
 		load: `SELECT ` + instCols + ` FROM ` + inst + ` WHERE saga = $1 AND id = ANY($2::text[])`,
@@ -138,13 +138,14 @@ WHERE t.saga = $1 AND t.id = u.id AND t.version = u.version - 1 RETURNING 1) SEL
 WHERE t.saga = $1 AND t.instance_id = f.inst AND t.name = f.name AND t.due_at = f.due RETURNING 1) SELECT count(*) FROM d`,
 		cancel: `DELETE FROM ` + dl + ` AS t USING unnest($2::text[], $3::text[]) AS c(inst, name)
 WHERE t.saga = $1 AND t.instance_id = c.inst AND (c.name = '' OR t.name = c.name)`,
-		schedule: `INSERT INTO ` + dl + ` AS t (saga, instance_id, name, due_at)
-SELECT $1, s.inst, s.name, s.due FROM unnest($2::text[], $3::text[], $4::timestamptz[]) AS s(inst, name, due)
-ON CONFLICT (saga, instance_id, name) DO UPDATE SET due_at = excluded.due_at, lease_until = NULL`,
-		outbox: `INSERT INTO ` + out + ` (saga, id, instance_id, seq, type, data, causation_id, compensation, step, created_at, next_attempt_at)
-SELECT $1, o.id, o.inst, o.seq, o.type, o.data, o.cause, o.comp, o.step, o.created, o.next
-FROM unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::bytea[], $7::text[], $8::boolean[], $9::text[], $10::timestamptz[], $11::timestamptz[])
-	AS o(id, inst, seq, type, data, cause, comp, step, created, next)`,
+		schedule: `INSERT INTO ` + dl + ` AS t (saga, instance_id, name, due_at, traceparent, tracestate)
+SELECT $1, s.inst, s.name, s.due, s.tp, s.ts FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[]) AS s(inst, name, due, tp, ts)
+ON CONFLICT (saga, instance_id, name) DO UPDATE SET due_at = excluded.due_at, lease_until = NULL,
+	traceparent = excluded.traceparent, tracestate = excluded.tracestate`,
+		outbox: `INSERT INTO ` + out + ` (saga, id, instance_id, seq, type, data, causation_id, compensation, step, created_at, next_attempt_at, traceparent, tracestate)
+SELECT $1, o.id, o.inst, o.seq, o.type, o.data, o.cause, o.comp, o.step, o.created, o.next, o.tp, o.ts
+FROM unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::bytea[], $7::text[], $8::boolean[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::text[], $13::text[])
+	AS o(id, inst, seq, type, data, cause, comp, step, created, next, tp, ts)`,
 		history: `INSERT INTO ` + hist + ` (saga, instance_id, at, kind, event_id, event_type, position_commit, position_prepare, detail)
 SELECT $1, h.inst, h.at, h.kind, NULLIF(h.eid, '')::uuid, h.etype, h.pc, h.pp, h.detail
 FROM unnest($2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::text[])
@@ -177,7 +178,7 @@ ON CONFLICT (saga) DO UPDATE SET epoch = t.epoch + 1, updated_at = now() RETURNI
 	LIMIT $4
 	FOR UPDATE SKIP LOCKED)
 UPDATE ` + out + ` AS o SET lease_until = $3, attempts = o.attempts + 1 FROM c WHERE o.id = c.id
-RETURNING o.id, o.instance_id, o.seq, o.type, o.data, o.causation_id, o.compensation, o.step, o.created_at, o.attempts, o.last_error, o.next_attempt_at, o.sent_at, o.refused`,
+RETURNING o.id, o.instance_id, o.seq, o.type, o.data, o.causation_id, o.compensation, o.step, o.created_at, o.attempts, o.last_error, o.next_attempt_at, o.sent_at, o.refused, o.traceparent, o.tracestate`,
 		markSent: `UPDATE ` + out + ` SET sent_at = $3, lease_until = NULL WHERE saga = $1 AND id = ANY($2::uuid[]) AND sent_at IS NULL`,
 		compensated: `WITH done AS (
 	UPDATE ` + inst + ` AS i SET status = 'compensated', version = i.version + 1, updated_at = $3
@@ -194,7 +195,7 @@ INSERT INTO ` + hist + ` (saga, instance_id, at, kind, detail) SELECT $1, id, $3
 	LIMIT $4
 	FOR UPDATE SKIP LOCKED)
 UPDATE ` + dl + ` AS d SET lease_until = $3 FROM c WHERE d.saga = $1 AND d.instance_id = c.instance_id AND d.name = c.name
-RETURNING d.instance_id, d.name, d.due_at`,
+RETURNING d.instance_id, d.name, d.due_at, d.traceparent, d.tracestate`,
 		instances: `SELECT ` + instCols + ` FROM ` + inst + ` WHERE saga = $1 AND ($2 = '' OR status = $2) AND id > $3 ORDER BY id LIMIT $4`,
 		count:     `SELECT status, count(*) FROM ` + inst + ` WHERE saga = $1 GROUP BY status`,
 		one:       `SELECT ` + instCols + ` FROM ` + inst + ` WHERE saga = $1 AND id = $2`,
