@@ -8,8 +8,12 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/chronicle-go/chronicle/broker"
 	"github.com/chronicle-go/chronicle/internal/backoff"
+	"github.com/chronicle-go/chronicle/internal/telemetry"
 )
 
 // Handler applies one message's effects inside the unit of work tx, which
@@ -79,6 +83,13 @@ type Config struct {
 	PruneInterval time.Duration
 	// Logger receives the inbox's logs; none by default.
 	Logger *slog.Logger
+	// TracerProvider and MeterProvider receive a consumer span per
+	// message handled (a child of the trace context the message carries)
+	// and the inbox's metrics (see docs/observability.md); nil means the
+	// global providers, which do nothing until the application installs an
+	// OpenTelemetry SDK.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // Validate reports every invalid field at once.
@@ -144,6 +155,7 @@ type Inbox[Tx any] struct {
 	cfg   Config
 	log   *slog.Logger
 
+	tel    *instruments
 	mu     sync.Mutex
 	stats  Stats
 	failed map[string]bool // IDs with failed attempts recorded in the store
@@ -168,7 +180,8 @@ func New[Tx any](cons broker.Consumer, store Store[Tx], h Handler[Tx], cfg Confi
 		return nil, errors.Join(errs...)
 	}
 	cfg.setDefaults()
-	return &Inbox[Tx]{cons: cons, store: store, h: h, cfg: cfg, log: cfg.Logger.With("inbox", cfg.Name), failed: map[string]bool{}}, nil
+	return &Inbox[Tx]{cons: cons, store: store, h: h, cfg: cfg, log: cfg.Logger.With("inbox", cfg.Name), failed: map[string]bool{},
+		tel: newInstruments(cfg)}, nil
 }
 
 // Name returns the consumer's name.
@@ -308,9 +321,12 @@ func (in *Inbox[Tx]) commit(ctx context.Context, batch []received) error {
 				dups++
 				continue
 			}
-			if err := in.h.Handle(ctx, tx, r.m); err != nil {
+			hctx, span := in.tel.process(ctx, r.m, r.d.Attempt())
+			if err := in.h.Handle(hctx, tx, r.m); err != nil {
+				telemetry.End(span, err)
 				return &handlerError{fmt.Errorf("inbox %s: message %s (%s, subject %q): %w", in.cfg.Name, r.m.ID, r.m.Type, r.m.Subject, err), i}
 			}
+			span.End()
 			applied++
 		}
 		return nil
@@ -319,6 +335,7 @@ func (in *Inbox[Tx]) commit(ctx context.Context, batch []received) error {
 		return err
 	}
 	now := time.Now()
+	in.tel.counted(ctx, applied, dups)
 	in.count(func(s *Stats) {
 		s.Applied += uint64(applied)
 		s.Duplicates += uint64(dups)
@@ -385,6 +402,7 @@ func (in *Inbox[Tx]) park(ctx context.Context, d broker.Delivery, m broker.Messa
 	delete(in.failed, m.ID)
 	in.mu.Unlock()
 	in.count(func(s *Stats) { s.Parked++ })
+	in.tel.parkedOne(ctx)
 	if err := d.Ack(ctx); err != nil {
 		in.log.Debug("ack of a parked message lost", "id", m.ID, "err", err)
 	}

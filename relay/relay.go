@@ -8,6 +8,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/chronicle-go/chronicle/broker"
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/internal/backoff"
@@ -49,6 +52,13 @@ type Config struct {
 	RetryInterval time.Duration
 	// Hooks observe publishing (tracing, metrics); see [Hooks].
 	Hooks Hooks
+	// TracerProvider and MeterProvider receive a producer span per
+	// message (whose trace context the message carries) and the relay's
+	// metrics (see docs/observability.md); nil means the global
+	// providers, which do nothing until the application installs an
+	// OpenTelemetry SDK.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 	// Logger receives the relay's logs; none by default.
 	Logger *slog.Logger
 }
@@ -135,6 +145,8 @@ type Relay struct {
 	mu       sync.Mutex
 	inFlight int
 	running  bool
+
+	tel *instruments
 }
 
 // New returns a relay of store's events through pub, keeping its state in
@@ -157,7 +169,7 @@ func New(store eventstore.Store, state Store, pub broker.Publisher, cfg Config) 
 		return nil, errors.Join(errs...)
 	}
 	cfg.setDefaults()
-	return &Relay{store: store, state: state, pub: pub, cfg: cfg, log: cfg.Logger.With("relay", cfg.Name)}, nil
+	return &Relay{store: store, state: state, pub: pub, cfg: cfg, log: cfg.Logger.With("relay", cfg.Name), tel: newInstruments(cfg)}, nil
 }
 
 // Name returns the relay's name.
@@ -178,6 +190,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		r.running = false
 		r.mu.Unlock()
 	}()
+	defer r.tel.register(r)()
 	pause := backoff.Backoff{Min: r.cfg.Backoff, Max: r.cfg.MaxBackoff}
 	for ctx.Err() == nil {
 		claim, err := r.state.Claim(ctx, r.cfg.Name, r.cfg.Filter)
@@ -383,9 +396,11 @@ func (r *Relay) read(ctx context.Context, from eventstore.Position, queue chan<-
 				it.msg = broker.FromEvent(r.cfg.Source, e)
 			} else {
 				it.msg = m
+				observed := r.tel.publish(ctx, e, &it.msg)
 				if r.cfg.Hooks.Publish != nil {
 					it.done = r.cfg.Hooks.Publish(ctx, e, &it.msg)
 				}
+				it.done = both(observed, it.done)
 				c, err := r.pub.Publish(ctx, it.msg)
 				if err != nil {
 					if it.done != nil {
