@@ -256,6 +256,7 @@ func (w *worker[Tx]) replay(ctx context.Context, claim Claim[Tx], rec *Record, o
 	read := rec.Checkpoint // the last event read, handled or filtered out
 	final := false         // the pass under way started after the horizon passed target
 	pause := backoff.Backoff{Min: 10 * time.Millisecond, Max: w.r.cfg.PollInterval}
+	var stuck stuckRead
 	for {
 		from, seen := read, read // seen is the producer's, read after the range ends
 		open := func(ctx context.Context) iter.Seq2[eventstore.RecordedEvent, error] {
@@ -277,8 +278,13 @@ func (w *worker[Tx]) replay(ctx context.Context, claim Claim[Tx], rec *Record, o
 				}
 			}
 		}
+		var ue *eventstore.UnreadableEventError
 		for evs, err := range batch.Of(ctx, open, w.r.cfg.RebuildBatchSize) {
 			if err != nil {
+				var ok bool
+				if ue, ok = asUnreadable(err, rec); ok && ctx.Err() == nil {
+					break
+				}
 				return incomplete(err)
 			}
 			if err := w.applyBatch(ctx, ctx, claim, rec, evs); err != nil {
@@ -299,6 +305,16 @@ func (w *worker[Tx]) replay(ctx context.Context, claim Claim[Tx], rec *Record, o
 		}
 		if seen.After(read) {
 			read = seen
+		}
+		if ue != nil {
+			again, err := w.unreadable(ctx, ctx, claim, rec, ue, &stuck)
+			if err != nil {
+				return incomplete(err)
+			}
+			if !again {
+				return nil // stopped at it: rec.State is Failed
+			}
+			continue
 		}
 		if !read.Before(target) || final {
 			break

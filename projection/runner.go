@@ -332,7 +332,24 @@ func (w *worker[Tx]) live(ctx context.Context, claim Claim[Tx], rec *Record) err
 
 // follow applies the log from rec.Checkpoint, read through readCtx, on ctx,
 // until readCtx ends (between batches), the projection fails, or an error.
+// A read that fails on an event the store cannot return is retried, then
+// stops the projection at it (see unreadable).
 func (w *worker[Tx]) follow(ctx, readCtx context.Context, claim Claim[Tx], rec *Record) error {
+	var stuck stuckRead
+	for {
+		err := w.followFrom(ctx, readCtx, claim, rec)
+		ue, ok := asUnreadable(err, rec)
+		if !ok || readCtx.Err() != nil {
+			return err
+		}
+		if again, err := w.unreadable(ctx, readCtx, claim, rec, ue, &stuck); !again || err != nil {
+			return err
+		}
+	}
+}
+
+// followFrom subscribes from rec.Checkpoint and applies what it reads.
+func (w *worker[Tx]) followFrom(ctx, readCtx context.Context, claim Claim[Tx], rec *Record) error {
 	for batch, err := range Batches(readCtx, w.r.store, rec.Checkpoint, w.filter, w.r.cfg.BatchSize) {
 		if err != nil {
 			return err

@@ -2,6 +2,7 @@ package projection
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
@@ -39,6 +40,9 @@ type Status struct {
 // log, or the zero Position for an empty log. It works on every store.
 func Head(ctx context.Context, store eventstore.Store) (eventstore.Position, time.Time, error) {
 	for e, err := range store.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, Limit: 1}) {
+		if ue, ok := errors.AsType[*eventstore.UnreadableEventError](err); ok {
+			return ue.Position, time.Time{}, nil // the last event, which the store cannot return
+		}
 		if err != nil {
 			return eventstore.Position{}, time.Time{}, err
 		}
@@ -73,6 +77,15 @@ func Describe(ctx context.Context, store eventstore.Store, records ...Record) ([
 		if r.Checkpoint.Before(head) {
 			scanned := 0
 			for e, err := range store.ReadAll(ctx, eventstore.ReadAllOptions{From: r.Checkpoint, Limit: LagScanLimit + 1}) {
+				if ue, ok := errors.AsType[*eventstore.UnreadableEventError](err); ok {
+					// The scan cannot go past an event the store cannot
+					// return: count it, and what follows is unknown.
+					if r.Filter.Match(ue.Stream, ue.Type) {
+						s.LagEvents++
+					}
+					s.LagAtLeast = true
+					break
+				}
 				if err != nil {
 					return nil, err
 				}

@@ -38,12 +38,69 @@ func (e *Engine) follow(ctx context.Context) {
 }
 
 // subscribe handles the log under lease until an error, the loss of the
-// lease or the end of ctx. It reads through the batching reader all
+// lease or the end of ctx.
+//
+// An event the store cannot return (an [*eventstore.UnreadableEventError]
+// from the subscription) is handled like one whose handler keeps failing:
+// the subscription is opened again, with back-off, up to
+// [Config.HandlerAttempts] times, then the event is parked — recorded with
+// the store's error, without an instance, and the checkpoint moved past it
+// in the same commit — so the saga is never stuck on it, nor skips it
+// silently.
+func (e *Engine) subscribe(ctx context.Context, lease Lease) error {
+	var at eventstore.Position
+	attempts := 0
+	var pause backoff.Backoff
+	for {
+		err := e.subscribeOnce(ctx, lease)
+		ue, ok := errors.AsType[*eventstore.UnreadableEventError](err)
+		if !ok {
+			return err
+		}
+		if ue.Position != at || attempts == 0 {
+			at, attempts, pause = ue.Position, 0, backoff.Backoff{Min: e.cfg.HandlerBackoff, Max: e.cfg.RetryMax}
+		}
+		attempts++
+		if attempts < e.cfg.HandlerAttempts {
+			e.log.Warn("saga: event unreadable; reading it again", "position", ue.Position.String(), "event", ue.EventID,
+				"attempt", attempts, "error", ue)
+			if !backoff.Wait(ctx, pause.Next(), lease.Lost()) {
+				return e.ended(ctx, lease, ue)
+			}
+			continue
+		}
+		if err := e.parkUnreadable(ctx, lease, ue, attempts); err != nil {
+			return err
+		}
+		attempts = 0
+	}
+}
+
+// parkUnreadable parks ue, an event the store cannot return, and moves the
+// checkpoint past it, in one commit fenced by lease.
+func (e *Engine) parkUnreadable(ctx context.Context, lease Lease, ue *eventstore.UnreadableEventError, attempts int) error {
+	from, err := e.store.Checkpoint(ctx, e.Name())
+	if err != nil {
+		return err
+	}
+	if !ue.Position.After(from) {
+		return ue // not ahead of the checkpoint: nothing to park
+	}
+	name := e.Name()
+	e.log.Warn("saga: unreadable event parked", "event", ue.EventID, "type", ue.Type, "position", ue.Position.String(), "error", ue)
+	return e.store.Commit(ctx, Commit{Saga: name,
+		Parked: []Parked{{Saga: name, EventID: ue.EventID, EventType: ue.Type, StreamID: ue.Stream, Version: ue.Version,
+			Position: ue.Position, Error: ue.Error(), Attempts: attempts, ParkedAt: e.now()}},
+		Checkpoint: &CheckpointWrite{Position: ue.Position, Token: lease.Token()}})
+}
+
+// subscribeOnce reads the log from the checkpoint until an error, the loss
+// of the lease or the end of ctx. It reads through the batching reader all
 // subscribers share ([batch.Subscribe]), bound to a context that also ends
 // when the lease is lost; a batch's commit runs on ctx itself, so the loss
 // of the lease never cuts a commit off half-way (the commit's fence refuses
 // it instead).
-func (e *Engine) subscribe(ctx context.Context, lease Lease) error {
+func (e *Engine) subscribeOnce(ctx context.Context, lease Lease) error {
 	from, err := e.store.Checkpoint(ctx, e.Name())
 	if err != nil {
 		return err
