@@ -56,20 +56,25 @@ func Head(ctx context.Context, store eventstore.Store) (eventstore.Position, tim
 // records. A process that does not run the projections (the CLI) calls it
 // with the records it read from the checkpoint store.
 func Describe(ctx context.Context, store eventstore.Store, records ...Record) ([]Status, error) {
-	var h eventstore.Horizon
+	// Head reads the log (a PostgreSQL read waits a moment for a horizon
+	// held by a short transaction); the horizon, if the store has one, adds
+	// what lies beyond it.
+	head, _, err := Head(ctx, store)
+	if err != nil {
+		return nil, err
+	}
+	h := eventstore.Horizon{Head: head, Tip: head}
 	if hr, ok := store.(eventstore.HorizonReader); ok {
-		var err error
 		if h, err = hr.Horizon(ctx); err != nil {
 			return nil, err
 		}
-	} else {
-		head, _, err := Head(ctx, store)
-		if err != nil {
-			return nil, err
+		if head.After(h.Tip) { // appended between the two reads
+			h.Tip = head
 		}
-		h = eventstore.Horizon{Head: head, Tip: head}
+		if !h.Tip.After(head) {
+			h.Holder = nil
+		}
 	}
-	head := h.Head
 	now := time.Now()
 	out := make([]Status, len(records))
 	for i, r := range records {
