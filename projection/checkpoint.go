@@ -90,7 +90,9 @@ type CheckpointStore[Tx any] interface {
 	Records(ctx context.Context) ([]Record, error)
 	// Skip moves a failed projection past its failed event and sets it
 	// running; Retry sets it running at the same checkpoint, so the event is
-	// tried again. Both fail with [ErrNotFailed] unless the projection is
+	// tried again. (A store may set a projection that failed during a
+	// rebuild back to [Rebuilding] instead, when the rebuild must finish to
+	// take effect, as a blue/green one in PostgreSQL must.) Both fail with [ErrNotFailed] unless the projection is
 	// [Failed], and with [ErrUnknownProjection] for an unknown name.
 	Skip(ctx context.Context, name string) error
 	Retry(ctx context.Context, name string) error

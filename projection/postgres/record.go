@@ -102,7 +102,10 @@ func ListStatus(ctx context.Context, db DB, schema string) ([]projection.Record,
 
 // Skip moves the failed projection name past the event it is stopped at, so
 // its owner resumes after it (within its poll interval). The event stays
-// unapplied: that is the operator's decision, recorded in last_error.
+// unapplied: that is the operator's decision, recorded in last_error. A
+// projection that failed during a blue/green rebuild ([ShadowTables]) goes
+// back to rebuilding (Skip and Retry alike), so that the rebuild finishes
+// and swaps the rebuilt tables in.
 func Skip(ctx context.Context, db DB, schema, name string) error {
 	return resume(ctx, db, schema, name, true)
 }
@@ -122,7 +125,7 @@ func resume(ctx context.Context, db DB, schema, name string, skip bool) error {
 			commit_pos    = CASE WHEN $2 THEN failed_commit ELSE commit_pos END,
 			prepare_pos   = CASE WHEN $2 THEN failed_prepare ELSE prepare_pos END,
 			checkpoint_at = CASE WHEN $2 THEN failed_recorded_at ELSE checkpoint_at END,
-			state = 'running', failed_commit = NULL, failed_prepare = NULL, failed_event_id = NULL,
+			state = CASE WHEN shadow_schema IS NOT NULL THEN 'rebuilding' ELSE 'running' END, failed_commit = NULL, failed_prepare = NULL, failed_event_id = NULL,
 			failed_stream = NULL, failed_version = NULL, failed_type = NULL, failed_recorded_at = NULL,
 			failed_attempts = NULL, failed_at = NULL, updated_at = now()
 		WHERE name = $1 AND state = 'failed'`, name, skip)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -131,5 +132,52 @@ func TestShadowRebuildResumesAfterConnectionLoss(t *testing.T) {
 	var shadows int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM projection_checkpoints WHERE shadow_schema IS NOT NULL`).Scan(&shadows); err != nil || shadows != 0 {
 		t.Fatalf("shadow still recorded: %d %v", shadows, err)
+	}
+}
+
+// A blue/green rebuild that stops at a failed event, then skipped (or
+// retried), goes back to rebuilding: it finishes the replay into the
+// shadow tables and swaps them in, rather than following the log into the
+// shadow tables for ever while the live ones stay frozen.
+func TestShadowRebuildFailedThenSkipped(t *testing.T) {
+	pool, schema := pgtest.Pool(t, pgtest.MaxConns(4))
+	ctx := context.Background()
+	reg := registry()
+	store := memory.New(memory.Config{})
+	for i := range 300 {
+		appendTo(t, store, reg, fmt.Sprintf("acct-%d", i%7), Deposited{Account: fmt.Sprint(i % 7), Amount: 1})
+	}
+	l := newLedger(t, pool, reg, "ledger")
+	l.proj.OnReset(postgres.ShadowTables("ledger_applied", "ledger_balance"))
+	r, err := projection.NewRunner(store, newStore(t, pool, schema, "runner"), fast, l.proj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, r)
+	eventually(t, "catch-up", func() (bool, error) { return caughtUp(ctx, pool, schema, store, l) })
+	var failing atomic.Bool
+	failing.Store(true)
+	l.setHook(func(ctx context.Context, tx *postgres.Tx, rec eventstore.RecordedEvent) error {
+		if failing.Load() && rec.Position.Commit == 150 {
+			return errors.New("bad event")
+		}
+		return nil
+	})
+	if err := r.Rebuild(ctx, "ledger", projection.RebuildOptions{}); err == nil || !strings.Contains(err.Error(), "bad event") {
+		t.Fatalf("rebuild over a failing event: %v", err)
+	}
+	if err := r.Skip(ctx, "ledger"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the rebuild to finish after the skip", func() (bool, error) {
+		rec, err := status(ctx, pool, schema, "ledger")
+		return rec.State == projection.Running && rec.Checkpoint == (eventstore.Position{Commit: 300, Prepare: 300}), err
+	})
+	var shadows, rows int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM projection_checkpoints WHERE shadow_schema IS NOT NULL`).Scan(&shadows); err != nil || shadows != 0 {
+		t.Fatalf("shadow still recorded: %d %v", shadows, err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM ledger_applied`).Scan(&rows); err != nil || rows != 299 {
+		t.Fatalf("the live table holds %d events (%v), want the 299 not skipped", rows, err)
 	}
 }
