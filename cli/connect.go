@@ -33,6 +33,9 @@ func (a *app) open(ctx context.Context) (*Env, error) {
 	if err := pgmigrate.ValidateSchema(a.g.schema); err != nil {
 		return nil, usagef("--schema: %v", err)
 	}
+	if err := a.startTelemetry(ctx); err != nil {
+		return nil, err
+	}
 	url := a.g.postgres
 	if url == "" {
 		url = os.Getenv(EnvPostgresURL)
@@ -234,4 +237,23 @@ func (a *app) listSchemas(all []pgmigrate.Migrated) string {
 		parts[i] = m.Schema + " (" + strings.Join(m.Components, ", ") + ")"
 	}
 	return "schemas that hold chronicle's tables: " + strings.Join(parts, "; ") + ": pass --schema NAME"
+}
+
+// startTelemetry installs the SDK of [Options.Telemetry], once.
+func (a *app) startTelemetry(ctx context.Context) error {
+	if a.stopTelemetry != nil {
+		return nil
+	}
+	if a.opts.Telemetry == nil {
+		if a.g.metrics != "" {
+			return usagef("--metrics-addr: %s has no telemetry (an embedding program sets cli.Options.Telemetry)", a.opts.Name)
+		}
+		return nil
+	}
+	stop, err := a.opts.Telemetry(ctx, a.g.metrics, a.stderr)
+	if err != nil {
+		return usagef("telemetry: %v", err)
+	}
+	a.stopTelemetry = stop
+	return nil
 }

@@ -21,6 +21,7 @@ type globals struct {
 	postgres string
 	schema   string
 	json     bool
+	metrics  string // --metrics-addr
 	prog     string // the program's name, for messages
 }
 
@@ -28,6 +29,7 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.postgres, "postgres", g.postgres, "PostgreSQL connection URL (default $"+EnvPostgresURL+")")
 	fs.StringVar(&g.schema, "schema", g.schema, "schema holding chronicle's tables")
 	fs.BoolVar(&g.json, "json", g.json, "print JSON for scripts instead of tables")
+	fs.StringVar(&g.metrics, "metrics-addr", g.metrics, "serve the metrics for Prometheus at http://ADDR/metrics while the command runs (needs Options.Telemetry, which chronicle's binary sets)")
 }
 
 // flagSet is a command's flags, with where its help goes.
@@ -56,7 +58,7 @@ func (fs *flagSet) printHelp() {
 	fmt.Fprintf(w, "Usage: %s %s [flags]\n", prog, fs.cmd)
 	var own []*flag.Flag
 	fs.VisitAll(func(f *flag.Flag) {
-		if f.Name != "postgres" && f.Name != "schema" && f.Name != "json" {
+		if f.Name != "postgres" && f.Name != "schema" && f.Name != "json" && f.Name != "metrics-addr" {
 			own = append(own, f)
 		}
 	})
@@ -75,7 +77,7 @@ func (fs *flagSet) printHelp() {
 		}
 		_ = tw.Flush()
 	}
-	fmt.Fprintf(w, "\nGlobal flags: --postgres URL, --schema NAME, --json (see `%s help`)\n", prog)
+	fmt.Fprintf(w, "\nGlobal flags: --postgres URL, --schema NAME, --json, --metrics-addr ADDR (see `%s help`)\n", prog)
 }
 
 // parse parses args with fs, allowing flags after positional arguments

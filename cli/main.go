@@ -44,6 +44,8 @@ type app struct {
 	stdout *bufio.Writer // flushed when the command ends, and by tail after each event
 	stderr io.Writer
 	env    *Env
+
+	stopTelemetry func() // set once Options.Telemetry ran
 }
 
 // Main runs the chronicle command line: args are the arguments after the
@@ -73,6 +75,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 	if a.env != nil {
 		a.env.close()
+	}
+	if a.stopTelemetry != nil {
+		a.stopTelemetry()
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitOK
@@ -128,6 +133,9 @@ func (a *app) usage(w io.Writer) {
 	fmt.Fprintf(w, "  --postgres URL  connection URL; default $%s\n", EnvPostgresURL)
 	fmt.Fprintf(w, "  --schema NAME   schema of chronicle's tables; default %q\n", DefaultSchema)
 	fmt.Fprintf(w, "  --json          JSON output for scripts\n")
+	if a.opts.Telemetry != nil {
+		fmt.Fprintf(w, "  --metrics-addr ADDR  serve the metrics for Prometheus at http://ADDR/metrics; OTEL_* variables send traces and metrics over OTLP\n")
+	}
 	fmt.Fprintf(w, "\nExit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 schema not migrated,\n")
 	fmt.Fprintf(w, "5 conflict, 6 server unreachable, 130 interrupted. Run `%s COMMAND -h` for a command's flags.\n", a.opts.Name)
 }

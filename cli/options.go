@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"io"
 	"log/slog"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -37,6 +38,15 @@ type Options struct {
 	Migrations []pgmigrate.Set
 	// Logger receives the stores' background logs; default: discarded.
 	Logger *slog.Logger
+	// Telemetry, if set, installs an OpenTelemetry SDK when a command
+	// connects to the database, and returns what stops it (flushing what
+	// is buffered) when the command ends. metricsAddr is the
+	// --metrics-addr flag: where to serve /metrics, or "". cmd/chronicle
+	// sets it to configure the SDK from the standard OTEL_* variables (see
+	// docs/observability.md); without it, chronicle's instrumentation uses
+	// the global providers, no-ops unless the embedding program installed
+	// an SDK, and --metrics-addr is refused.
+	Telemetry func(ctx context.Context, metricsAddr string, stderr io.Writer) (stop func(), err error)
 }
 
 // Env is what a command opened: the pool (whose sessions have the schema

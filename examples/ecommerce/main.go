@@ -30,6 +30,7 @@ import (
 	"github.com/chronicle-go/chronicle/examples/ecommerce/scenario"
 	pgbackend "github.com/chronicle-go/chronicle/examples/ecommerce/scenario/postgres"
 	"github.com/chronicle-go/chronicle/examples/ecommerce/transport"
+	"github.com/chronicle-go/chronicle/internal/otelsdk"
 )
 
 func main() {
@@ -47,6 +48,7 @@ type options struct {
 	console  string
 	broker   string
 	roles    scenario.Roles
+	metrics  string
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -72,6 +74,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		"$"+envConsoleToken+" enables its actions")
 	fs.StringVar(&o.broker, "broker", "", "the broker between the order and logistics contexts: nats://127.0.0.1:4222 (JetStream) or "+
 		"amqp://guest:guest@127.0.0.1:5672/ (RabbitMQ); default an in-process one, which needs both contexts in one process")
+	fs.StringVar(&o.metrics, "metrics-addr", "", "serve the metrics for Prometheus at http://ADDR/metrics (127.0.0.1:9464) during the run and after it, "+
+		"until interrupted; traces and metrics also go to an OTLP/HTTP endpoint given by the OTEL_* variables (see docs/observability.md)")
 	role := fs.String("role", "all", "with -postgres: what this process runs, a comma-separated list of "+
 		"order, inventory, payment, logistics (or services), fulfilment, carriers, projections, client; "+
 		"a process without client serves until interrupted")
@@ -125,6 +129,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 func runOpts(ctx context.Context, o options, stdout, stderr io.Writer) int {
 	if !o.quiet && isTerminal(stderr) {
 		o.cfg.Progress = stderr
+	}
+	sdk, err := otelsdk.Start(ctx, otelsdk.Options{ServiceName: "ecommerce", MetricsAddr: o.metrics})
+	if err != nil {
+		fmt.Fprintln(stderr, "ecommerce:", err)
+		return 2
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := sdk.Shutdown(sctx); err != nil {
+			fmt.Fprintln(stderr, "ecommerce: flushing telemetry:", err)
+		}
+	}()
+	if sdk.MetricsURL != "" {
+		fmt.Fprintf(stderr, "ecommerce: metrics on %s\n", sdk.MetricsURL)
 	}
 	backend := scenario.MemoryBackend()
 	var pgb *pgbackend.Backend
@@ -194,6 +213,9 @@ func runOpts(ctx context.Context, o options, stdout, stderr io.Writer) int {
 	}
 	if con != nil {
 		con.serve(ctx, stderr)
+	} else if sdk.MetricsURL != "" {
+		fmt.Fprintf(stderr, "ecommerce: serving the metrics on %s until interrupted\n", sdk.MetricsURL)
+		<-ctx.Done()
 	}
 	return code
 }
