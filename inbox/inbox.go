@@ -81,6 +81,8 @@ type Config struct {
 	// PruneInterval how often Run prunes them (default 1h).
 	Retention     time.Duration
 	PruneInterval time.Duration
+	// Hooks observe handling (tracing, metrics); see [Hooks].
+	Hooks Hooks
 	// Logger receives the inbox's logs; none by default.
 	Logger *slog.Logger
 	// TracerProvider and MeterProvider receive a consumer span per
@@ -90,6 +92,20 @@ type Config struct {
 	// OpenTelemetry SDK.
 	TracerProvider trace.TracerProvider
 	MeterProvider  metric.MeterProvider
+}
+
+// Hooks let tracing and metrics observe an inbox without it importing
+// them. Every field is optional.
+type Hooks struct {
+	// Handle is called before the handler runs on a new message; the
+	// context it returns is the handler's (one carrying a span continued
+	// from the message's traceparent, say), and the function it returns,
+	// if not nil, is called with the handler's error. A handler may run
+	// again for one message after its batch rolled back.
+	Handle func(ctx context.Context, m broker.Message) (context.Context, func(err error))
+	// Committed is called after a unit of work committed, with the
+	// messages whose effects it applied (duplicates left out).
+	Committed func(ctx context.Context, applied []broker.Message)
 }
 
 // Validate reports every invalid field at once.
@@ -314,15 +330,28 @@ func (in *Inbox[Tx]) commit(ctx context.Context, batch []received) error {
 		ids[i] = r.m.ID
 	}
 	applied, dups := 0, 0
+	var done []broker.Message
 	err := in.store.Commit(ctx, in.cfg.Name, ids, func(ctx context.Context, tx Tx, fresh func(int) bool) error {
-		applied, dups = 0, 0
+		applied, dups, done = 0, 0, done[:0]
 		for i, r := range batch {
 			if !fresh(i) {
 				dups++
 				continue
 			}
+			if in.cfg.Hooks.Committed != nil {
+				done = append(done, r.m)
+			}
 			hctx, span := in.tel.process(ctx, r.m, r.d.Attempt())
-			if err := in.h.Handle(hctx, tx, r.m); err != nil {
+			finish := func(error) {}
+			if in.cfg.Hooks.Handle != nil {
+				var f func(error)
+				if hctx, f = in.cfg.Hooks.Handle(hctx, r.m); f != nil {
+					finish = f
+				}
+			}
+			err := in.h.Handle(hctx, tx, r.m)
+			finish(err)
+			if err != nil {
 				telemetry.End(span, err)
 				return &handlerError{fmt.Errorf("inbox %s: message %s (%s, subject %q): %w", in.cfg.Name, r.m.ID, r.m.Type, r.m.Subject, err), i}
 			}
@@ -333,6 +362,9 @@ func (in *Inbox[Tx]) commit(ctx context.Context, batch []received) error {
 	})
 	if err != nil {
 		return err
+	}
+	if in.cfg.Hooks.Committed != nil && len(done) > 0 {
+		in.cfg.Hooks.Committed(ctx, done)
 	}
 	now := time.Now()
 	in.tel.counted(ctx, applied, dups)

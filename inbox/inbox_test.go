@@ -42,7 +42,27 @@ func TestMemoryInbox(t *testing.T) {
 		return nil
 	})
 	store := inbox.NewMemoryStore()
-	in, err := inbox.New(b.Consumer("q"), store, h, inbox.Config{Name: "c", BatchSize: 7, MaxAttempts: 2, Backoff: time.Millisecond})
+	var handled, committed, failed int
+	hooks := inbox.Hooks{
+		Handle: func(ctx context.Context, m broker.Message) (context.Context, func(error)) {
+			mu.Lock()
+			handled++
+			mu.Unlock()
+			return ctx, func(err error) {
+				if err != nil {
+					mu.Lock()
+					failed++
+					mu.Unlock()
+				}
+			}
+		},
+		Committed: func(ctx context.Context, applied []broker.Message) {
+			mu.Lock()
+			committed += len(applied)
+			mu.Unlock()
+		},
+	}
+	in, err := inbox.New(b.Consumer("q"), store, h, inbox.Config{Name: "c", BatchSize: 7, MaxAttempts: 2, Backoff: time.Millisecond, Hooks: hooks})
 	require.NoError(t, err)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -57,6 +77,14 @@ func TestMemoryInbox(t *testing.T) {
 	cancel()
 	<-done
 	require.Len(t, seen, 99)
+	mu.Lock()
+	require.Equal(t, 99, committed, "Committed saw each applied message once")
+	require.Equal(t, 2, failed, "the poison message failed twice")
+	// The messages before the poison one in its batch are handled again
+	// after the batch rolls back: at least one call per application and
+	// per failed attempt.
+	require.GreaterOrEqual(t, handled, 99+2)
+	mu.Unlock()
 	for id, n := range seen {
 		require.Equal(t, 1, n, id)
 	}
