@@ -24,10 +24,11 @@
 // unconfirmed at once. After a lost connection the next Publish dials
 // again.
 //
-// Returns and confirms are read by one goroutine from unbuffered
-// channels: the client sends a message's basic.return before its
-// basic.ack, so the confirmation always knows whether its message was
-// returned.
+// Returns and confirms are read by one goroutine: the client hands a
+// message's basic.return to the (buffered) returns channel before it
+// handles the message's basic.ack, and the goroutine drains the returns
+// before it settles each confirm, so a confirmation always knows whether
+// its message was returned.
 //
 // # Order
 //

@@ -173,10 +173,11 @@ func (p *Publisher) session(ctx context.Context) (*session, error) {
 		return nil, fmt.Errorf("broker/rabbitmq: confirm channel: %w", err)
 	}
 	s := &session{p: p, conn: conn, ch: ch, pending: map[uint64]*pendingMsg{}, returned: map[string]bool{}, done: make(chan struct{})}
-	// Unbuffered on purpose: the client hands over a message's return
-	// before its ack, and one goroutine reads both (see the package doc).
-	returns := ch.NotifyReturn(make(chan amqp.Return))
-	confirms := ch.NotifyPublish(make(chan amqp.Confirmation))
+	// The client puts a message's return into returns before it handles
+	// the message's ack, so the one goroutine reading both drains returns
+	// before it settles each confirm (see the package doc).
+	returns := ch.NotifyReturn(make(chan amqp.Return, p.cfg.Window))
+	confirms := ch.NotifyPublish(make(chan amqp.Confirmation, 2*p.cfg.Window))
 	closed := ch.NotifyClose(make(chan *amqp.Error, 1))
 	connClosed := conn.NotifyClose(make(chan *amqp.Error, 1))
 	go s.watch(returns, confirms, closed, connClosed)
@@ -217,6 +218,7 @@ func (s *session) watch(returns <-chan amqp.Return, confirms <-chan amqp.Confirm
 				confirms = nil
 				continue
 			}
+			s.drainReturns(returns)
 			s.confirm(c)
 		case e := <-closed:
 			s.kill(closeErr(e))
@@ -228,6 +230,24 @@ func (s *session) watch(returns <-chan amqp.Return, confirms <-chan amqp.Confirm
 			return
 		case now := <-tick.C:
 			s.expire(now)
+		}
+	}
+}
+
+// drainReturns records the returns already handed over: those of every
+// message whose ack came after them, the one about to be settled included.
+func (s *session) drainReturns(returns <-chan amqp.Return) {
+	for {
+		select {
+		case r, ok := <-returns:
+			if !ok {
+				return
+			}
+			s.mu.Lock()
+			s.returned[r.MessageId] = true
+			s.mu.Unlock()
+		default:
+			return
 		}
 	}
 }

@@ -19,7 +19,7 @@ import (
 
 // setup declares an exchange and a queue of the test's own, bound to
 // keys, deleted when the test ends.
-func setup(t *testing.T, keys ...string) (url string, topo rabbitmq.Topology) {
+func setup(t testing.TB, keys ...string) (url string, topo rabbitmq.Topology) {
 	t.Helper()
 	url = brokertest.RequireAMQP(t)
 	name := brokertest.Name(t, "chr")
