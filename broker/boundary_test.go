@@ -7,13 +7,14 @@ import (
 )
 
 // TestCoreImportsNoBrokerClient keeps the broker clients out of the core
-// packages and out of this contract package: only the adapters import
-// them.
+// packages, this contract package, the relay and the inbox: only the
+// adapters import them.
 func TestCoreImportsNoBrokerClient(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
 	}
-	pkgs := []string{"eventstore", "aggregate", "command", "projection", "saga", "broker", "broker/memory"}
+	pkgs := []string{"eventstore", "aggregate", "command", "projection", "saga", "broker", "broker/memory",
+		"relay", "relay/postgres", "inbox", "inbox/postgres"}
 	args := []string{"list", "-deps"}
 	for _, p := range pkgs {
 		args = append(args, "github.com/chronicle-go/chronicle/"+p)
