@@ -31,8 +31,9 @@ const (
 	// `chronicle migrate`.
 	ExitNotMigrated = 4
 	// ExitConflict: the store's state does not allow the operation: an
-	// append whose expected version does not match, a skip or retry of a
-	// projection that is not stopped at a failed event.
+	// append whose expected version does not match, an append to a store
+	// that needs `chronicle reanchor`, a skip or retry of a projection that
+	// is not stopped at a failed event.
 	ExitConflict = 5
 	// ExitUnreachable: the PostgreSQL server could not be reached or refused
 	// the connection.
@@ -142,7 +143,7 @@ func exitCode(err error) int {
 	case errors.Is(err, eventstore.ErrStreamNotFound), errors.Is(err, projection.ErrUnknownProjection),
 		errors.Is(err, saga.ErrNotFound), errors.Is(err, errNotFound):
 		return ExitNotFound
-	case errors.Is(err, eventstore.ErrConcurrencyConflict), errors.Is(err, projection.ErrNotFailed):
+	case errors.Is(err, eventstore.ErrConcurrencyConflict), errors.Is(err, projection.ErrNotFailed), errors.Is(err, espg.ErrNeedsReanchor):
 		return ExitConflict
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return ExitInterrupted

@@ -65,7 +65,7 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 	}
 	reanchor := "no"
 	if st.NeedsReanchor {
-		reanchor = fmt.Sprintf("YES: the database was restored; run `%s reanchor --schema %s` before writers start", a.opts.Name, st.Schema)
+		reanchor = fmt.Sprintf("YES: the database was restored; every append is refused until you run `%s reanchor --schema %s`", a.opts.Name, st.Schema)
 	}
 	t := newTable(a.stdout, "FIELD", "VALUE")
 	t.row("schema", st.Schema)

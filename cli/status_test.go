@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/chronicle-go/chronicle/cli"
+	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/pgmigrate"
 )
 
@@ -76,7 +77,7 @@ func TestReanchorAfterRestore(t *testing.T) {
 		return st.Head == appended.Events[1].Position
 	})
 	if st.Schema != e.schema || st.Head != appended.Events[1].Position || st.NeedsReanchor || st.Epoch != 0 ||
-		len(st.Migrations) != 2 {
+		len(st.Migrations) != len(espg.Migrations.Migrations) {
 		t.Fatalf("status --json: %+v (appended at %v)", st, appended)
 	}
 	for _, m := range st.Migrations {
@@ -102,8 +103,17 @@ func TestReanchorAfterRestore(t *testing.T) {
 	if !st.NeedsReanchor {
 		t.Fatalf("status after a restore: %+v, want needs_reanchor", st)
 	}
-	if got := e.ok("", "status"); !strings.Contains(got, "YES") || !strings.Contains(got, "reanchor --schema "+e.schema) {
-		t.Errorf("status text should tell to reanchor:\n%s", got)
+	if got := e.ok("", "status"); !strings.Contains(got, "YES") || !strings.Contains(got, "reanchor --schema "+e.schema) ||
+		!strings.Contains(got, "every append is refused") {
+		t.Errorf("status text should tell to reanchor, and that appends are refused until then:\n%s", got)
+	}
+	// Until then every append is refused, to a new stream too (it used to
+	// be stored behind the restored log, where no subscriber would see it).
+	for _, stream := range []string{"s", "new"} {
+		r := e.run(`{"type": "Early"}`, "append", stream, "--expected", "any")
+		if r.code != cli.ExitConflict || !strings.Contains(r.stderr, "reanchor") {
+			t.Errorf("append to %s before reanchor: exit %d, stderr %q; want %d naming reanchor", stream, r.code, r.stderr, cli.ExitConflict)
+		}
 	}
 
 	var re struct {

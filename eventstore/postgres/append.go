@@ -22,6 +22,7 @@ const (
 	statusMismatch   = 2
 	statusEventID    = 3
 	statusOrderGuard = 4
+	statusRestored   = 5 // the store needs Reanchor (migration 3)
 )
 
 // Expected-version kinds as the append statements and append_events take
@@ -143,12 +144,15 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 				// takes no lock (a racing writer that lost must not hold
 				// up the stream's other appends); anything else goes on to
 				// append_events in this attempt.
-				actual, stored, err := s.diagnose(ctx, args)
+				actual, stored, restored, err := s.diagnose(ctx, args)
 				if err != nil {
 					if ctxErr := ctx.Err(); ctxErr != nil {
 						return eventstore.AppendResult{}, ctxErr
 					}
 					return eventstore.AppendResult{}, s.mapError("append", stream, err)
+				}
+				if restored {
+					return eventstore.AppendResult{}, s.needsReanchor("append", stream)
 				}
 				if !stored && !expected.Satisfied(actual) {
 					return eventstore.AppendResult{}, &eventstore.ConflictError{Stream: stream, Expected: expected, Actual: actual}
@@ -180,6 +184,9 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 			last = guardConflict(args, out)
 			continue
 		}
+		if out.status == statusRestored {
+			return eventstore.AppendResult{}, s.needsReanchor("append", stream)
+		}
 		res, err := args.result(out)
 		if err == nil && out.status == statusAppended {
 			s.NotifyAppended()
@@ -195,11 +202,12 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 }
 
 // diagnose reads why the single statement wrote nothing: the stream's
-// version, and whether any of the append's event IDs is stored.
-func (s *Store) diagnose(ctx context.Context, a appendArgs) (actual uint64, stored bool, err error) {
+// version, whether any of the append's event IDs is stored, and whether
+// the store needs Reanchor.
+func (s *Store) diagnose(ctx context.Context, a appendArgs) (actual uint64, stored, restored bool, err error) {
 	var v int64
-	err = s.pool.QueryRow(ctx, s.sql.diagnose, a.stream, a.ids).Scan(&v, &stored)
-	return uint64(v), stored, err
+	err = s.pool.QueryRow(ctx, s.sql.diagnose, a.stream, a.ids).Scan(&v, &stored, &restored)
+	return uint64(v), stored, restored, err
 }
 
 // insert runs the single-statement append. written is false when the
@@ -319,6 +327,9 @@ func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, stream string, expected
 	}
 	if out.status == statusOrderGuard {
 		return eventstore.AppendResult{}, guardConflict(args, out)
+	}
+	if out.status == statusRestored {
+		return eventstore.AppendResult{}, s.needsReanchor("append", stream)
 	}
 	return args.result(out)
 }

@@ -12,6 +12,27 @@ import (
 // tables: run [Store.Migrate] or `chronicle migrate`.
 var ErrNotMigrated = errors.New("postgres: event store schema is not migrated")
 
+// ErrNeedsReanchor reports a write refused because the store needs
+// [Store.Reanchor]: stored transaction ids are at or above the ones the
+// server hands out (a dump restored on another server, say), so that new
+// events would sort before stored ones, behind every subscriber. Run
+// [Store.Reanchor] or `chronicle reanchor`; [Status.NeedsReanchor] tells
+// when it is needed. Reads work meanwhile.
+var ErrNeedsReanchor = errors.New("postgres: event store needs Reanchor")
+
+// needsReanchor returns the error a write gets while the store needs
+// Reanchor. (Not an *Error: that one's Retryable takes anything that is not
+// from the server for a connection problem.)
+func (s *Store) needsReanchor(op, stream string) error {
+	what := "postgres: " + op
+	if stream != "" {
+		what += fmt.Sprintf(" %q", stream)
+	}
+	return fmt.Errorf("%s: %w (schema %q): stored transaction ids are at or above those this server hands out "+
+		"(a restored dump?), so new events would sort before them and subscribers would never see them; "+
+		"run Store.Reanchor or `chronicle reanchor`", what, ErrNeedsReanchor, s.cfg.Schema)
+}
+
 // Error wraps a PostgreSQL or connection error with the operation and
 // stream it happened in. Retryable reports whether running the operation
 // again can succeed (a dropped connection, a serialization failure), which

@@ -171,6 +171,13 @@ func (s *Store) importOnce(ctx context.Context, streams []string, first, last ma
 	if err := qrows.Err(); err != nil {
 		return ImportResult{}, false, s.mapError("import", "", err)
 	}
+	var restored bool
+	if err := tx.QueryRow(ctx, s.sql.restored).Scan(&restored); err != nil {
+		return ImportResult{}, false, s.mapError("import", "", err)
+	}
+	if restored {
+		return ImportResult{}, false, s.needsReanchor("import", "")
+	}
 	for _, st := range streams {
 		if first[st] != current[st]+1 {
 			return ImportResult{}, false, &eventstore.ConflictError{Stream: st, Expected: eventstore.Exact(first[st] - 1), Actual: current[st],

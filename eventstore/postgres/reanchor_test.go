@@ -7,14 +7,18 @@ import (
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/eventstore/postgres"
+	"github.com/jackc/pgx/v5"
 )
 
 // TestReanchorAfterRestore simulates a pg_dump/restore: the restored rows
 // keep their transaction ids while the new server hands out lower ones
 // (here: the stored ids are moved a billion ahead, which is the same
-// situation). Before the repair, appends to existing streams are refused
-// and the log's head is hidden; after Reanchor, writes work, and a
-// subscriber resuming from its checkpoint gets exactly the new events.
+// situation). Before the repair, every write is refused with
+// ErrNeedsReanchor — to existing streams, to new ones (which used to be
+// stored behind the restored log, never to reach a subscriber), through
+// AppendTx and Import — and the log's head is hidden; after Reanchor,
+// writes work, and a subscriber resuming from its checkpoint gets exactly
+// the new events.
 func TestReanchorAfterRestore(t *testing.T) {
 	s, pool, _ := newStoreConfig(t, postgres.Config{HorizonWait: -1})
 	ctx := t.Context()
@@ -45,10 +49,42 @@ func TestReanchorAfterRestore(t *testing.T) {
 	if err != nil || !head.IsZero() {
 		t.Fatalf("head after the restore: %v, %v; want nothing visible below the stale horizon", head, err)
 	}
-	_, err = s.Append(ctx, "order", eventstore.Exact(5), eventstore.NewEvent("Refused", nil))
-	var ce *eventstore.ConflictError
-	if !errors.As(err, &ce) || !ce.Retry {
-		t.Fatalf("append to a restored stream before Reanchor: %v, want the order guard's retryable conflict", err)
+	refused := []struct {
+		name  string
+		write func() error
+	}{
+		{"append to a restored stream", func() error {
+			_, err := s.Append(ctx, "order", eventstore.Exact(5), eventstore.NewEvent("Refused", nil))
+			return err
+		}},
+		{"append to a new stream", func() error {
+			_, err := s.Append(ctx, "new-before-reanchor", eventstore.NoStream, eventstore.NewEvent("Refused", nil))
+			return err
+		}},
+		{"append of several events to a new stream with Any", func() error {
+			_, err := s.Append(ctx, "new-before-reanchor", eventstore.Any, numbered(3)...)
+			return err
+		}},
+		{"AppendTx to a new stream", func() error {
+			return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+				_, err := s.AppendTx(ctx, tx, "new-before-reanchor", eventstore.NoStream, eventstore.NewEvent("Refused", nil))
+				return err
+			})
+		}},
+		{"Import into a new stream", func() error {
+			_, err := s.Import(ctx, []eventstore.RecordedEvent{{StreamID: "new-before-reanchor", Version: 1, Event: eventstore.NewEvent("Refused", nil)}})
+			return err
+		}},
+	}
+	for _, r := range refused {
+		err := r.write()
+		if !errors.Is(err, postgres.ErrNeedsReanchor) || eventstore.IsRetryable(err) {
+			t.Fatalf("%s before Reanchor: %v, want ErrNeedsReanchor, not retryable", r.name, err)
+		}
+	}
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&n); err != nil || n != 5 {
+		t.Fatalf("events after the refused writes: %d (%v), want the 5 restored", n, err)
 	}
 
 	before, after, err := s.Reanchor(ctx)

@@ -13,6 +13,7 @@ type statements struct {
 	appendMany   string
 	appendBatch  string
 	diagnose     string
+	restored     string
 	appendEvents string
 	horizon      string
 	readAll      string
@@ -86,6 +87,17 @@ func newStatements(schema string) statements {
 	// key is append_events' own: hashtext('chronicle.eventstore:' || the
 	// quoted schema), hashtext(stream).
 	lockKey := `hashtext('chronicle.eventstore:` + strings.ReplaceAll(pgmigrate.Quote(schema), `'`, `''`) + `')`
+	// restored is true while the store needs Reanchor: a stored transaction
+	// id at or above the snapshot's xmax (one past the latest completed
+	// transaction) plus the offset, not counting the rows of the
+	// statement's own transaction. No committed row can be there in a
+	// healthy store, so it only ever refuses after a restore (migration 3
+	// explains); one probe of the global order index.
+	restored := func(offset string) string {
+		return `EXISTS (SELECT 1 FROM ` + events + ` r
+			WHERE r.transaction_id >= pg_snapshot_xmax(pg_current_snapshot())::text::bigint + ` + offset + `
+			  AND r.transaction_id <> coalesce(pg_current_xact_id_if_assigned()::text::bigint + ` + offset + `, -1))`
+	}
 	appendHead := `(SELECT coalesce(l.version, 0) AS actual, coalesce(l.transaction_id, 0) AS last_tid,
 			pg_current_xact_id()::text::bigint + ep.offset_xid AS tid
 		FROM (SELECT pg_advisory_xact_lock_shared(` + lockKey + `, hashtext($1))) lk,
@@ -93,7 +105,8 @@ func newStatements(schema string) statements {
 			SELECT e.version, e.transaction_id FROM ` + events + ` e
 			WHERE e.stream_id = $1 ORDER BY e.version DESC LIMIT 1) l ON true
 		WHERE CASE $2::smallint WHEN 0 THEN true WHEN 1 THEN l.version IS NULL WHEN 2 THEN l.version IS NOT NULL
-			ELSE coalesce(l.version, 0) = $3::bigint END)`
+			ELSE coalesce(l.version, 0) = $3::bigint END
+		  AND NOT ` + restored("ep.offset_xid") + `)`
 	return statements{
 		// appendOne, appendMany and appendBatch are the common append as
 		// one INSERT:
@@ -137,10 +150,13 @@ func newStatements(schema string) statements {
 			       unnest($4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[]) WITH ORDINALITY AS u(id, typ, dat, md, ord)
 			 WHERE x.last_tid <= x.tid
 			RETURNING transaction_id, position, version`,
-		// diagnose: the stream's version and whether any of the event IDs
-		// ($2) is stored, after the single statement wrote nothing.
+		// diagnose: the stream's version, whether any of the event IDs
+		// ($2) is stored, and whether the store needs Reanchor, after the
+		// single statement wrote nothing.
 		diagnose: `SELECT coalesce((SELECT e.version FROM ` + events + ` e WHERE e.stream_id = $1 ORDER BY e.version DESC LIMIT 1), 0),
-			EXISTS (SELECT 1 FROM ` + events + ` e WHERE e.event_id = ANY ($2::uuid[]))`,
+			EXISTS (SELECT 1 FROM ` + events + ` e WHERE e.event_id = ANY ($2::uuid[])),
+			` + restored(offset),
+		restored: `SELECT ` + restored(offset),
 		appendEvents: `SELECT status, coalesce(version, 0), actual, conflict_id, reason, tids, positions FROM ` +
 			pgmigrate.Table(schema, "append_events") + `($1, $2, $3, $4, $5, $6, $7, $8)`,
 		horizon: horizon,

@@ -1,0 +1,161 @@
+-- chronicle event store, schema version 3: appends refuse to write while the
+-- store needs Reanchor.
+--
+-- After a dump is restored on a server whose transaction counter is lower
+-- than the stored transaction ids, new events would be stamped with lower
+-- ids than the restored ones: they would sort behind every subscriber's
+-- checkpoint and never be delivered. Appends to a stream whose last event
+-- is recent were refused by the order guard, but appends to new streams (or
+-- to streams last written long ago) went through. Now every append refuses
+-- (status 5) while any stored transaction id is at or above the first id
+-- this server has not handed out yet (pg_snapshot_xmax of the statement's
+-- snapshot) plus the epoch offset, not counting this transaction's own
+-- rows: the condition Status reports as NeedsReanchor. In a healthy store
+-- no other visible row can be there (a committed transaction's id is below
+-- every later snapshot's xmax), so the check never refuses a good append; it
+-- costs one probe of the global order index. The store's single-statement
+-- append makes the same check (an autocommit statement sees no rows of its
+-- own).
+
+CREATE OR REPLACE FUNCTION {{schema}}.append_events(
+    p_stream    text,
+    p_kind      smallint,
+    p_expected  bigint,
+    p_check_ids boolean,
+    p_ids       uuid[],
+    p_types     text[],
+    p_data      jsonb[],
+    p_metadata  jsonb[],
+    OUT status      smallint,
+    OUT version     bigint,
+    OUT actual      bigint,
+    OUT conflict_id uuid,
+    OUT reason      text,
+    OUT tids        bigint[],
+    OUT positions   bigint[]
+) LANGUAGE plpgsql AS $fn$
+DECLARE
+    n          integer := cardinality(p_ids);
+    v_offset   bigint;
+    v_last     bigint;
+    v_tid      bigint;
+    v_ok       boolean;
+    v_stream   text;
+    v_version  bigint;
+    v_ids      uuid[];
+BEGIN
+    -- Queue appends that reach this function on the same stream behind a
+    -- transaction-scoped advisory lock, taken before this transaction has a
+    -- transaction id (advisory locks need none): the function is the path
+    -- of retries after a race, and queueing them keeps racing writers from
+    -- failing each other over and over. Correctness does not rest on the
+    -- lock (the single-statement append takes none): the primary key
+    -- refuses a version taken twice.
+    PERFORM pg_advisory_xact_lock(hashtext('chronicle.eventstore:{{schema}}'), hashtext(p_stream));
+    -- A new statement, so a new snapshot: it sees what the lock's previous
+    -- holder committed. The epoch is read here too, after any wait for
+    -- Reanchor's table locks, so such an append uses the new offset.
+    SELECT ep.offset_xid, l.version, l.transaction_id
+      INTO v_offset, actual, v_last
+      FROM {{schema}}.epoch ep
+      LEFT JOIN LATERAL (
+          SELECT e.version, e.transaction_id FROM {{schema}}.events e
+           WHERE e.stream_id = p_stream ORDER BY e.version DESC LIMIT 1) l ON true;
+    -- (xmax is one past the latest completed transaction: this
+    -- transaction's own rows, written by an earlier AppendTx, may be at or
+    -- above it, and do not count.)
+    IF EXISTS (SELECT 1 FROM {{schema}}.events e
+                WHERE e.transaction_id >= pg_snapshot_xmax(pg_current_snapshot())::text::bigint + v_offset
+                  AND e.transaction_id <> coalesce(pg_current_xact_id_if_assigned()::text::bigint + v_offset, -1)) THEN
+        status := 5;
+        reason := 'stored transaction ids are ahead of this server''s (a restored dump?): run Reanchor';
+        actual := coalesce(actual, 0);
+        RETURN;
+    END IF;
+    actual := coalesce(actual, 0);
+    v_last := coalesce(v_last, 0);
+    v_ok := CASE p_kind
+        WHEN 0 THEN true
+        WHEN 1 THEN actual = 0
+        WHEN 2 THEN actual > 0
+        ELSE actual = p_expected
+    END;
+
+    IF p_check_ids OR NOT v_ok THEN
+        SELECT e.stream_id, e.version INTO v_stream, v_version
+          FROM {{schema}}.events e WHERE e.event_id = p_ids[1];
+        IF FOUND THEN
+            -- A retry must find the same IDs, in order, right after the
+            -- expected version.
+            conflict_id := p_ids[1];
+            IF v_stream <> p_stream THEN
+                status := 3;
+                reason := format('already stored as version %s of stream %L', v_version, v_stream);
+                RETURN;
+            END IF;
+            IF (p_kind = 1 AND v_version <> 1) OR (p_kind = 3 AND v_version <> p_expected + 1) THEN
+                status := 3;
+                reason := format('stored as version %s, not right after the expected version', v_version);
+                RETURN;
+            END IF;
+            SELECT array_agg(e.event_id ORDER BY e.version),
+                   array_agg(e.transaction_id ORDER BY e.version),
+                   array_agg(e.position ORDER BY e.version)
+              INTO v_ids, tids, positions
+              FROM {{schema}}.events e
+             WHERE e.stream_id = p_stream AND e.version BETWEEN v_version AND v_version + n - 1;
+            IF coalesce(cardinality(v_ids), 0) < n THEN
+                status := 3;
+                reason := 'the retry carries more events than were stored';
+                tids := NULL; positions := NULL;
+                RETURN;
+            END IF;
+            FOR i IN 1 .. n LOOP
+                IF v_ids[i] <> p_ids[i] THEN
+                    status := 3;
+                    reason := format('version %s holds another event', v_version + i - 1);
+                    tids := NULL; positions := NULL;
+                    RETURN;
+                END IF;
+            END LOOP;
+            conflict_id := NULL;
+            status := 1;
+            version := v_version + n - 1;
+            RETURN;
+        END IF;
+        IF n > 1 THEN
+            SELECT e.event_id, e.stream_id, e.version INTO conflict_id, v_stream, v_version
+              FROM {{schema}}.events e WHERE e.event_id = ANY (p_ids[2:n]) LIMIT 1;
+            IF FOUND THEN
+                status := 3;
+                reason := format('already stored as version %s of stream %L', v_version, v_stream);
+                RETURN;
+            END IF;
+        END IF;
+        IF NOT v_ok THEN
+            status := 2;
+            RETURN;
+        END IF;
+    END IF;
+
+    -- Taking the transaction id only now, after the lock and the checks,
+    -- keeps the order guard quiet for Append (and a refused append cheap:
+    -- without a transaction id it commits nothing).
+    v_tid := pg_current_xact_id()::text::bigint + v_offset;
+    IF v_last > v_tid THEN
+        status := 4;
+        reason := format('the stream''s last append has transaction id %s, above this transaction''s %s', v_last, v_tid);
+        RETURN;
+    END IF;
+    WITH ins AS (
+        INSERT INTO {{schema}}.events (transaction_id, stream_id, version, event_id, type, data, metadata)
+        SELECT v_tid, p_stream, actual + u.ord, u.id, u.typ, u.dat, u.md
+          FROM unnest(p_ids, p_types, p_data, p_metadata) WITH ORDINALITY AS u(id, typ, dat, md, ord)
+        RETURNING events.position, events.version
+    )
+    SELECT array_agg(ins.position ORDER BY ins.version) INTO positions FROM ins;
+    tids := array_fill(v_tid, ARRAY[n]);
+    version := actual + n;
+    status := 0;
+END
+$fn$;
