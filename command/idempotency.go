@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/chronicle-go/chronicle/aggregate"
+	"github.com/chronicle-go/chronicle/eventstore"
 )
 
 // Idempotent makes a command apply at most once per command ID: the events
@@ -27,6 +28,12 @@ import (
 //     from a snapshot, which hides the events before it: the streams are
 //     read from their start for the derived IDs ([aggregate.Scope.FindApplied]).
 //
+// An append whose outcome the store could not tell
+// ([eventstore.IsOutcomeUnknown]) is settled by the same search when the
+// context still allows it: found, the command is a replay; not found, the
+// error is returned as it is (the append may still be in flight, so not
+// finding it proves nothing) — send the command again with the same ID.
+//
 // Place it outside [RetryConflicts], so a replay is not retried.
 func Idempotent() Middleware {
 	return func(next Handler) Handler {
@@ -47,6 +54,12 @@ func Idempotent() Middleware {
 				return nil
 			}
 			if err != nil && ferr != nil {
+				if eventstore.IsOutcomeUnknown(err) {
+					// The events may be stored: the search's error (a
+					// cancellation, often) must not make it read as a
+					// plain failure.
+					return fmt.Errorf("%w (looking for an earlier run of %s: %v)", err, cmd, ferr)
+				}
 				// The handler's error stays first, and matchable.
 				return errors.Join(err, fmt.Errorf("command: looking for an earlier run of %s: %w", cmd, ferr))
 			}

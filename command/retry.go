@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/chronicle-go/chronicle/eventstore"
@@ -48,6 +49,14 @@ func (c RetryConfig) Validate() error {
 // attempts it waits a jittered, growing delay, and it gives up after
 // MaxAttempts with the last conflict. It panics if cfg does not
 // [RetryConfig.Validate].
+//
+// An append whose outcome the store could not tell
+// ([eventstore.IsOutcomeUnknown]) is run again too, but only when the
+// command's event IDs are derived from its ID ([Idempotent] seeded the
+// scope): the second run then finds the first one's events, or stores the
+// same events, never new ones. Otherwise, or once the context has ended,
+// the error is returned as it is (not as a cancellation): send the command
+// again with the same ID, through a bus with [Idempotent].
 func RetryConflicts(cfg RetryConfig) Middleware {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
@@ -67,7 +76,10 @@ func RetryConflicts(cfg RetryConfig) Middleware {
 			pause := backoff.Backoff{Min: cfg.BaseDelay, Max: cfg.MaxDelay, Jitter: backoff.Full}
 			for attempt := 1; ; attempt++ {
 				err := next.Handle(ctx, cmd)
-				if err == nil || !retryable(err) {
+				// An unknown outcome is safe to run again only with the same
+				// event IDs: derived from the command's ID.
+				unknown := eventstore.IsOutcomeUnknown(err) && scope.Seed != uuid.Nil
+				if err == nil || (!retryable(err) && !unknown) {
 					return err
 				}
 				if attempt >= cfg.MaxAttempts {
@@ -79,6 +91,9 @@ func RetryConflicts(cfg RetryConfig) Middleware {
 					span.SetAttributes(telemetry.KeyCommandAttempts.Int(attempt + 1))
 				}
 				if !backoff.Sleep(ctx, pause.Next()) {
+					if eventstore.IsOutcomeUnknown(err) {
+						return err // not a cancellation: the events may be stored
+					}
 					return errors.Join(ctx.Err(), err)
 				}
 				scope.Reset()

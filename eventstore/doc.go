@@ -51,5 +51,8 @@
 // [*InvalidAppendError] wrapping one of [ErrEmptyAppend],
 // [ErrInvalidStreamID], [ErrInvalidEvent], [ErrEventTooLarge] or
 // [ErrDuplicateEventID]. [IsRetryable] tells whether an error is worth a
-// retry (a version conflict, a dropped connection).
+// retry (a version conflict, a dropped connection). An append whose outcome
+// the store could not settle (its reply lost) is an [*OutcomeUnknownError]
+// ([IsOutcomeUnknown]); every other error from Append means nothing was
+// stored.
 package eventstore

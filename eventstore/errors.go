@@ -42,7 +42,52 @@ var (
 	// ErrUnreadableEvent: a stored event cannot be read back (the backend
 	// fails on that one event). See [UnreadableEventError].
 	ErrUnreadableEvent = errors.New("eventstore: unreadable event")
+	// ErrOutcomeUnknown: an append reached the backend, but the store could
+	// not find out whether it was stored. See [OutcomeUnknownError].
+	ErrOutcomeUnknown = errors.New("eventstore: append outcome unknown")
 )
+
+// OutcomeUnknownError reports an append that may or may not have been
+// stored: it reached the backend, then the call's context ended or the
+// connection failed before the answer came, and the store could not settle
+// the outcome in a bounded time (the backend unreachable, say). A store
+// never reports such an append as a plain cancellation: a context error
+// from Append means nothing was stored.
+//
+// Retry with the same event IDs, which EventIDs holds (those the store
+// assigned to events without one included): an append of stored IDs right
+// after the same expected version is an idempotent retry and returns the
+// original result, so the retry stores the events exactly once whatever
+// happened. Sending the events again without these IDs may store them
+// twice.
+//
+// It unwraps to [ErrOutcomeUnknown] only, not to the context's error or the
+// connection's: errors.Is(err, context.Canceled) is false, so code that
+// takes a cancellation for "nothing written" does not misread it. Err holds
+// the cause. [IsRetryable] reports false: only a retry with EventIDs is
+// safe.
+type OutcomeUnknownError struct {
+	Stream   string
+	Expected ExpectedVersion
+	// EventIDs are the append's event IDs, in order.
+	EventIDs []uuid.UUID
+	// Err is what cut the append short, and why its outcome could not be
+	// settled.
+	Err error
+}
+
+func (e *OutcomeUnknownError) Error() string {
+	return fmt.Sprintf("eventstore: append of %d events to stream %q (expected %v): outcome unknown, retry with the same event IDs: %v",
+		len(e.EventIDs), e.Stream, e.Expected, e.Err)
+}
+
+// Unwrap returns [ErrOutcomeUnknown].
+func (e *OutcomeUnknownError) Unwrap() error { return ErrOutcomeUnknown }
+
+// IsOutcomeUnknown reports whether err says that an append may or may not
+// have been stored (an [*OutcomeUnknownError]): retry it with the same
+// event IDs, never without them.
+func IsOutcomeUnknown(err error) bool { return errors.Is(err, ErrOutcomeUnknown) }
 
 // ArgumentError reports a call refused for an unusable argument before
 // anything was read or written. It unwraps to [ErrInvalidArgument].

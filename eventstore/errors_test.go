@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/chronicle-go/chronicle/eventstore"
 )
 
@@ -33,6 +35,7 @@ func TestIsRetryable(t *testing.T) {
 		{"InvalidAppend", &eventstore.InvalidAppendError{Stream: "s", Index: -1, Err: eventstore.ErrEmptyAppend}, false},
 		{"NotFound", &eventstore.StreamNotFoundError{Stream: "s"}, false},
 		{"Cancelled", context.Canceled, false},
+		{"OutcomeUnknown", &eventstore.OutcomeUnknownError{Stream: "s", Expected: eventstore.Any, Err: connectionLost{retry: true}}, false},
 		{"Plain", errors.New("boom"), false},
 	}
 	for _, c := range cases {
@@ -70,5 +73,31 @@ func TestStreamNotFoundError(t *testing.T) {
 	nf, ok := errors.AsType[*eventstore.StreamNotFoundError](err)
 	if !ok || nf.Stream != "order-9" || !strings.Contains(err.Error(), `"order-9"`) {
 		t.Errorf("got %v", err)
+	}
+}
+
+func TestOutcomeUnknownError(t *testing.T) {
+	id := eventstore.NewEventID()
+	err := fmt.Errorf("save: %w", &eventstore.OutcomeUnknownError{Stream: "order-1", Expected: eventstore.Exact(3),
+		EventIDs: []uuid.UUID{id}, Err: context.DeadlineExceeded})
+	if !eventstore.IsOutcomeUnknown(err) || !errors.Is(err, eventstore.ErrOutcomeUnknown) {
+		t.Fatalf("IsOutcomeUnknown(%v) = false", err)
+	}
+	// Not a cancellation: code that reads a context error as "nothing was
+	// written" must not read this one so.
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		t.Fatalf("%v matches a context error", err)
+	}
+	ou, ok := errors.AsType[*eventstore.OutcomeUnknownError](err)
+	if !ok || ou.EventIDs[0] != id || ou.Err != context.DeadlineExceeded {
+		t.Fatalf("errors.As: %#v", ou)
+	}
+	for _, part := range []string{`"order-1"`, "exactly 3", "outcome unknown", "same event IDs", "deadline exceeded"} {
+		if !strings.Contains(err.Error(), part) {
+			t.Errorf("%q does not mention %q", err, part)
+		}
+	}
+	if eventstore.IsOutcomeUnknown(context.Canceled) || eventstore.IsOutcomeUnknown(nil) {
+		t.Error("IsOutcomeUnknown of a cancellation or nil")
 	}
 }

@@ -29,7 +29,12 @@ import (
 //     commits later behind an already delivered one, and keep each stream's
 //     versions ascending.
 //   - Every call honours its context: a cancelled context stops it with the
-//     context's error, and a cancelled Append writes nothing.
+//     context's error.
+//   - Append reports its true outcome. An error means nothing was stored —
+//     a context error too — except an [*OutcomeUnknownError]: the append
+//     reached the backend and the store could not find out whether it was
+//     stored; retry it with the same event IDs. An append cut short after
+//     it reached the backend is never reported as a plain cancellation.
 //
 // Reads are Go iterators: range over them, and stop at the first non-nil
 // error, which ends the sequence. Breaking out of the loop releases whatever

@@ -18,7 +18,10 @@ import (
 // saga (in every process's outbox rows), sends them through the [Sender]
 // with their deterministic IDs, and marks them sent. A failed send is
 // retried later with exponential back-off and stays visible in
-// [Store.FailingCommands]; it is never dropped. Dispatch returns how many
+// [Store.FailingCommands]; it is never dropped. A send whose outcome is
+// unknown ([eventstore.IsOutcomeUnknown]: the command's events may be
+// stored) is sent again after RetryMin, whatever the back-off: the same ID
+// makes the second send count once. Dispatch returns how many
 // commands it claimed.
 func (e *Engine) Dispatch(ctx context.Context) (int, error) {
 	name := e.Name()
@@ -80,7 +83,14 @@ func (e *Engine) settle(ctx context.Context, results []sendResult) error {
 				"command", c.Type, "id", c.ID, "error", err)
 		}
 		retry := now.Add(e.backoff(c.Attempts))
-		e.log.Warn("saga: send failed; will retry", "instance", c.Instance, "command", c.Type, "id", c.ID,
+		msg := "saga: send failed; will retry"
+		if eventstore.IsOutcomeUnknown(r.err) {
+			// The command may have been applied: only a send with the same
+			// ID can tell, and the Sender's idempotency makes it count once.
+			// Not a failure of the receiver: send it again soon.
+			retry, msg = now.Add(e.cfg.RetryMin), "saga: send's outcome unknown; sending it again with the same ID"
+		}
+		e.log.Warn(msg, "instance", c.Instance, "command", c.Type, "id", c.ID,
 			"attempts", c.Attempts, "retry_at", retry, "error", r.err)
 		if err := e.store.MarkFailed(ctx, e.Name(), c.ID, r.err.Error(), retry); err != nil {
 			return err

@@ -14,8 +14,11 @@ import (
 // transaction. A refused append (a version conflict, a stored event ID)
 // writes neither. When the event store asks for a new transaction (a
 // [*eventstore.ConflictError] with Retry set), it runs the transaction again,
-// up to [Config.Attempts] times. After the commit it wakes the event store's
-// live subscriptions.
+// up to [Config.Attempts] times. It commits with the event store's
+// CommitTx (eventstore/postgres), so that a commit whose reply was lost is reported
+// as stored, as not stored, or as an [*eventstore.OutcomeUnknownError]
+// (retry with the same events), never as a plain cancellation; after the
+// commit it wakes the event store's live subscriptions.
 func (s *SnapshotStore) AppendWithSnapshot(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events []eventstore.Event, snap aggregate.Snapshot) (eventstore.AppendResult, error) {
 	es := s.cfg.EventStore
 	if es == nil {
@@ -37,8 +40,7 @@ func (s *SnapshotStore) AppendWithSnapshot(ctx context.Context, stream string, e
 	for range s.cfg.Attempts {
 		res, err := s.appendOnce(ctx, stream, expected, events, snap)
 		if err == nil {
-			es.NotifyAppended()
-			return res, nil
+			return res, nil // CommitTx woke the subscriptions
 		}
 		if ce, ok := errors.AsType[*eventstore.ConflictError](err); ok && ce.Retry && ctx.Err() == nil {
 			last = err
@@ -62,7 +64,13 @@ func (s *SnapshotStore) appendOnce(ctx context.Context, stream string, expected 
 	if err := s.SaveTx(ctx, tx, snap); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := tx.Commit(ctx); err != nil {
+	// CommitTx tells a commit whose reply was lost from one that failed
+	// (and says when it cannot): a plain cancellation must mean "not
+	// stored".
+	if err := s.cfg.EventStore.CommitTx(ctx, tx, res); err != nil {
+		if eventstore.IsOutcomeUnknown(err) {
+			return eventstore.AppendResult{}, err
+		}
 		return eventstore.AppendResult{}, fmt.Errorf("snapshots: commit the append to %q: %w", stream, err)
 	}
 	return res, nil

@@ -76,6 +76,10 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		if code, ok := clientCode(err); ok && code == kurrentdb.ErrorCodeWrongExpectedVersion && ctx.Err() == nil {
 			return s.conflict(ctx, c, stream, expected, ids)
 		}
+		if mayBeStored(ctx, err) {
+			return eventstore.AppendResult{}, &eventstore.OutcomeUnknownError{Stream: stream, Expected: expected, EventIDs: ids,
+				Err: s.mapError(context.WithoutCancel(ctx), c, op, err)}
+		}
 		return eventstore.AppendResult{}, s.mapError(ctx, c, op, err)
 	}
 	last := wr.NextExpectedVersion + 1
@@ -98,6 +102,38 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		res.Positions[0] = fromPosition(kurrentdb.Position{Commit: wr.CommitPosition, Prepare: wr.PreparePosition})
 	}
 	return res, nil
+}
+
+// mayBeStored reports whether an append that failed with err may have been
+// stored all the same: the whole request reached the server, and its answer
+// was lost (the context ended, the connection dropped, the client's own
+// deadline passed). The client sends an append as a stream of messages and
+// the server writes only once the stream is complete; the client's errors
+// say where it failed: while connecting ("discovery"), or before the
+// request was complete ("could not construct append operation", "could not
+// send append request"), nothing was stored. An answer the server gave (a
+// refusal) is final. The server keeps no session this store could wait
+// for, as the PostgreSQL store does, so the outcome stays unknown: the
+// caller retries with the same event IDs, which the server deduplicates.
+func mayBeStored(ctx context.Context, err error) bool {
+	msg := err.Error()
+	if strings.Contains(msg, "could not construct append operation") || strings.Contains(msg, "could not send append request") ||
+		strings.Contains(msg, "discovery") {
+		return false
+	}
+	if ctx.Err() != nil {
+		return true
+	}
+	code, ok := clientCode(err)
+	if !ok {
+		return true
+	}
+	switch code {
+	case kurrentdb.ErrorUnavailable, kurrentdb.ErrorCodeConnectionClosed, kurrentdb.ErrorCodeDeadlineExceeded,
+		kurrentdb.ErrorAborted, kurrentdb.ErrorCodeUnknown, kurrentdb.ErrorCodeInternalServer:
+		return true
+	}
+	return false
 }
 
 // toStreamState maps chronicle's expected version onto the server's.

@@ -23,6 +23,37 @@ import (
 // check EventStoreDB itself (TestConformanceAgainstRealServer does, when a
 // server is configured).
 func TestTranslationAgainstInProcessGRPC(t *testing.T) {
+	// An append the server wrote but whose answer came after the caller's
+	// deadline may be stored: an unknown outcome with the event IDs, not a
+	// cancellation; the retry with those IDs stores nothing twice.
+	t.Run("LateReplyIsAnUnknownOutcome", func(t *testing.T) {
+		srv, st := newWireStore(t, Config{})
+		srv.mu.Lock()
+		srv.hold = make(chan struct{})
+		srv.mu.Unlock()
+		evs := []eventstore.Event{eventstore.NewEvent("E", []byte(`{"n":1}`)), eventstore.NewEvent("E", []byte(`{"n":2}`))}
+		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+		defer cancel()
+		_, err := st.Append(ctx, "late", eventstore.NoStream, evs...)
+		require.True(t, eventstore.IsOutcomeUnknown(err), "append answered after the deadline: %v", err)
+		require.NotErrorIs(t, err, context.DeadlineExceeded)
+		ou, ok := errors.AsType[*eventstore.OutcomeUnknownError](err)
+		require.True(t, ok)
+		require.Equal(t, []uuid.UUID{evs[0].ID, evs[1].ID}, ou.EventIDs)
+		srv.mu.Lock()
+		close(srv.hold)
+		srv.hold = nil
+		srv.mu.Unlock()
+		res, err := st.Append(t.Context(), "late", eventstore.NoStream, evs...)
+		require.NoError(t, err, "the retry with the same event IDs")
+		require.EqualValues(t, 2, res.Version)
+		var got []uuid.UUID
+		for e, err := range st.ReadStream(t.Context(), "late", eventstore.ReadStreamOptions{}) {
+			require.NoError(t, err)
+			got = append(got, e.ID)
+		}
+		require.Equal(t, []uuid.UUID{evs[0].ID, evs[1].ID}, got, "stored once")
+	})
 	t.Run("ExpectedVersionOnTheWire", func(t *testing.T) {
 		srv, st := newWireStore(t, Config{})
 		ev := func() eventstore.Event { return eventstore.NewEvent("E", []byte(`{}`)) }

@@ -59,6 +59,9 @@ type wireServer struct {
 	// dropAfter, when positive, makes the next subscription fail with
 	// Unavailable after delivering that many events.
 	dropAfter int
+	// hold, when set, delays the answer to a successful append (written
+	// already) until it is closed: a reply that comes too late.
+	hold chan struct{}
 
 	addr string
 	grpc *grpc.Server
@@ -193,11 +196,20 @@ func (s *wireServer) Append(stream grpc.ClientStreamingServer[api.AppendReq, api
 		return stream.SendAndClose(&api.AppendResp{Result: &api.AppendResp_WrongExpectedVersion_{WrongExpectedVersion: wrong}})
 	}
 	first, last := s.write(name, msgs)
-	return stream.SendAndClose(&api.AppendResp{Result: &api.AppendResp_Success_{Success: &api.AppendResp_Success{
+	resp := &api.AppendResp{Result: &api.AppendResp_Success_{Success: &api.AppendResp_Success{
 		CurrentRevisionOption: &api.AppendResp_Success_CurrentRevision{CurrentRevision: s.log[last].revision},
 		PositionOption: &api.AppendResp_Success_Position{Position: &api.AppendResp_Position{
 			CommitPosition: s.log[last].commit, PreparePosition: s.log[first].prepare}},
-	}}})
+	}}}
+	if hold := s.hold; hold != nil {
+		s.mu.Unlock()
+		select {
+		case <-hold:
+		case <-stream.Context().Done():
+		}
+		s.mu.Lock()
+	}
+	return stream.SendAndClose(resp)
 }
 
 func (s *wireServer) Read(req *api.ReadReq, out grpc.ServerStreamingServer[api.ReadResp]) error {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/chronicle-go/chronicle/eventstore"
 )
@@ -39,6 +42,54 @@ func (s *suite) testCancellation(t *testing.T) {
 		requireStreamMissing(t, st, "cancel-new")
 		equal(t, uint64(3), streamVersion(t, st, "cancel-s"), "version of cancel-s")
 		equal(t, 3, len(readAll(t, st, eventstore.ReadAllOptions{})), "events in the log")
+	})
+
+	// An append cut short by its context tells the truth: a context error
+	// means nothing was stored; an append stored is reported stored; when
+	// the store cannot tell, an *eventstore.OutcomeUnknownError, and a retry
+	// with the same event IDs stores the events once.
+	t.Run("AppendUnderDeadlines", func(t *testing.T) {
+		st := s.store(t)
+		const stream = "deadline-s"
+		rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+		var want []uuid.UUID
+		refused := map[uuid.UUID]bool{}
+		var version uint64
+		counts := map[string]int{}
+		for i := range s.opts.DeadlineAppends {
+			evs := numbered("D", i*3, 1+i%3)
+			ctx, cancel := context.WithTimeout(t.Context(), time.Duration(rnd.IntN(41))*time.Millisecond)
+			res, err := st.Append(ctx, stream, eventstore.Exact(version), evs...)
+			cancel()
+			switch {
+			case err == nil:
+				counts["stored"]++
+			case eventstore.IsOutcomeUnknown(err):
+				counts["unknown"]++
+				ou := errAs[*eventstore.OutcomeUnknownError](t, err)
+				equal(t, ids(evs), ou.EventIDs, "OutcomeUnknownError.EventIDs")
+				errIsNot(t, err, context.DeadlineExceeded, "an unknown outcome is not a cancellation")
+				res, err = st.Append(t.Context(), stream, eventstore.Exact(version), evs...)
+				noErr(t, err, "the retry, with the same event IDs, of an append whose outcome was unknown")
+			case errors.Is(err, context.DeadlineExceeded):
+				counts["not stored"]++
+				for _, id := range ids(evs) {
+					refused[id] = true
+				}
+				continue
+			default:
+				t.Fatalf("append %d under a deadline: %v", i, err)
+			}
+			equal(t, version+uint64(len(evs)), res.Version, "AppendResult.Version of append %d", i)
+			version = res.Version
+			want = append(want, ids(evs)...)
+		}
+		t.Logf("%d appends under deadlines of 0-40 ms: %v", s.opts.DeadlineAppends, counts)
+		got := readStream(t, st, stream, eventstore.ReadStreamOptions{})
+		for _, e := range got {
+			isTrue(t, !refused[e.ID], "event %s, of an append reported as not stored (a context error), is in the stream", e.ID)
+		}
+		equal(t, want, recordedIDs(got), "the stream: every append reported stored, once, in order")
 	})
 
 	// A read with a context cancelled before it starts yields only the

@@ -33,6 +33,10 @@ type Options struct {
 	// Idempotency is the scope in which the store recognises a stored event
 	// ID; the zero value, [IdempotencyStore], is the whole contract.
 	Idempotency IdempotencyScope
+	// DeadlineAppends appends run one after another, each under a random
+	// deadline of 0 to 40 ms, to check that an append's outcome is told
+	// truthfully. Default: 200.
+	DeadlineAppends int
 }
 
 // IdempotencyScope says where a backend looks for an append's event IDs
@@ -73,6 +77,7 @@ const (
 	DefaultSubscribeWriters = 8
 	DefaultSubscribeEvents  = 10_000
 	DefaultTimeout          = 60 * time.Second
+	DefaultDeadlineAppends  = 200
 )
 
 // Validate reports every negative size at once.
@@ -87,6 +92,7 @@ func (o Options) Validate() error {
 	check("RaceRounds", o.RaceRounds)
 	check("SubscribeWriters", o.SubscribeWriters)
 	check("SubscribeEvents", o.SubscribeEvents)
+	check("DeadlineAppends", o.DeadlineAppends)
 	if o.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("eventstoretest: Timeout is %v, want 0 (the default) or more", o.Timeout))
 	}
@@ -112,6 +118,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Timeout == 0 {
 		o.Timeout = DefaultTimeout
+	}
+	if o.DeadlineAppends == 0 {
+		o.DeadlineAppends = DefaultDeadlineAppends
 	}
 	return o
 }

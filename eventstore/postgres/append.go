@@ -79,6 +79,15 @@ type appendOutcome struct {
 //
 // Inside a span, each event's metadata records the append's trace context
 // (see docs/observability.md).
+//
+// When ctx ends, or the connection fails, after a statement may have reached
+// the server, Append finds out whether it was stored before it answers (it
+// waits for the server session that got the statement to end, then looks
+// the event IDs up; see outcome.go and docs/postgres.md), within
+// [Config.ResolveTimeout]: stored, it returns the result; not stored, the
+// context's error or the connection's. If it cannot
+// tell, it returns an [*eventstore.OutcomeUnknownError]: retry with its
+// EventIDs. Any other error means nothing was stored.
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events ...eventstore.Event) (eventstore.AppendResult, error) {
 	ctx, op := s.tel.StartAppend(ctx, stream, expected, len(events))
 	res, err := s.appendEvents(ctx, stream, expected, telemetry.Stamp(ctx, events))
@@ -110,9 +119,17 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 			// looks for stored event IDs first (an idempotent retry that
 			// raced its original is then recognised at once).
 			fast = false
-			res, written, err := s.insert(ctx, args)
+			var res eventstore.AppendResult
+			var written bool
+			settled, err := s.onSession(ctx, args, func(c *pgx.Conn) (err error) {
+				res, written, err = s.insert(ctx, c, args)
+				return err
+			})
+			if settled != nil {
+				return *settled, nil
+			}
 			diagnose := false
-			switch {
+			switch lost := (*lostReply)(nil); {
 			case err == nil && written:
 				s.NotifyAppended()
 				return res, nil
@@ -120,6 +137,16 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 				// Nothing written: the expected version or the order guard
 				// did not hold.
 				diagnose = true
+			case eventstore.IsOutcomeUnknown(err):
+				return eventstore.AppendResult{}, err
+			case errors.As(err, &lost):
+				// The reply was lost and the append is known not to be
+				// stored: a cancellation, or a dropped connection (retryable;
+				// the caller decides).
+				if ctxErr := ctx.Err(); ctxErr != nil {
+					return eventstore.AppendResult{}, ctxErr
+				}
+				return eventstore.AppendResult{}, s.mapError("append", stream, lost.err)
 			case ctx.Err() != nil:
 				return eventstore.AppendResult{}, ctx.Err()
 			case isEventIDViolation(err):
@@ -159,8 +186,25 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 				}
 			}
 		}
-		out, err := s.call(ctx, s.pool, args)
+		var out appendOutcome
+		settled, err := s.onSession(ctx, args, func(c *pgx.Conn) (err error) {
+			out, err = s.call(ctx, c, args)
+			return err
+		})
+		if settled != nil {
+			return *settled, nil
+		}
 		if err != nil {
+			var lost *lostReply
+			switch {
+			case eventstore.IsOutcomeUnknown(err):
+				return eventstore.AppendResult{}, err
+			case errors.As(err, &lost):
+				if ctxErr := ctx.Err(); ctxErr != nil {
+					return eventstore.AppendResult{}, ctxErr
+				}
+				return eventstore.AppendResult{}, s.mapError("append", stream, lost.err)
+			}
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return eventstore.AppendResult{}, ctxErr
 			}
@@ -210,15 +254,15 @@ func (s *Store) diagnose(ctx context.Context, a appendArgs) (actual uint64, stor
 	return uint64(v), stored, restored, err
 }
 
-// insert runs the single-statement append. written is false when the
+// insert runs the single-statement append on c. written is false when the
 // statement wrote nothing: the expected version or the order guard did not
 // hold.
-func (s *Store) insert(ctx context.Context, a appendArgs) (res eventstore.AppendResult, written bool, err error) {
+func (s *Store) insert(ctx context.Context, c *pgx.Conn, a appendArgs) (res eventstore.AppendResult, written bool, err error) {
 	n := len(a.ids)
 	if n == 1 {
 		// The common case: scalar arguments, at most one row.
 		var tid, pos, version int64
-		err := s.pool.QueryRow(ctx, s.sql.appendOne, a.stream, a.kind, a.version, a.ids[0], a.types[0], a.data[0], a.metadata[0]).
+		err := c.QueryRow(ctx, s.sql.appendOne, a.stream, a.kind, a.version, a.ids[0], a.types[0], a.data[0], a.metadata[0]).
 			Scan(&tid, &pos, &version)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return res, false, nil
@@ -233,7 +277,7 @@ func (s *Store) insert(ctx context.Context, a appendArgs) (res eventstore.Append
 	if n >= 10 {
 		query = s.sql.appendBatch
 	}
-	rows, err := s.pool.Query(ctx, query, a.stream, a.kind, a.version, a.ids, a.types, a.data, a.metadata)
+	rows, err := c.Query(ctx, query, a.stream, a.kind, a.version, a.ids, a.types, a.data, a.metadata)
 	if err != nil {
 		return res, false, err
 	}
@@ -332,6 +376,64 @@ func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, stream string, expected
 		return eventstore.AppendResult{}, s.needsReanchor("append", stream)
 	}
 	return args.result(out)
+}
+
+// CommitTx commits tx, a transaction in which the caller appended with
+// [Store.AppendTx] (appended holds what those calls returned), and reports
+// the outcome truthfully, as [Store.Append] does: when the commit's reply is
+// lost (ctx ended, or the connection failed, after COMMIT was sent), the
+// transaction may have committed all the same, so CommitTx waits for the
+// server session to end and looks the appended events up by position
+// (bounded by [Config.ResolveTimeout]). It returns nil when tx committed,
+// the commit's error when it did not, and an
+// [*eventstore.OutcomeUnknownError] (without event IDs: the caller has
+// them) when it cannot tell: run the transaction again with the same event
+// IDs, which is an idempotent retry if the first one committed. After a
+// commit it wakes live subscriptions ([Store.NotifyAppended]).
+//
+// Committing with tx.Commit is fine too; it just cannot tell a lost reply
+// from a failed commit.
+func (s *Store) CommitTx(ctx context.Context, tx pgx.Tx, appended ...eventstore.AppendResult) error {
+	if tx == nil {
+		return errors.New("postgres: CommitTx: nil transaction")
+	}
+	var tids, poss []int64
+	for _, r := range appended {
+		if len(r.Positions) > 0 {
+			tids = append(tids, int64(r.Positions[0].Commit))
+			poss = append(poss, int64(r.Positions[0].Prepare))
+		}
+	}
+	sess := sessionOf(tx.Conn())
+	err := tx.Commit(ctx)
+	if err == nil {
+		if len(tids) > 0 {
+			s.NotifyAppended()
+		}
+		return nil
+	}
+	if !uncertain(err) || len(tids) == 0 {
+		return err
+	}
+	closeConn(ctx, tx.Conn())
+	stored, rerr := s.resolve(ctx, sess, func(ctx context.Context) (bool, error) {
+		var n int
+		if err := s.pool.QueryRow(ctx, s.sql.findPos, tids, poss).Scan(&n); err != nil {
+			return false, err
+		}
+		if n != 0 && n != len(tids) {
+			return false, fmt.Errorf("%d of the transaction's %d appends are stored", n, len(tids))
+		}
+		return n == len(tids), nil
+	})
+	switch {
+	case rerr != nil:
+		return &eventstore.OutcomeUnknownError{Expected: eventstore.Any, Err: fmt.Errorf("commit: %w; then %w", err, rerr)}
+	case stored:
+		s.NotifyAppended()
+		return nil
+	}
+	return err
 }
 
 // encode checks the append against the limits and turns it into the

@@ -50,6 +50,16 @@
 // mismatches and event IDs stored elsewhere are [*eventstore.ConflictError]
 // values.
 //
+// # Lost replies
+//
+// An append whose context ends, or whose connection fails, after its
+// statement may have reached the server is not reported as failed while the
+// server may still commit it: the store waits for that server session to
+// end (ending it if need be), then looks the event IDs up, and answers
+// stored or not stored; when it cannot tell within [Config.ResolveTimeout],
+// it returns an [eventstore.OutcomeUnknownError]. [Store.CommitTx] does the
+// same for a caller's transaction that used [Store.AppendTx].
+//
 // # Subscriptions
 //
 // [Store.Subscribe] catches up in pages, then waits for a wake-up: appends

@@ -227,8 +227,42 @@ func (s *Store) importOnce(ctx context.Context, streams []string, first, last ma
 	for _, st := range streams {
 		res.Streams[st] = last[st]
 	}
+	sess := sessionOf(tx.Conn())
 	if err := tx.Commit(ctx); err != nil {
-		return ImportResult{}, false, s.mapError("import", "", err)
+		if !uncertain(err) {
+			return ImportResult{}, false, s.mapError("import", "", err)
+		}
+		// The commit's reply was lost: settle it by the batch's event IDs,
+		// all stored or none.
+		closeConn(ctx, tx.Conn())
+		ids := make([][16]byte, len(rows))
+		for i, r := range rows {
+			ids[i] = r[3].([16]byte)
+		}
+		stored, rerr := s.resolve(ctx, sess, func(ctx context.Context) (bool, error) {
+			found, err := s.findIDs(ctx, ids)
+			switch {
+			case err != nil:
+				return false, err
+			case len(found) != 0 && len(found) != len(ids):
+				return false, fmt.Errorf("%d of the batch's %d event IDs are stored", len(found), len(ids))
+			}
+			return len(found) == len(ids), nil
+		})
+		switch {
+		case rerr != nil:
+			ou := &eventstore.OutcomeUnknownError{Expected: eventstore.Any, EventIDs: make([]uuid.UUID, len(ids)),
+				Err: fmt.Errorf("import: commit: %w; then %w", err, rerr)}
+			for i, id := range ids {
+				ou.EventIDs[i] = id
+			}
+			return ImportResult{}, false, ou
+		case !stored:
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return ImportResult{}, false, ctxErr
+			}
+			return ImportResult{}, false, s.mapError("import", "", err)
+		}
 	}
 	return res, false, nil
 }

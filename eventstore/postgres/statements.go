@@ -14,6 +14,8 @@ type statements struct {
 	appendBatch  string
 	diagnose     string
 	restored     string
+	findIDs      string
+	findPos      string
 	appendEvents string
 	horizon      string
 	readAll      string
@@ -157,6 +159,13 @@ func newStatements(schema string) statements {
 			EXISTS (SELECT 1 FROM ` + events + ` e WHERE e.event_id = ANY ($2::uuid[])),
 			` + restored(offset),
 		restored: `SELECT ` + restored(offset),
+		// findIDs: where each of the event IDs ($1) is stored.
+		findIDs: `SELECT e.event_id, e.stream_id, e.version, e.transaction_id, e.position FROM ` + events + ` e
+			WHERE e.event_id = ANY ($1::uuid[])`,
+		// findPos: how many of the positions ($1 transaction ids, $2
+		// positions) hold an event.
+		findPos: `SELECT count(*) FROM unnest($1::bigint[], $2::bigint[]) p(tid, pos)
+			WHERE EXISTS (SELECT 1 FROM ` + events + ` e WHERE e.transaction_id = p.tid AND e.position = p.pos)`,
 		appendEvents: `SELECT status, coalesce(version, 0), actual, conflict_id, reason, tids, positions FROM ` +
 			pgmigrate.Table(schema, "append_events") + `($1, $2, $3, $4, $5, $6, $7, $8)`,
 		horizon: horizon,

@@ -32,6 +32,7 @@ const (
 	DefaultPageSize       = 1000
 	DefaultHorizonWait    = 2 * time.Second
 	DefaultNotifyInterval = 10 * time.Millisecond
+	DefaultResolveTimeout = 10 * time.Second
 )
 
 // MaxStreamIDLength is the longest stream ID, in bytes, that
@@ -88,6 +89,16 @@ type Config struct {
 	// SDK.
 	TracerProvider trace.TracerProvider
 	MeterProvider  metric.MeterProvider
+	// ResolveTimeout bounds how long an append whose reply is lost (its
+	// context ended, or its connection failed, after the statement may have
+	// reached the server) spends finding out whether it was stored: it
+	// waits for the server session that got the statement to end, then
+	// looks the event IDs up, on a context of its own (so Append may
+	// return up to this long after its context ended). Past it, Append
+	// returns an [*eventstore.OutcomeUnknownError]. Default
+	// [DefaultResolveTimeout]; negative: never wait, return that error at
+	// once.
+	ResolveTimeout time.Duration
 }
 
 // Validate reports every problem with c at once.
@@ -132,6 +143,7 @@ func (c Config) withDefaults() Config {
 	c.PageSize = cmp.Or(c.PageSize, DefaultPageSize)
 	c.HorizonWait = cmp.Or(c.HorizonWait, DefaultHorizonWait)
 	c.NotifyInterval = cmp.Or(c.NotifyInterval, DefaultNotifyInterval)
+	c.ResolveTimeout = cmp.Or(c.ResolveTimeout, DefaultResolveTimeout)
 	return c
 }
 
@@ -157,6 +169,9 @@ type Store struct {
 	// migrated is set once the schema was seen at the latest migration
 	// (see requireSchema).
 	migrated atomic.Bool
+	// sessions says whether the pool's connections report their server
+	// session's pid (see checkSessions).
+	sessions atomic.Int32
 }
 
 var _ eventstore.Store = (*Store)(nil)
