@@ -78,6 +78,8 @@ func (r *router) deliver(ctx context.Context, e eventstore.RecordedEvent) error 
 	if err != nil {
 		return err
 	}
+	// The command continues the trace of its sender, in whatever process.
+	ctx = projection.ContinueTrace(ctx, e)
 	_, err = r.bus.Send(ctx, command.Command{ID: e.ID, CorrelationID: e.Metadata.CorrelationID, Payload: payload})
 	return err
 }

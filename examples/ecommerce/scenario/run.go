@@ -10,6 +10,11 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/chronicle-go/chronicle/command"
 	"github.com/chronicle-go/chronicle/saga"
 
@@ -180,6 +185,10 @@ func (a *App) Seed(ctx context.Context, plan Plan) error {
 	return nil
 }
 
+// tracer starts the client's spans, from the global provider (the SDK
+// the program installed, or a no-op).
+var tracer = otel.Tracer("github.com/chronicle-go/chronicle/examples/ecommerce")
+
 // Place places the plan's orders from concurrency clients at once. Each
 // order's command ID derives from its ID, so placing a plan twice places
 // each order once.
@@ -191,7 +200,14 @@ func (a *App) Place(ctx context.Context, plan Plan, concurrency int) error {
 		wg.Go(func() {
 			for p := range next {
 				cmd := command.Command{ID: command.DeriveID("ecommerce", "place", p.OrderID), CorrelationID: p.OrderID, Payload: p}
-				if err := a.Send(ctx, cmd); err != nil && errs[w] == nil {
+				// Each order is one trace, from here to its shipment.
+				ctx, span := tracer.Start(ctx, "place order", trace.WithNewRoot(), trace.WithAttributes(attribute.String("ecommerce.order_id", p.OrderID)))
+				err := a.Send(ctx, cmd)
+				if err != nil {
+					span.SetStatus(codes.Error, err.Error())
+				}
+				span.End()
+				if err != nil && errs[w] == nil {
 					errs[w] = fmt.Errorf("scenario: place %s: %w", p.OrderID, err)
 				}
 			}
