@@ -116,6 +116,14 @@ func TestDisabledUntilAnSDKIsInstalled(t *testing.T) {
 	if len(sdk.Ended("after")) != 1 {
 		t.Fatal("the span started after the SDK was installed was not recorded")
 	}
+	// A tracer follows the global provider when it is replaced.
+	second := telemetrytest.New(t)
+	otel.SetTracerProvider(second.TracerProvider)
+	_, span = tr.Start(ctx, "replaced", trace.SpanKindInternal)
+	span.End()
+	if len(second.Ended("replaced")) != 1 || len(sdk.Ended("replaced")) != 0 {
+		t.Fatal("the span went to the replaced provider")
+	}
 	telemetry.SetOff(true)
 	defer telemetry.SetOff(false)
 	if tr.Enabled() {

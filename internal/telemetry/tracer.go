@@ -33,7 +33,18 @@ var globalDefault = func() reflect.Type {
 // Tracer starts spans for one chronicle package. The zero Tracer starts
 // none.
 type Tracer struct {
-	tp     trace.TracerProvider // nil: the global provider, looked up at each Start
+	tp    trace.TracerProvider // nil: the global provider, looked up at each Start
+	scope string
+	// cached is the global provider's tracer and the provider it came from
+	// (when tp is nil): the global provider may be replaced after the
+	// tracer was made, and a tracer of the replaced one would record
+	// nowhere.
+	cached *atomic.Pointer[scoped]
+	tracer trace.Tracer // tp's tracer
+}
+
+type scoped struct {
+	tp     trace.TracerProvider
 	tracer trace.Tracer
 }
 
@@ -43,11 +54,45 @@ func NewTracer(tp trace.TracerProvider, scope string) Tracer {
 	if tp != nil && globalDefault != nil && reflect.TypeOf(tp) == globalDefault {
 		tp = nil // the global provider handed over explicitly: follow it
 	}
-	p := tp
-	if p == nil {
-		p = otel.GetTracerProvider()
+	t := Tracer{tp: tp, scope: ScopePrefix + scope}
+	if tp != nil {
+		t.tracer = tp.Tracer(t.scope)
+	} else {
+		t.cached = new(atomic.Pointer[scoped])
 	}
-	return Tracer{tp: tp, tracer: p.Tracer(ScopePrefix + scope)}
+	return t
+}
+
+// current returns the tracer to start spans with, and whether it may
+// record.
+func (t Tracer) current() (trace.Tracer, bool) {
+	if off.Load() {
+		return nil, false
+	}
+	tp := t.tp
+	switch {
+	case t.tracer != nil:
+	case t.cached != nil:
+		tp = otel.GetTracerProvider()
+	default:
+		return nil, false // the zero Tracer
+	}
+	switch tp.(type) {
+	case noop.TracerProvider, *noop.TracerProvider:
+		return nil, false
+	}
+	if globalDefault != nil && reflect.TypeOf(tp) == globalDefault {
+		return nil, false
+	}
+	if t.tracer != nil {
+		return t.tracer, true
+	}
+	if c := t.cached.Load(); c != nil && c.tp == tp {
+		return c.tracer, true
+	}
+	c := &scoped{tp: tp, tracer: tp.Tracer(t.scope)}
+	t.cached.Store(c)
+	return c.tracer, true
 }
 
 // off switches every instrumentation point off, for benchmarks that
@@ -62,18 +107,8 @@ func SetOff(v bool) { off.Store(v) }
 // Enabled reports whether spans started now may be recorded: an SDK (or
 // any provider other than a no-op) is installed.
 func (t Tracer) Enabled() bool {
-	if t.tracer == nil || off.Load() {
-		return false
-	}
-	tp := t.tp
-	if tp == nil {
-		tp = otel.GetTracerProvider()
-	}
-	switch tp.(type) {
-	case noop.TracerProvider, *noop.TracerProvider:
-		return false
-	}
-	return globalDefault == nil || reflect.TypeOf(tp) != globalDefault
+	_, ok := t.current()
+	return ok
 }
 
 // nonRecording is the span Start returns while tracing is disabled.
@@ -84,10 +119,11 @@ var nonRecording trace.Span = noop.Span{}
 // the trace context of ctx (a caller's, or one continued from an event)
 // then stays the current one.
 func (t Tracer) Start(ctx context.Context, name string, kind trace.SpanKind, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
-	if !t.Enabled() {
+	tracer, ok := t.current()
+	if !ok {
 		return ctx, nonRecording
 	}
-	return t.tracer.Start(ctx, name, append(opts, trace.WithSpanKind(kind))...)
+	return tracer.Start(ctx, name, append(opts, trace.WithSpanKind(kind))...)
 }
 
 // End ends span, recording err (if not nil) as its error status with the

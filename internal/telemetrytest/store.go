@@ -101,15 +101,21 @@ func RunStore(t *testing.T, system string, newStore func(t *testing.T, tp trace.
 		var mu sync.Mutex
 		ok, conflicts, eventIDs := 0, 0, 0
 		var wg sync.WaitGroup
+		// Each round, every writer reads the version once all appends of
+		// the round before are done, then all append at once: one wins,
+		// the others conflict, however the goroutines are scheduled.
+		read, write := newBarrier(writers), newBarrier(writers)
 		for w := range writers {
 			wg.Go(func() {
 				for r := range rounds {
+					read.wait()
 					var v uint64
 					for e, err := range store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, Limit: 1}) {
 						if err == nil {
 							v = e.Version
 						}
 					}
+					write.wait()
 					_, err := store.Append(ctx, stream, eventstore.Exact(v), eventstore.NewEvent(fmt.Sprintf("W%dR%d", w, r), []byte(`{}`)))
 					mu.Lock()
 					switch {
@@ -137,8 +143,8 @@ func RunStore(t *testing.T, system string, newStore func(t *testing.T, tp trace.
 		}
 		eventIDs++
 		ok++
-		if conflicts == 0 {
-			t.Fatal("the writers never conflicted: the test proves nothing")
+		if conflicts != rounds*(writers-1) || ok != rounds+1 {
+			t.Fatalf("%d conflicts and %d appends, want %d and %d: one winner per round", conflicts, ok, rounds*(writers-1), rounds+1)
 		}
 		got := func(name string, attrs ...string) int {
 			v, _ := sdk.Value(t, name, attrs...)
@@ -163,4 +169,33 @@ func RunStore(t *testing.T, system string, newStore func(t *testing.T, tp trace.
 			t.Errorf("append durations recorded %d, want %d", c, ok+conflicts+eventIDs)
 		}
 	})
+}
+
+// barrier lets n goroutines wait for each other, again and again.
+type barrier struct {
+	mu    sync.Mutex
+	cond  *sync.Cond
+	n     int
+	count int
+	gen   int
+}
+
+func newBarrier(n int) *barrier {
+	b := &barrier{n: n}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+func (b *barrier) wait() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	gen := b.gen
+	if b.count++; b.count == b.n {
+		b.count, b.gen = 0, b.gen+1
+		b.cond.Broadcast()
+		return
+	}
+	for gen == b.gen {
+		b.cond.Wait()
+	}
 }

@@ -185,16 +185,16 @@ func (a *App) Seed(ctx context.Context, plan Plan) error {
 	return nil
 }
 
-// tracer starts the client's spans, from the global provider (the SDK
-// the program installed, or a no-op).
-var tracer = otel.Tracer("github.com/chronicle-go/chronicle/examples/ecommerce")
-
 // Place places the plan's orders from concurrency clients at once. Each
 // order's command ID derives from its ID, so placing a plan twice places
 // each order once.
 func (a *App) Place(ctx context.Context, plan Plan, concurrency int) error {
 	next := make(chan order.Place)
 	errs := make([]error, concurrency)
+	// The client's spans go to the global provider the program installed
+	// (a no-op without one), looked up now: a tracer kept from before an
+	// SDK was installed would follow only the first one ever installed.
+	tracer := otel.Tracer("github.com/chronicle-go/chronicle/examples/ecommerce")
 	var wg sync.WaitGroup
 	for w := range concurrency {
 		wg.Go(func() {
