@@ -24,11 +24,12 @@
 // The owner reads the log in batches ([Config.BatchSize]) and publishes
 // each message through the [broker.Publisher], keeping up to
 // [Config.MaxInFlight] unconfirmed. Confirmations are taken in log order,
-// and the checkpoint moves (every [Config.CheckpointInterval], or when the
-// relay has caught up) only to an event whose message and every one
-// before it the broker has acknowledged. A crash or a deposed owner
-// therefore publishes again, never skips: at least once, with the event
-// ID as the message ID so duplicates are recognisable.
+// and the checkpoint moves only to an event whose message and every one
+// before it the broker has acknowledged; it is written about once per
+// [Config.CheckpointInterval] while messages come, and within an interval
+// of catching up. A crash or a deposed owner therefore publishes again,
+// never skips: at least once, with the event ID as the message ID so
+// duplicates are recognisable.
 //
 // # Failures
 //

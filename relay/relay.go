@@ -41,8 +41,9 @@ type Config struct {
 	// (default 1024); the publisher's own window may be smaller.
 	MaxInFlight int
 	// CheckpointInterval is the longest the checkpoint lags behind what
-	// the broker confirmed while messages keep coming (default 200ms);
-	// once the relay has caught up it is written at once.
+	// the broker confirmed (default 200ms): it is written at most about
+	// once per interval, and within an interval of the relay catching up.
+	// A crash publishes again at most this much.
 	CheckpointInterval time.Duration
 	// Backoff and MaxBackoff bound the jittered, doubling pause after a
 	// broker error (defaults 100ms and 10s).
@@ -320,13 +321,37 @@ func (r *Relay) pipeline(ctx context.Context, claim Claim, rec Record) (progress
 		select {
 		case it, ok = <-queue:
 		default:
-			// Caught up with what was published: write the checkpoint now.
-			if err := flush(); err != nil {
-				return progressed, err
+			// Caught up with what was published: write the checkpoint once
+			// CheckpointInterval has passed since the last write (at once
+			// if it has), unless more comes first — so a relay following a
+			// steady trickle writes it at most once per interval.
+			wait := r.cfg.CheckpointInterval - time.Since(lastCommit)
+			if wait <= 0 {
+				if err := flush(); err != nil {
+					return progressed, err
+				}
+				select {
+				case it, ok = <-queue:
+				case <-ctx.Done():
+					return progressed, ctx.Err()
+				}
+				break
 			}
+			timer := time.NewTimer(wait)
 			select {
 			case it, ok = <-queue:
+				timer.Stop()
+			case <-timer.C:
+				if err := flush(); err != nil {
+					return progressed, err
+				}
+				select {
+				case it, ok = <-queue:
+				case <-ctx.Done():
+					return progressed, ctx.Err()
+				}
 			case <-ctx.Done():
+				timer.Stop()
 				return progressed, ctx.Err()
 			}
 		}
