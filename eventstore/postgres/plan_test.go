@@ -67,3 +67,75 @@ func TestAppendStatementsKeepGenericPlans(t *testing.T) {
 		t.Fatalf("%d append statements prepared on the connection, want %d", seen, len(sizes))
 	}
 }
+
+// TestAppendsDoNotScanTheLog: no append reads the events table from end to
+// end — the single statement (one, three and twelve events), the read-only
+// check after a refused append, append_events (an idempotent retry,
+// AppendTx) and Import. The check for a store that needs Reanchor was first
+// written as EXISTS (... transaction_id >= xmax), which the planner ran as
+// a scan of the whole table: every append then took as long as the log was
+// long, and this test failed. One connection, so that its statistics can be
+// flushed on demand (pg_stat_force_next_flush).
+func TestAppendsDoNotScanTheLog(t *testing.T) {
+	s, pool, _ := newStore(t, pgtest.MaxConns(1))
+	ctx := context.Background()
+	for i := range 20 {
+		if _, err := s.Append(ctx, fmt.Sprintf("fill-%d", i%5), eventstore.Any, numbered(200)...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pool.Exec(ctx, `ANALYZE events`); err != nil {
+		t.Fatal(err)
+	}
+	seqScans := func() int64 {
+		t.Helper()
+		// Flush this connection's counters, then read them in a new
+		// transaction.
+		if _, err := pool.Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pool.Exec(ctx, `SELECT 1`); err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		if err := pool.QueryRow(ctx, `SELECT seq_scan FROM pg_stat_user_tables WHERE relid = 'events'::regclass`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := seqScans()
+	for i, n := range []int{1, 3, 12, 1} {
+		if _, err := s.Append(ctx, "scan", eventstore.Exact(uint64(i*100)), numbered(n)...); err == nil && i > 0 {
+			t.Fatal("an append at a stale version went through")
+		}
+		if _, err := s.Append(ctx, "scan", eventstore.Any, numbered(n)...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	retry := numbered(2)
+	for range 2 {
+		if _, err := s.Append(ctx, "scan-retry", eventstore.NoStream, retry...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.AppendTx(ctx, tx, "scan-tx", eventstore.NoStream, numbered(2)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AppendTx(ctx, tx, "scan-tx", eventstore.Exact(2), numbered(1)...); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CommitTx(ctx, tx, res); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Import(ctx, []eventstore.RecordedEvent{{StreamID: "scan-import", Version: 1, Event: eventstore.NewEvent("I", nil)}}); err != nil {
+		t.Fatal(err)
+	}
+	if after := seqScans(); after != before {
+		t.Fatalf("the appends scanned the events table %d times", after-before)
+	}
+}

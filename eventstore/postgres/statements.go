@@ -89,16 +89,19 @@ func newStatements(schema string) statements {
 	// key is append_events' own: hashtext('chronicle.eventstore:' || the
 	// quoted schema), hashtext(stream).
 	lockKey := `hashtext('chronicle.eventstore:` + strings.ReplaceAll(pgmigrate.Quote(schema), `'`, `''`) + `')`
-	// restored is true while the store needs Reanchor: a stored transaction
-	// id at or above the snapshot's xmax (one past the latest completed
-	// transaction) plus the offset, not counting the rows of the
-	// statement's own transaction. No committed row can be there in a
-	// healthy store, so it only ever refuses after a restore (migration 3
-	// explains); one probe of the global order index.
+	// restored is true while the store needs Reanchor: the highest stored
+	// transaction id, not counting the rows of the statement's own
+	// transaction, is at or above the snapshot's xmax (one past the latest
+	// completed transaction) plus the offset. No committed row can be there
+	// in a healthy store, so it only ever refuses after a restore
+	// (migration 3 explains). It is written as max() so that the planner
+	// reads the end of the global order index, a few tuples; as an EXISTS
+	// over transaction_id >= xmax it chose a scan of the whole table, which
+	// made every append as slow as the log was long.
 	restored := func(offset string) string {
-		return `EXISTS (SELECT 1 FROM ` + events + ` r
-			WHERE r.transaction_id >= pg_snapshot_xmax(pg_current_snapshot())::text::bigint + ` + offset + `
-			  AND r.transaction_id <> coalesce(pg_current_xact_id_if_assigned()::text::bigint + ` + offset + `, -1))`
+		return `(coalesce((SELECT max(r.transaction_id) FROM ` + events + ` r
+			WHERE r.transaction_id <> coalesce(pg_current_xact_id_if_assigned()::text::bigint + ` + offset + `, -1)), -1)
+			>= pg_snapshot_xmax(pg_current_snapshot())::text::bigint + ` + offset + `)`
 	}
 	appendHead := `(SELECT coalesce(l.version, 0) AS actual, coalesce(l.transaction_id, 0) AS last_tid,
 			pg_current_xact_id()::text::bigint + ep.offset_xid AS tid

@@ -64,9 +64,11 @@ BEGIN
     -- (xmax is one past the latest completed transaction: this
     -- transaction's own rows, written by an earlier AppendTx, may be at or
     -- above it, and do not count.)
-    IF EXISTS (SELECT 1 FROM {{schema}}.events e
-                WHERE e.transaction_id >= pg_snapshot_xmax(pg_current_snapshot())::text::bigint + v_offset
-                  AND e.transaction_id <> coalesce(pg_current_xact_id_if_assigned()::text::bigint + v_offset, -1)) THEN
+    -- (As max(): the end of the global order index. An EXISTS over
+    -- transaction_id >= xmax was planned as a scan of the whole table.)
+    IF coalesce((SELECT max(e.transaction_id) FROM {{schema}}.events e
+                  WHERE e.transaction_id <> coalesce(pg_current_xact_id_if_assigned()::text::bigint + v_offset, -1)), -1)
+       >= pg_snapshot_xmax(pg_current_snapshot())::text::bigint + v_offset THEN
         status := 5;
         reason := 'stored transaction ids are ahead of this server''s (a restored dump?): run Reanchor';
         actual := coalesce(actual, 0);
