@@ -44,24 +44,23 @@ func (r *Repository[T]) LoadOrNew(ctx context.Context, id string) (T, error) {
 	return r.load(ctx, id)
 }
 
-func (r *Repository[T]) load(ctx context.Context, id string) (a T, err error) {
+func (r *Repository[T]) load(ctx context.Context, id string) (T, error) {
 	ctx, span := r.tracer.Start(ctx, r.spans[0], trace.SpanKindInternal)
+	a, err := r.loadEvents(ctx, id)
 	if span.IsRecording() {
-		defer func() {
-			var version, snapshot uint64
-			if err == nil {
-				version, snapshot = a.root().version, a.root().snapshotAt
-			}
-			span.SetAttributes(telemetry.KeyAggregateType.String(r.cfg.Type), telemetry.KeyAggregateID.String(id),
-				telemetry.KeyStream.String(r.cfg.StreamID(id)), telemetry.KeyStreamVersion.Int64(int64(version)),
-				telemetry.KeyEventsRead.Int64(int64(version-snapshot)), telemetry.KeySnapshotUsed.Bool(snapshot > 0))
-			if snapshot > 0 {
-				span.SetAttributes(telemetry.KeySnapshotVersion.Int64(int64(snapshot)))
-			}
-			telemetry.End(span, err)
-		}()
+		var version, snapshot uint64
+		if err == nil {
+			version, snapshot = a.root().version, a.root().snapshotAt
+		}
+		span.SetAttributes(telemetry.KeyAggregateType.String(r.cfg.Type), telemetry.KeyAggregateID.String(id),
+			telemetry.KeyStream.String(r.cfg.StreamID(id)), telemetry.KeyStreamVersion.Int64(int64(version)),
+			telemetry.KeyEventsRead.Int64(int64(version-snapshot)), telemetry.KeySnapshotUsed.Bool(snapshot > 0))
+		if snapshot > 0 {
+			span.SetAttributes(telemetry.KeySnapshotVersion.Int64(int64(snapshot)))
+		}
 	}
-	return r.loadEvents(ctx, id)
+	telemetry.End(span, err)
+	return a, err
 }
 
 func (r *Repository[T]) loadEvents(ctx context.Context, id string) (T, error) {

@@ -36,9 +36,10 @@ import (
 // Inside a [Scope], events carry the scope's metadata and, when it is
 // seeded, deterministic IDs; a save whose IDs the store already holds
 // elsewhere in the stream fails with an [*AlreadyAppliedError].
-func (r *Repository[T]) Save(ctx context.Context, a T) (out Appended, err error) {
+func (r *Repository[T]) Save(ctx context.Context, a T) (Appended, error) {
 	ctx, span := r.tracer.Start(ctx, r.spans[1], trace.SpanKindInternal)
-	if span.IsRecording() {
+	recording := span.IsRecording()
+	if recording {
 		var id string
 		var events int
 		if v := reflect.ValueOf(a); v.IsValid() && !(v.Kind() == reflect.Pointer && v.IsNil()) {
@@ -46,16 +47,17 @@ func (r *Repository[T]) Save(ctx context.Context, a T) (out Appended, err error)
 		}
 		span.SetAttributes(telemetry.KeyAggregateType.String(r.cfg.Type), telemetry.KeyAggregateID.String(id),
 			telemetry.KeyEventCount.Int(events))
-		defer func() {
-			span.SetAttributes(telemetry.KeyStream.String(out.Stream), telemetry.KeyStreamVersion.Int64(int64(out.To)),
-				telemetry.KeyOutcome.String(telemetry.Outcome(err)))
-			if k := telemetry.ConflictKind(err); k != "" {
-				span.SetAttributes(telemetry.KeyConflictKind.String(k))
-			}
-			telemetry.End(span, err)
-		}()
 	}
-	return r.save(ctx, a)
+	out, err := r.save(ctx, a)
+	if recording {
+		span.SetAttributes(telemetry.KeyStream.String(out.Stream), telemetry.KeyStreamVersion.Int64(int64(out.To)),
+			telemetry.KeyOutcome.String(telemetry.Outcome(err)))
+		if k := telemetry.ConflictKind(err); k != "" {
+			span.SetAttributes(telemetry.KeyConflictKind.String(k))
+		}
+	}
+	telemetry.End(span, err)
+	return out, err
 }
 
 func (r *Repository[T]) save(ctx context.Context, a T) (Appended, error) {
