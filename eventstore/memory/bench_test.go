@@ -169,7 +169,7 @@ func BenchmarkAppendInstrumentation(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/events=%d", mode, size), func(b *testing.B) {
 				cfg := memory.Config{}
 				if mode == "sdk" {
-					sdk := telemetrytest.New(b)
+					sdk := telemetrytest.NewExporting(b)
 					cfg.TracerProvider, cfg.MeterProvider = sdk.TracerProvider, sdk.MeterProvider
 				}
 				ctx := context.Background()

@@ -22,7 +22,7 @@ func BenchmarkAppendInstrumentation(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/events=%d", mode, size), func(b *testing.B) {
 				cfg := postgres.Config{}
 				if mode == "sdk" {
-					sdk := telemetrytest.New(b)
+					sdk := telemetrytest.NewExporting(b)
 					cfg.TracerProvider, cfg.MeterProvider = sdk.TracerProvider, sdk.MeterProvider
 				}
 				pool, schema := pgtest.Pool(b, pgtest.MaxConns(4))

@@ -177,3 +177,19 @@ func Tree(spans []sdktrace.ReadOnlySpan) string {
 	}
 	return b.String()
 }
+
+// NewExporting returns an SDK as a production program runs one: every
+// span sampled and handed to a batch span processor whose exporter
+// discards them (the cost of recording, without the network's), and
+// metrics aggregated by a meter provider. Spans is nil: nothing is kept
+// for the test to read. For benchmarks.
+func NewExporting(t testing.TB) *SDK {
+	s := &SDK{Reader: sdkmetric.NewManualReader()}
+	s.TracerProvider = sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()), sdktrace.WithSampler(sdktrace.AlwaysSample()))
+	s.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(s.Reader))
+	t.Cleanup(func() {
+		_ = s.TracerProvider.Shutdown(context.Background())
+		_ = s.MeterProvider.Shutdown(context.Background())
+	})
+	return s
+}
