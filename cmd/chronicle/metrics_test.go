@@ -13,25 +13,32 @@ import (
 )
 
 // chronicle --metrics-addr serves /metrics while a command runs: tail's
-// subscription reads the events appended meanwhile, and the scrape
-// counts them.
+// subscription reads the events appended meanwhile (by another process),
+// and the scrape counts them.
 func TestMetricsAddr(t *testing.T) {
 	schema := pgtest.Schema(t)
 	if cmd, _, errOut := command(schema, "migrate"); cmd.Run() != nil {
 		t.Fatalf("migrate: %s", errOut.String())
-	}
-	app, _, errOut := command(schema, "append", "s-1", "--expected", "any")
-	app.Stdin = strings.NewReader(`{"type":"Placed","data":{}}` + "\n" + `{"type":"Paid","data":{}}` + "\n")
-	if err := app.Run(); err != nil {
-		t.Fatalf("append: %v %s", err, errOut.String())
 	}
 	cmd, out, errOut := command(schema, "--metrics-addr", "127.0.0.1:0", "tail")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	re := regexp.MustCompile(`metrics on (http://127\.0\.0\.1:\d+/metrics)`)
+	// tail follows the log from its head: append once it does.
 	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(errOut.String(), "following the log") {
+		if time.Now().After(deadline) {
+			t.Fatalf("tail did not start: %q", errOut.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	app, _, appErr := command(schema, "append", "s-1", "--expected", "any")
+	app.Stdin = strings.NewReader(`{"type":"Placed","data":{}}` + "\n" + `{"type":"Paid","data":{}}` + "\n")
+	if err := app.Run(); err != nil {
+		t.Fatalf("append: %v %s", err, appErr.String())
+	}
+	re := regexp.MustCompile(`metrics on (http://127\.0\.0\.1:\d+/metrics)`)
 	var url string
 	for url == "" || !strings.Contains(out.String(), "Paid") {
 		if m := re.FindStringSubmatch(errOut.String()); m != nil {
