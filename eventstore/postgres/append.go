@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 	"regexp"
 
 	"github.com/chronicle-go/chronicle/eventstore"
@@ -245,6 +246,26 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 		Reason: fmt.Sprintf("gave up after %d attempts: %v", s.cfg.AppendAttempts, last)}
 }
 
+// epochStamp is what an append that made the Reanchor check saw: the
+// server's start time and the epoch row's xmin (see statements.go). While
+// both stay the same, the check's answer cannot change.
+type epochStamp struct {
+	started time.Time
+	xmin    int64
+}
+
+// noStamp matches no server: the statement makes the check.
+var noStamp = &epochStamp{xmin: -1}
+
+// sawStamp records the stamp an append returned, if it is not the one it
+// was given (the append made the check and passed it).
+func (s *Store) sawStamp(given *epochStamp, got epochStamp) {
+	if given.started.Equal(got.started) && given.xmin == got.xmin {
+		return
+	}
+	s.stamp.Store(&got)
+}
+
 // diagnose reads why the single statement wrote nothing: the stream's
 // version, whether any of the append's event IDs is stored, and whether
 // the store needs Reanchor.
@@ -262,14 +283,17 @@ func (s *Store) insert(ctx context.Context, c *pgx.Conn, a appendArgs) (res even
 	if n == 1 {
 		// The common case: scalar arguments, at most one row.
 		var tid, pos, version int64
-		err := c.QueryRow(ctx, s.sql.appendOne, a.stream, a.kind, a.version, a.ids[0], a.types[0], a.data[0], a.metadata[0]).
-			Scan(&tid, &pos, &version)
+		var st epochStamp
+		seen := s.stamp.Load()
+		err := c.QueryRow(ctx, s.sql.appendOne, a.stream, a.kind, a.version, a.ids[0], a.types[0], a.data[0], a.metadata[0], seen.started, seen.xmin).
+			Scan(&tid, &pos, &version, &st.started, &st.xmin)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return res, false, nil
 		}
 		if err != nil {
 			return res, false, err
 		}
+		s.sawStamp(seen, st)
 		return eventstore.AppendResult{Version: uint64(version),
 			Positions: []eventstore.Position{{Commit: uint64(tid), Prepare: uint64(pos)}}}, true, nil
 	}
@@ -277,7 +301,8 @@ func (s *Store) insert(ctx context.Context, c *pgx.Conn, a appendArgs) (res even
 	if n >= 10 {
 		query = s.sql.appendBatch
 	}
-	rows, err := c.Query(ctx, query, a.stream, a.kind, a.version, a.ids, a.types, a.data, a.metadata)
+	seen := s.stamp.Load()
+	rows, err := c.Query(ctx, query, a.stream, a.kind, a.version, a.ids, a.types, a.data, a.metadata, seen.started, seen.xmin)
 	if err != nil {
 		return res, false, err
 	}
@@ -285,9 +310,10 @@ func (s *Store) insert(ctx context.Context, c *pgx.Conn, a appendArgs) (res even
 	type row struct{ tid, pos, version int64 }
 	got := make([]row, 0, n)
 	first := int64(math.MaxInt64)
+	var st epochStamp
 	for rows.Next() {
 		var r row
-		if err := rows.Scan(&r.tid, &r.pos, &r.version); err != nil {
+		if err := rows.Scan(&r.tid, &r.pos, &r.version, &st.started, &st.xmin); err != nil {
 			return res, false, err
 		}
 		got = append(got, r)
@@ -303,6 +329,7 @@ func (s *Store) insert(ctx context.Context, c *pgx.Conn, a appendArgs) (res even
 	if len(got) != n {
 		return res, false, fmt.Errorf("postgres: append to %q: %d rows for %d events", a.stream, len(got), n)
 	}
+	s.sawStamp(seen, st)
 	res = eventstore.AppendResult{Version: uint64(first) + uint64(n) - 1, Positions: make([]eventstore.Position, n)}
 	for _, r := range got {
 		i := r.version - first

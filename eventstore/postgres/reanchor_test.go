@@ -22,21 +22,28 @@ import (
 func TestReanchorAfterRestore(t *testing.T) {
 	s, pool, _ := newStoreConfig(t, postgres.Config{HorizonWait: -1})
 	ctx := t.Context()
+	if _, after, err := s.Reanchor(ctx); err != nil || after != 0 {
+		t.Fatalf("Reanchor before any restore: offset %d, %v; want 0", after, err)
+	}
 	var checkpoint eventstore.Position // a subscriber's, at the last event
 	for i := range 5 {
+		// (The store remembers, from these appends, the server and the
+		// epoch row it checked, and skips the check while they stay.)
 		res, err := s.Append(ctx, "order", eventstore.Exact(uint64(i)), eventstore.NewEvent("E", nil))
 		if err != nil {
 			t.Fatal(err)
 		}
 		checkpoint = res.Positions[0]
 	}
-	if _, after, err := s.Reanchor(ctx); err != nil || after != 0 {
-		t.Fatalf("Reanchor before any restore: offset %d, %v; want 0", after, err)
-	}
 
-	// "Restore": stored transaction ids are now ahead of the server's.
+	// "Restore": stored transaction ids are now ahead of the server's, and
+	// the epoch row is a new one, as pg_restore writes it (a restore onto
+	// another server would also start another postmaster).
 	const ahead = 1_000_000_000
 	if _, err := pool.Exec(ctx, `UPDATE events SET transaction_id = transaction_id + $1`, ahead); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `WITH old AS (DELETE FROM epoch RETURNING *) INSERT INTO epoch SELECT * FROM old`); err != nil {
 		t.Fatal(err)
 	}
 	checkpoint.Commit += ahead

@@ -172,6 +172,9 @@ type Store struct {
 	// sessions says whether the pool's connections report their server
 	// session's pid (see checkSessions).
 	sessions atomic.Int32
+	// stamp is the server and epoch row an append last saw pass the
+	// Reanchor check (see statements.go); noStamp until one has.
+	stamp atomic.Pointer[epochStamp]
 }
 
 var _ eventstore.Store = (*Store)(nil)
@@ -198,6 +201,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		done:    make(chan struct{}),
 		notifyC: make(chan struct{}, 1),
 	}
+	s.stamp.Store(noStamp)
 	s.bg.Add(1)
 	go s.notifier()
 	return s, nil
