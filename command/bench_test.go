@@ -72,7 +72,7 @@ func BenchmarkCommandInstrumentation(b *testing.B) {
 			}
 			ctx := context.Background()
 			b.ReportAllocs()
-			telemetrytest.Overhead(b, 500, func(i int) {
+			telemetrytest.Overhead(b, 100, func(i int) {
 				if _, err := bus.Send(ctx, command.New(increment{ID: ids[i%aggregates]})); err != nil {
 					b.Fatal(err)
 				}

@@ -182,7 +182,7 @@ func BenchmarkAppendInstrumentation(b *testing.B) {
 				}
 				evs := benchEvents(b.N * size)
 				b.ReportAllocs()
-				telemetrytest.Overhead(b, 1000, func(i int) {
+				telemetrytest.Overhead(b, 200, func(i int) {
 					if _, err := s.Append(ctx, names[i%streams], eventstore.Exact(uint64(i/streams*size)), evs[i*size:(i+1)*size]...); err != nil {
 						b.Fatal(err)
 					}

@@ -42,7 +42,7 @@ func BenchmarkAppendInstrumentation(b *testing.B) {
 					evs[i] = benchEvent()
 				}
 				b.ReportAllocs()
-				telemetrytest.Overhead(b, 50, func(i int) {
+				telemetrytest.Overhead(b, 20, func(i int) {
 					if _, err := s.Append(ctx, fmt.Sprintf("order-%d", i%streams), eventstore.Exact(uint64(i/streams*size)), evs[i*size:(i+1)*size]...); err != nil {
 						b.Fatal(err)
 					}
