@@ -89,15 +89,22 @@ type Append struct {
 // [Stamp] on it, so they remember the append's trace context.
 func (s *Store) StartAppend(ctx context.Context, stream string, expected eventstore.ExpectedVersion, n int) (context.Context, Append) {
 	if s == nil || off.Load() {
-		return ctx, Append{span: nonRecording}
+		return ctx, Append{}
 	}
-	ctx, span := s.tracer.Start(ctx, "eventstore.append", trace.SpanKindClient)
-	if span.IsRecording() {
-		span.SetAttributes(s.system, semconv.DBOperationNameKey.String(OpAppend), KeyStream.String(stream),
-			KeyEventCount.Int(n), KeyExpectedVersion.String(Expected(expected)))
+	tracer, tracing := s.tracer.current()
+	metrics := s.appends.Enabled(ctx)
+	if !tracing && !metrics {
+		return ctx, Append{} // the common case without an SDK: nothing to do at the end either
 	}
-	a := Append{s: s, span: span, events: n, metrics: s.appends.Enabled(ctx)}
-	if a.metrics {
+	a := Append{s: s, span: nonRecording, events: n, metrics: metrics}
+	if tracing {
+		ctx, a.span = tracer.Start(ctx, "eventstore.append", trace.WithSpanKind(trace.SpanKindClient))
+		if a.span.IsRecording() {
+			a.span.SetAttributes(s.system, semconv.DBOperationNameKey.String(OpAppend), KeyStream.String(stream),
+				KeyEventCount.Int(n), KeyExpectedVersion.String(Expected(expected)))
+		}
+	}
+	if metrics {
 		a.start = time.Now()
 	}
 	return ctx, a
