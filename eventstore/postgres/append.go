@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"time"
 	"regexp"
+	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/internal/telemetry"
