@@ -55,7 +55,7 @@ func newBaselineSQL(schema string) baselineSQL {
 		append: `WITH ins AS (
 			INSERT INTO ` + events + ` (transaction_id, stream_id, version, event_id, type, data, metadata)
 			SELECT pg_current_xact_id()::text::bigint, $1, $2::bigint + u.ord, u.id, u.typ, u.dat, u.md
-			  FROM unnest($3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[]) WITH ORDINALITY AS u(id, typ, dat, md, ord)
+			  FROM unnest($3::uuid[], $4::text[], $5::json[], $6::json[]) WITH ORDINALITY AS u(id, typ, dat, md, ord)
 			 WHERE coalesce((SELECT max(version) FROM ` + events + ` WHERE stream_id = $1), 0) = $2::bigint
 			RETURNING position
 		)

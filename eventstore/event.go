@@ -17,9 +17,9 @@ type Event struct {
 	// Type is a stable name for the event's kind ("OrderPlaced"), not a Go
 	// type name: renaming a Go type must never orphan stored events.
 	Type string
-	// Data is the payload: a JSON document, or empty. Stores may normalise
-	// JSON (PostgreSQL's jsonb reorders keys and drops white space), so
-	// compare payloads as JSON values, not as bytes.
+	// Data is the payload: a JSON document, or empty. Every store keeps it
+	// byte for byte: a read returns the bytes appended, key order, white
+	// space and the spelling of numbers included, and so never more of them.
 	Data []byte
 	// Metadata travels with the event: correlation, causation, free keys.
 	Metadata Metadata

@@ -157,8 +157,8 @@ func (l Limits) CheckAppend(stream string, events []Event) error {
 		if len(e.Data) > 0 && !json.Valid(e.Data) {
 			return bad(ErrInvalidEvent, "payload is not valid JSON")
 		}
-		// encoding/json accepts invalid UTF-8 inside strings; PostgreSQL's
-		// jsonb and EventStoreDB's JSON do not.
+		// encoding/json accepts invalid UTF-8 inside strings; PostgreSQL and
+		// EventStoreDB's JSON do not.
 		if !utf8.Valid(e.Data) {
 			return bad(ErrInvalidEvent, "payload is not valid UTF-8")
 		}
@@ -178,9 +178,13 @@ func (l Limits) CheckAppend(stream string, events []Event) error {
 	return nil
 }
 
-// checkEscapes refuses the \u escapes of valid JSON that PostgreSQL's
-// jsonb cannot store: \u0000, and a surrogate that is not half of a pair.
-// data is valid JSON, so every backslash starts an escape inside a string.
+// checkEscapes refuses the \u escapes of valid JSON that stand for no
+// character PostgreSQL's text can hold: \u0000, and a surrogate that is not
+// half of a pair. The PostgreSQL store keeps payloads as json, which would
+// take them, but every query that reads such a string as text (->> on the
+// payload, a cast to jsonb) would fail on that event, and other JSON
+// parsers replace or refuse them too. data is valid JSON, so every
+// backslash starts an escape inside a string.
 func checkEscapes(data []byte) string {
 	for i := bytes.IndexByte(data, '\\'); i >= 0 && i+1 < len(data); {
 		if data[i+1] != 'u' {
@@ -189,7 +193,7 @@ func checkEscapes(data []byte) string {
 			r := hex4(data[i+2:])
 			switch {
 			case r == 0:
-				return `holds \u0000, which PostgreSQL's jsonb cannot store`
+				return `holds \u0000, which PostgreSQL's text (and jsonb) cannot hold`
 			case r >= 0xD800 && r < 0xDC00: // a high surrogate: a low one must follow
 				if len(data) < i+12 || data[i+6] != '\\' || data[i+7] != 'u' {
 					return fmt.Sprintf(`holds \u%04x, half of a surrogate pair`, r)

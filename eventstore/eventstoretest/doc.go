@@ -21,7 +21,8 @@
 //   - Idempotent retries by event ID, and event IDs reused anywhere else.
 //   - ReadStream and ReadAll: directions, starting points, limits, breaking
 //     out early, missing streams.
-//   - Payloads, metadata and recording times round trip.
+//   - Payloads round trip byte for byte (numbers beyond any float or
+//     numeric included); metadata and recording times round trip.
 //   - Subscriptions: catch-up, resume from a checkpoint, live delivery,
 //     filters, cancellation.
 //   - Concurrency: writers racing [eventstore.Exact] on one stream (exactly
@@ -51,6 +52,12 @@
 // the store enforces when they are not the defaults, and where the store
 // recognises stored event IDs ([IdempotencyScope]: the whole store, as the
 // contract says, or one stream, as KurrentDB does).
+//
+// # Fuzzing
+//
+// [FuzzAppend] is a fuzz target for a backend's append validation: every
+// input is refused with the typed error and stores nothing, or reads back
+// byte for byte.
 //
 // # Time
 //

@@ -64,6 +64,8 @@ func (s *suite) testRoundTrip(t *testing.T) {
 		}
 	})
 
+	// Payloads read back byte for byte: key order, white space, duplicate
+	// keys and the spelling of numbers as written, and so the size.
 	t.Run("Payload", func(t *testing.T) {
 		st := s.store(t)
 		payloads := []string{
@@ -79,6 +81,15 @@ func (s *suite) testRoundTrip(t *testing.T) {
 			`null`,
 			`{}`,
 			``, // empty payload
+			`{"a":1,"a":2}`,
+			`  {"padded" : true}  `,
+			`{"n":-0.0,"m":1.50,"e":1E+2}`,
+			`{"big":123456789012345678901234567890123456789}`,
+			// Numbers far beyond float64 and PostgreSQL's numeric: stored
+			// as written, read back at the size written.
+			`{"n":1e1000000}`,
+			`{"n":1e-20000}`,
+			`[1e131071,1e131071,1e131071,-1e-16383,0e-16000]`,
 		}
 		var evs []eventstore.Event
 		for _, p := range payloads {

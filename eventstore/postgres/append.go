@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -507,7 +506,7 @@ func (s *Store) encode(stream string, expected eventstore.ExpectedVersion, event
 			a.data[i] = e.Data
 		}
 		if !e.Metadata.IsZero() {
-			md, err := json.Marshal(e.Metadata)
+			md, err := encodeMetadata(e.Metadata)
 			if err != nil {
 				return appendArgs{}, &eventstore.InvalidAppendError{Stream: stream, Index: i, Err: eventstore.ErrInvalidEvent, Reason: "metadata: " + err.Error()}
 			}

@@ -67,7 +67,7 @@ const rawInsert = `INSERT INTO raw_events (transaction_id, stream_id, version, e
 // INSERT ... SELECT over arrays.
 const rawInsertMany = `INSERT INTO raw_events (transaction_id, stream_id, version, event_id, type, data, metadata)
 	SELECT pg_current_xact_id()::text::bigint, $1, $2 + u.ord, u.id, u.typ, u.dat, u.md
-	FROM unnest($3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[]) WITH ORDINALITY AS u(id, typ, dat, md, ord)`
+	FROM unnest($3::uuid[], $4::text[], $5::json[], $6::json[]) WITH ORDINALITY AS u(id, typ, dat, md, ord)`
 
 // rawColumns is evs as the column arrays the multi-row baselines insert.
 func rawColumns(evs []eventstore.Event) (ids [][16]byte, types []string, data, mds [][]byte) {

@@ -16,8 +16,15 @@
 //
 // Embedded, numbered migrations ([Migrations], component "eventstore")
 // create, in the configured schema: events (the log; a stream's version is
-// its last event's), epoch (the transaction id offset of [Store.Reanchor])
-// and the append_events function. See docs/postgres.md.
+// its last event's; payloads and metadata as json, kept byte for byte),
+// epoch (the transaction id offset of [Store.Reanchor]) and the
+// append_events function. See docs/postgres.md.
+//
+// # Unreadable events
+//
+// A read that fails on one stored event yields every event before it, then
+// an [eventstore.UnreadableEventError] naming it, instead of failing the
+// page: see unreadable.go.
 //
 // # Global order
 //

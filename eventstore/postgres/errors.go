@@ -87,6 +87,9 @@ func transient(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
+	if _, ok := errors.AsType[*rowError](err); ok {
+		return false // a row that does not decode does not get better
+	}
 	// Everything else pgx reports is about the connection: a network error,
 	// a backend terminated under it, a broken pipe, a failed connect.
 	return true

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/eventstore/eventstoretest"
 	"github.com/chronicle-go/chronicle/internal/pgtest"
 )
 
@@ -61,5 +62,20 @@ func FuzzPayloadEscapes(f *testing.F) {
 		if refused != pgRefused {
 			t.Fatalf("payload %q: CheckAppend says %v, PostgreSQL's jsonb says %v", data, err, pgErr)
 		}
+	})
+}
+
+// FuzzAppend: every append is refused with the typed error and stores
+// nothing, or reads back byte for byte (see eventstoretest.FuzzAppend):
+// PostgreSQL refuses nothing that Limits.CheckAppend lets through, and
+// returns nothing larger than was written.
+func FuzzAppend(f *testing.F) {
+	s, pool, _ := newStore(f)
+	eventstoretest.FuzzAppend(f, s, func(t testing.TB) int {
+		var n int
+		if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM events`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
 	})
 }

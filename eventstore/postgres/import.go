@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -94,7 +93,7 @@ func (s *Store) Import(ctx context.Context, events []eventstore.RecordedEvent) (
 		}
 		if !e.Metadata.IsZero() {
 			var err error
-			if md, err = json.Marshal(e.Metadata); err != nil {
+			if md, err = encodeMetadata(e.Metadata); err != nil {
 				return ImportResult{}, &eventstore.InvalidAppendError{Stream: e.StreamID, Index: i, Err: eventstore.ErrInvalidEvent, Reason: err.Error()}
 			}
 		}

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 
@@ -10,7 +11,7 @@ import (
 // decodeMetadata decodes a metadata column. Reads decode one per event, and
 // encoding/json's reflection was a large share of a stream read's client
 // time, so the common shape (the known keys, strings without escapes, as
-// jsonb prints them) is scanned by hand; anything else goes to
+// encodeMetadata writes them and jsonb printed them) is scanned by hand; anything else goes to
 // encoding/json, which defines the result. The result is returned by value
 // so that the caller's event does not escape to the heap; in, if not nil,
 // shares correlation and causation IDs that repeat from event to event.
@@ -20,6 +21,19 @@ func decodeMetadata(b []byte, in *interner) (eventstore.Metadata, error) {
 		return m, nil
 	}
 	return unmarshalMetadata(b)
+}
+
+// encodeMetadata writes m as the metadata column stores it: encoding/json,
+// without its HTML escapes (<, > and & as \u003c...), which would send
+// every read of such a value down decodeMetadata's slow path.
+func encodeMetadata(m eventstore.Metadata) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 func unmarshalMetadata(b []byte) (eventstore.Metadata, error) {

@@ -61,8 +61,47 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 			var err error
 			buf, err = s.fetch(ctx, buf[:0], query, stream, next, page)
 			if err != nil {
-				yield(eventstore.RecordedEvent{}, s.mapError("read stream", stream, err))
-				return
+				// Deliver what arrived, then look into the event that would
+				// have come next (see unreadable.go).
+				for _, e := range buf {
+					if !yield(e, nil) {
+						return
+					}
+					remaining--
+					next = int64(e.Version) + 1
+					if backwards {
+						next = int64(e.Version) - 1
+					}
+				}
+				if (opts.Limit > 0 && remaining <= 0) || next < 1 {
+					return
+				}
+				if !isolatable(ctx, err) {
+					yield(eventstore.RecordedEvent{}, s.mapError("read stream", stream, err))
+					return
+				}
+				nextQuery := s.sql.nextStream
+				if backwards {
+					nextQuery = s.sql.nextBack
+				}
+				e, err := s.isolate(ctx, nextQuery, []any{stream, next, 1}, err)
+				if err != nil {
+					yield(eventstore.RecordedEvent{}, s.readFailure("read stream", stream, err))
+					return
+				}
+				if !yield(e, nil) {
+					return
+				}
+				first = false
+				remaining--
+				next = int64(e.Version) + 1
+				if backwards {
+					next = int64(e.Version) - 1
+				}
+				if (opts.Limit > 0 && remaining <= 0) || next < 1 {
+					return
+				}
+				continue
 			}
 			if first && len(buf) == 0 {
 				var exists bool
@@ -140,8 +179,41 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 			var err error
 			buf, h, err = s.readPage(ctx, buf[:0], from, backwards, page, eventstore.Filter{})
 			if err != nil {
-				yield(eventstore.RecordedEvent{}, s.mapError("read all", "", err))
-				return
+				// Deliver what arrived, then look into the event that would
+				// have come next (see unreadable.go).
+				if !yieldAll(buf, yield) {
+					return
+				}
+				remaining -= len(buf)
+				if len(buf) > 0 {
+					from = buf[len(buf)-1].Position
+				}
+				if opts.Limit > 0 && remaining <= 0 {
+					return
+				}
+				if !isolatable(ctx, err) {
+					yield(eventstore.RecordedEvent{}, s.mapError("read all", "", err))
+					return
+				}
+				nextQuery := s.sql.nextAll
+				if backwards {
+					nextQuery = s.sql.nextAllBack
+				}
+				e, err := s.isolate(ctx, nextQuery, []any{clampPos(from.Commit), clampPos(from.Prepare), 1, nil, nil}, err)
+				if err != nil {
+					yield(eventstore.RecordedEvent{}, s.readFailure("read all", "", err))
+					return
+				}
+				if !yield(e, nil) {
+					return
+				}
+				first = false
+				remaining--
+				from = e.Position
+				if opts.Limit > 0 && remaining <= 0 {
+					return
+				}
+				continue
 			}
 			// Committed events wait behind a transaction in flight. Forwards,
 			// at the end of the log, or backwards, before the first event:
@@ -274,14 +346,14 @@ func (s *Store) readPage(ctx context.Context, buf []eventstore.RecordedEvent, fr
 	r := &d.r
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
-			return buf, horizon{}, err
+			return buf, horizon{}, &rowError{err}
 		}
 		if r.tid < 0 { // the horizon row of an empty page
 			continue
 		}
 		e, err := d.event()
 		if err != nil {
-			return buf, horizon{}, err
+			return buf, horizon{}, &rowError{err}
 		}
 		buf = append(buf, e)
 	}
@@ -311,11 +383,11 @@ func (s *Store) fetch(ctx context.Context, buf []eventstore.RecordedEvent, query
 	dest := d.targets()
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
-			return buf, err
+			return buf, &rowError{err}
 		}
 		e, err := d.event()
 		if err != nil {
-			return buf, err
+			return buf, &rowError{err}
 		}
 		buf = append(buf, e)
 	}

@@ -16,6 +16,11 @@ type statements struct {
 	restored     string
 	findIDs      string
 	findPos      string
+	nextAll      string
+	nextAllBack  string
+	nextStream   string
+	nextBack     string
+	readAt       string
 	appendEvents string
 	horizon      string
 	readAll      string
@@ -150,21 +155,21 @@ func newStatements(schema string) statements {
 		// directly, 0.85 through the subquery; 10-event appends 0.85
 		// through the subquery, 0.88 directly).
 		appendOne: `/* chronicle.append */ INSERT INTO ` + events + ` (transaction_id, stream_id, version, event_id, type, data, metadata)
-			SELECT x.tid, $1, x.actual + 1, $4::uuid, $5::text, $6::jsonb, $7::jsonb
+			SELECT x.tid, $1, x.actual + 1, $4::uuid, $5::text, $6::json, $7::json
 			  FROM ` + appendHead + ` x
 			 WHERE x.last_tid <= x.tid
 			RETURNING transaction_id, position, version, ` + stamp,
 		appendMany: `/* chronicle.append */ INSERT INTO ` + events + ` (transaction_id, stream_id, version, event_id, type, data, metadata)
 			SELECT x.tid, $1, x.actual + u.ord, u.id, u.typ, u.dat, u.md
 			  FROM ` + appendHead + ` x,
-			       (SELECT $4::uuid[] AS ids, $5::text[] AS types, $6::jsonb[] AS data, $7::jsonb[] AS metadata OFFSET 0) a,
+			       (SELECT $4::uuid[] AS ids, $5::text[] AS types, $6::json[] AS data, $7::json[] AS metadata OFFSET 0) a,
 			       unnest(a.ids, a.types, a.data, a.metadata) WITH ORDINALITY AS u(id, typ, dat, md, ord)
 			 WHERE x.last_tid <= x.tid
 			RETURNING transaction_id, position, version, ` + stamp,
 		appendBatch: `/* chronicle.append */ INSERT INTO ` + events + ` (transaction_id, stream_id, version, event_id, type, data, metadata)
 			SELECT x.tid, $1, x.actual + u.ord, u.id, u.typ, u.dat, u.md
 			  FROM ` + appendHead + ` x,
-			       unnest($4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[]) WITH ORDINALITY AS u(id, typ, dat, md, ord)
+			       unnest($4::uuid[], $5::text[], $6::json[], $7::json[]) WITH ORDINALITY AS u(id, typ, dat, md, ord)
 			 WHERE x.last_tid <= x.tid
 			RETURNING transaction_id, position, version, ` + stamp,
 		// diagnose: the stream's version, whether any of the event IDs
@@ -203,6 +208,25 @@ func newStatements(schema string) statements {
 		readBack: `SELECT ` + eventColumns + ` FROM ` + events + ` ev
 			WHERE ev.stream_id = $1 AND ev.version <= $2 ORDER BY ev.version DESC LIMIT $3`,
 		streamExists: `SELECT EXISTS (SELECT 1 FROM ` + events + ` WHERE stream_id = $1)`,
+		// nextAll, nextAllBack, nextStream and nextBack name the event a
+		// failed page read would have delivered next (after the last one it
+		// did deliver), with the columns that cannot fail to print: the
+		// suspect, when a read fails on one event (see unreadable.go). They
+		// take the same arguments as readAll, readAllBack, readStream and
+		// readBack, and reach the same event: below the horizon, nothing
+		// can appear before it.
+		nextAll: `SELECT ev.transaction_id, ev.position, ev.stream_id, ev.version, ev.event_id, ev.type FROM ` + events + ` ev
+			WHERE (ev.transaction_id, ev.position) > ($1, $2) AND ev.transaction_id < (` + horizon + `)` + filter + `
+			ORDER BY ev.transaction_id, ev.position LIMIT $3`,
+		nextAllBack: `SELECT ev.transaction_id, ev.position, ev.stream_id, ev.version, ev.event_id, ev.type FROM ` + events + ` ev
+			WHERE (ev.transaction_id, ev.position) < ($1, $2) AND ev.transaction_id < (` + horizon + `)` + filter + `
+			ORDER BY ev.transaction_id DESC, ev.position DESC LIMIT $3`,
+		nextStream: `SELECT ev.transaction_id, ev.position, ev.stream_id, ev.version, ev.event_id, ev.type FROM ` + events + ` ev
+			WHERE ev.stream_id = $1 AND ev.version >= $2 ORDER BY ev.version LIMIT $3`,
+		nextBack: `SELECT ev.transaction_id, ev.position, ev.stream_id, ev.version, ev.event_id, ev.type FROM ` + events + ` ev
+			WHERE ev.stream_id = $1 AND ev.version <= $2 ORDER BY ev.version DESC LIMIT $3`,
+		// readAt reads the one event at a position.
+		readAt: `SELECT ` + eventColumns + ` FROM ` + events + ` ev WHERE ev.transaction_id = $1 AND ev.position = $2`,
 		head: `WITH h AS MATERIALIZED (` + horizon + `)
 			SELECT h.horizon, ev.transaction_id, ev.position FROM h LEFT JOIN LATERAL (
 				SELECT transaction_id, position FROM ` + events + ` ev WHERE ev.transaction_id < h.horizon

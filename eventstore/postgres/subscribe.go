@@ -54,13 +54,44 @@ func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions)
 			}
 			buf, h, err = s.readPage(ctx, buf[:0], pos, false, page, opts.Filter)
 			if err != nil {
+				// What arrived before the failure is final: deliver it.
+				for _, e := range buf {
+					if !yield(e, nil) {
+						return
+					}
+					pos = e.Position
+				}
 				if ctx.Err() != nil {
 					yield(eventstore.RecordedEvent{}, ctx.Err())
 					return
 				}
-				if !transient(err) {
-					yield(eventstore.RecordedEvent{}, s.mapError("subscribe", "", err))
-					return
+				if isolatable(ctx, err) {
+					// Perhaps one event cannot be read: find out (see
+					// unreadable.go).
+					var types, prefixes []string
+					if len(opts.Filter.EventTypes) > 0 {
+						types = opts.Filter.EventTypes
+					}
+					if len(opts.Filter.StreamPrefixes) > 0 {
+						prefixes = opts.Filter.StreamPrefixes
+					}
+					e, ierr := s.isolate(ctx, s.sql.nextAll, []any{clampPos(pos.Commit), clampPos(pos.Prepare), 1, types, prefixes}, err)
+					if ierr == nil {
+						if !yield(e, nil) {
+							return
+						}
+						pos = e.Position
+						continue
+					}
+					if ctx.Err() != nil {
+						yield(eventstore.RecordedEvent{}, ctx.Err())
+						return
+					}
+					if !transient(ierr) {
+						yield(eventstore.RecordedEvent{}, s.readFailure("subscribe", "", ierr))
+						return
+					}
+					err = ierr
 				}
 				d := pause.Next()
 				s.log.Warn("chronicle: subscription read failed; retrying from its last position", "position", pos.String(), "error", err, "retry_in", d)
