@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -9,9 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/chronicle-go/chronicle/aggregate"
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/eventstore/postgres"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // BenchmarkPaired runs chronicle and its raw-pgx baselines in turn, one
@@ -32,16 +37,19 @@ import (
 // version costs PostgreSQL at all.
 func BenchmarkPaired(b *testing.B) {
 	ctx := context.Background()
-	// report writes the metrics: µs per operation for each side, the
-	// ratio of the first baseline's time to the store's as "ratio" and
-	// the second's, if any, as "ratio-checked".
+	// report writes the metrics: µs per operation for each side, and
+	// each baseline's time over the store's as "ratio-<side>" ("ratio"
+	// for the bare "raw" side).
 	report := func(b *testing.B, names []string, per []time.Duration) {
 		for i, name := range names {
 			b.ReportMetric(float64(per[i].Nanoseconds())/1e3, name+"-µs/op")
 		}
-		b.ReportMetric(float64(per[1])/float64(per[0]), "ratio")
-		if len(per) > 2 {
-			b.ReportMetric(float64(per[2])/float64(per[0]), "ratio-checked")
+		for i := 1; i < len(names); i++ {
+			metric := "ratio-" + names[i]
+			if names[i] == "raw" {
+				metric = "ratio"
+			}
+			b.ReportMetric(float64(per[i])/float64(per[0]), metric)
 		}
 		b.ReportMetric(0, "ns/op")
 	}
@@ -51,10 +59,17 @@ func BenchmarkPaired(b *testing.B) {
 	// that no side pays for collecting another's garbage: the raw reads
 	// allocate five objects per row, the store's almost none, and without
 	// it the store's reads were charged for the raw reads' cycles.
-	serial := func(b *testing.B, collect bool, names []string, sides ...func(i int) error) {
+	// prepared is serial with prepare(i) run, untimed, before the sides'
+	// i-th operations.
+	prepared := func(b *testing.B, collect bool, names []string, prepare func(i int), sides ...func(i int) error) {
 		total := make([]time.Duration, len(sides))
 		n := 0
 		for b.Loop() {
+			if prepare != nil {
+				b.StopTimer()
+				prepare(n)
+				b.StartTimer()
+			}
 			for k := range sides {
 				j := (n + k) % len(sides)
 				if collect {
@@ -74,17 +89,21 @@ func BenchmarkPaired(b *testing.B) {
 		}
 		report(b, names, per)
 	}
-	appendNames := []string{"store", "raw", "checked"}
+	serial := func(b *testing.B, collect bool, names []string, sides ...func(i int) error) {
+		prepared(b, collect, names, nil, sides...)
+	}
+	appendNames := []string{"store", "raw", "checked", "rawpgx"}
 
 	b.Run("append1", func(b *testing.B) {
-		s, pool := benchStore(b)
+		s, pool := pairedStore(b)
 		serial(b, false, appendNames,
 			func(int) error { _, err := s.Append(ctx, "bench", eventstore.Any, benchEvent()); return err },
 			func(i int) error { return rawAppend(ctx, pool, "bench", int64(i+1), benchEvent()) },
-			func(i int) error { return checkedAppend(ctx, pool, "bench-checked", int64(i), benchEvent()) })
+			func(i int) error { return checkedAppend(ctx, pool, "bench-checked", int64(i), benchEvent()) },
+			func(i int) error { return rawpgxAppend(ctx, pool, "bench", int64(i), benchEvent()) })
 	})
 	b.Run("append10", func(b *testing.B) {
-		s, pool := benchStore(b)
+		s, pool := pairedStore(b)
 		ten := func() []eventstore.Event {
 			evs := make([]eventstore.Event, 10)
 			for i := range evs {
@@ -95,17 +114,17 @@ func BenchmarkPaired(b *testing.B) {
 		serial(b, false, appendNames,
 			func(int) error { _, err := s.Append(ctx, "bench", eventstore.Any, ten()...); return err },
 			func(i int) error { return rawAppendMany(ctx, pool, "bench", int64(i*10), ten()) },
-			func(i int) error { return checkedAppend(ctx, pool, "bench-checked", int64(i*10), ten()...) })
+			func(i int) error { return checkedAppend(ctx, pool, "bench-checked", int64(i*10), ten()...) },
+			func(i int) error { return rawpgxAppend(ctx, pool, "bench", int64(i*10), ten()...) })
 	})
-	b.Run("append1-8writers", func(b *testing.B) {
-		s, pool := benchStore(b)
-		// Throughput, so the sides cannot share the load (they would
-		// share the commit queue, and each append's time would mostly be
-		// another side's): blocks of 100 ms, 8 writers each on its own
-		// stream, the sides' blocks in turn (rotating which goes first).
-		const writers = 8
-		var rawVersion, checkedVersion [writers]int64
-		block := func(do func(w int) error) (int64, time.Duration, error) {
+	// Throughput with 8 writers, so the sides cannot share the load (they
+	// would share the commit queue, and each append's time would mostly be
+	// another side's): blocks of 100 ms, 8 writers, the sides' blocks in
+	// turn (rotating which goes first). do returns whether it counts (a
+	// racing writer's lost race does not).
+	const writers = 8
+	blocks := func(b *testing.B, names []string, sides ...func(w int) (bool, error)) {
+		block := func(do func(w int) (bool, error)) (int64, time.Duration, error) {
 			var n atomic.Int64
 			var wg sync.WaitGroup
 			errs := make(chan error, writers)
@@ -114,32 +133,20 @@ func BenchmarkPaired(b *testing.B) {
 			for w := range writers {
 				wg.Go(func() {
 					for time.Now().Before(deadline) {
-						if err := do(w); err != nil {
+						ok, err := do(w)
+						if err != nil {
 							errs <- err
 							return
 						}
-						n.Add(1)
+						if ok {
+							n.Add(1)
+						}
 					}
 				})
 			}
 			wg.Wait()
 			close(errs)
 			return n.Load(), time.Since(start), <-errs
-		}
-		sides := []func(w int) error{
-			func(w int) error {
-				_, err := s.Append(ctx, fmt.Sprintf("writer-%d", w), eventstore.Any, benchEvent())
-				return err
-			},
-			func(w int) error {
-				rawVersion[w]++
-				return rawAppend(ctx, pool, fmt.Sprintf("writer-%d", w), rawVersion[w], benchEvent())
-			},
-			func(w int) error {
-				err := checkedAppend(ctx, pool, fmt.Sprintf("checked-%d", w), checkedVersion[w], benchEvent())
-				checkedVersion[w]++
-				return err
-			},
 		}
 		count := make([]int64, len(sides))
 		spent := make([]time.Duration, len(sides))
@@ -149,49 +156,237 @@ func BenchmarkPaired(b *testing.B) {
 				j := (i + k) % len(sides)
 				n, d, err := block(sides[j])
 				if err != nil {
-					b.Fatalf("%s: %v", appendNames[j], err)
+					b.Fatalf("%s: %v", names[j], err)
 				}
 				count[j], spent[j] = count[j]+n, spent[j]+d
 			}
 			i++
 		}
-		// Per append across the 8 writers.
+		// Per (successful) append across the 8 writers.
 		per := make([]time.Duration, len(sides))
 		for j := range sides {
 			per[j] = time.Duration(int64(spent[j]) / max(count[j], 1))
 		}
-		report(b, appendNames, per)
+		report(b, names, per)
+	}
+	b.Run("append1-8writers", func(b *testing.B) {
+		s, pool := pairedStore(b)
+		var rawVersion, checkedVersion, rawpgxVersion [writers]int64
+		blocks(b, appendNames,
+			func(w int) (bool, error) {
+				_, err := s.Append(ctx, fmt.Sprintf("writer-%d", w), eventstore.Any, benchEvent())
+				return true, err
+			},
+			func(w int) (bool, error) {
+				rawVersion[w]++
+				return true, rawAppend(ctx, pool, fmt.Sprintf("writer-%d", w), rawVersion[w], benchEvent())
+			},
+			func(w int) (bool, error) {
+				err := checkedAppend(ctx, pool, fmt.Sprintf("checked-%d", w), checkedVersion[w], benchEvent())
+				checkedVersion[w]++
+				return true, err
+			},
+			func(w int) (bool, error) {
+				err := rawpgxAppend(ctx, pool, fmt.Sprintf("writer-%d", w), rawpgxVersion[w], benchEvent())
+				rawpgxVersion[w]++
+				return true, err
+			})
+	})
+	// 8 writers racing on one stream, each appending with the version it
+	// last saw; a loser learns the stream's version (the store from the
+	// ConflictError, rawpgx with a query after the unique violation) and
+	// tries again. The time is per successful append.
+	b.Run("race8", func(b *testing.B) {
+		s, pool := pairedStore(b)
+		var storeSeen, rawpgxSeen [writers]int64
+		blocks(b, []string{"store", "rawpgx"},
+			func(w int) (bool, error) {
+				res, err := s.Append(ctx, "race", eventstore.Exact(uint64(storeSeen[w])), benchEvent())
+				if ce, ok := errors.AsType[*eventstore.ConflictError](err); ok && ce.EventID == uuid.Nil {
+					storeSeen[w] = int64(ce.Actual)
+					return false, nil
+				}
+				if err != nil {
+					return false, err
+				}
+				storeSeen[w] = int64(res.Version)
+				return true, nil
+			},
+			func(w int) (bool, error) {
+				v, ok, err := rawpgxRace(ctx, pool, "race", rawpgxSeen[w], benchEvent())
+				rawpgxSeen[w] = v
+				return ok, err
+			})
 	})
 
+	// Read sizes: 10,000 events for a stream and an aggregate, 100,000 for
+	// the global log (10,000 with -short).
 	const events = 10_000
-	b.Run("read", func(b *testing.B) {
-		s, pool := benchStore(b)
-		fill(b, s, pool, "big", events)
-		count := func(seq func(yield func(eventstore.RecordedEvent, error) bool)) error {
-			n := 0
-			for _, err := range seq {
-				if err != nil {
-					return err
-				}
-				n++
+	logEvents := 100_000
+	if testing.Short() {
+		logEvents = 10_000
+	}
+	count := func(want int, seq func(yield func(eventstore.RecordedEvent, error) bool)) error {
+		n := 0
+		for _, err := range seq {
+			if err != nil {
+				return err
 			}
-			if n != events {
-				return fmt.Errorf("read %d events", n)
-			}
-			return nil
+			n++
 		}
-		readNames := []string{"store", "raw"}
+		if n != want {
+			return fmt.Errorf("read %d events, want %d", n, want)
+		}
+		return nil
+	}
+	b.Run("read", func(b *testing.B) {
+		s, pool := pairedStore(b)
+		fill(b, s, pool, "big", events)
+		copyToRawpgx(b, pool)
+		readNames := []string{"store", "raw", "rawpgx"}
 		b.Run("stream10k", func(b *testing.B) {
 			serial(b, true, readNames,
-				func(int) error { return count(s.ReadStream(ctx, "big", eventstore.ReadStreamOptions{})) },
-				func(int) error { return rawReadStream(ctx, pool, "big", events) })
+				func(int) error { return count(events, s.ReadStream(ctx, "big", eventstore.ReadStreamOptions{})) },
+				func(int) error { return rawReadStream(ctx, pool, "big", events) },
+				func(int) error {
+					n, err := rawpgxReadStreamOf(ctx, pool, "big", nil)
+					if err == nil && n != events {
+						err = fmt.Errorf("read %d events", n)
+					}
+					return err
+				})
 		})
 		b.Run("all10k", func(b *testing.B) {
 			serial(b, true, readNames,
-				func(int) error { return count(s.ReadAll(ctx, eventstore.ReadAllOptions{})) },
-				func(int) error { return rawReadAllPaged(ctx, pool, events) })
+				func(int) error { return count(events, s.ReadAll(ctx, eventstore.ReadAllOptions{})) },
+				func(int) error { return rawReadAllPaged(ctx, pool, events) },
+				func(int) error { return rawpgxReadAllPaged(ctx, pool, events) })
 		})
 	})
+	b.Run("readall", func(b *testing.B) {
+		s, pool := pairedStore(b)
+		for i := range logEvents / events {
+			fill(b, s, nil, fmt.Sprintf("log-%d", i), events)
+		}
+		copyToRawpgx(b, pool)
+		serial(b, true, []string{"store", "rawpgx"},
+			func(int) error { return count(logEvents, s.ReadAll(ctx, eventstore.ReadAllOptions{})) },
+			func(int) error { return rawpgxReadAllPaged(ctx, pool, logEvents) })
+	})
+	// Rehydrate a 10,000-event aggregate: Repository.Load without a
+	// snapshot against the raw stream read, each payload decoded with
+	// encoding/json and applied.
+	b.Run("load10k", func(b *testing.B) {
+		s, pool := pairedStore(b)
+		registry := eventstore.NewRegistry(nil)
+		eventstore.MustRegister[tallied](registry, "Tallied")
+		repo, err := aggregate.NewRepository(s, registry, aggregate.Config[*tally]{Type: "tally"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; i < events; i += 500 {
+			evs := make([]eventstore.Event, 500)
+			for j := range evs {
+				if evs[j], err = registry.Encode(tallied{N: 1, Note: "order-42 line"}, benchMetadata); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if _, err := s.Append(ctx, repo.StreamID("t"), eventstore.Any, evs...); err != nil {
+				b.Fatal(err)
+			}
+		}
+		copyToRawpgx(b, pool)
+		check := func(t *tally, version int64) error {
+			if t.Total != events || version != events {
+				return fmt.Errorf("loaded total %d at version %d, want %d", t.Total, version, events)
+			}
+			return nil
+		}
+		serial(b, true, []string{"store", "rawpgx"},
+			func(int) error {
+				t, err := repo.Load(ctx, "t")
+				if err != nil {
+					return err
+				}
+				return check(t, int64(t.Version()))
+			},
+			func(int) error {
+				t := &tally{}
+				var version int64
+				_, err := rawpgxReadStreamOf(ctx, pool, repo.StreamID("t"), func(r *rawpgxRow) error {
+					switch r.typ {
+					case "Tallied":
+						var e tallied
+						if err := json.Unmarshal(r.data, &e); err != nil {
+							return err
+						}
+						t.Apply(e)
+					default:
+						return fmt.Errorf("unknown event type %q", r.typ)
+					}
+					version = r.version
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+				return check(t, version)
+			})
+	})
+	// Bulk import of the same rows: Store.Import against one raw COPY,
+	// 10,000 events over 10 new streams per operation (1,000 with -short),
+	// the batches built untimed.
+	b.Run("import", func(b *testing.B) {
+		s, pool := pairedStore(b)
+		size := 10_000
+		if testing.Short() {
+			size = 1_000
+		}
+		var storeBatch, rawBatch []eventstore.RecordedEvent
+		build := func(prefix string, i int) []eventstore.RecordedEvent {
+			batch := make([]eventstore.RecordedEvent, size)
+			for k := range batch {
+				e := benchEvent()
+				batch[k] = eventstore.RecordedEvent{Event: e, StreamID: fmt.Sprintf("%s-%d-%d", prefix, i, k%10), Version: uint64(k/10 + 1)}
+			}
+			return batch
+		}
+		prepared(b, true, []string{"store", "rawpgx"},
+			func(i int) { storeBatch, rawBatch = build("import", i), build("copy", i) },
+			func(int) error {
+				res, err := s.Import(ctx, storeBatch)
+				if err == nil && res.Events != size {
+					err = fmt.Errorf("imported %d of %d events", res.Events, size)
+				}
+				return err
+			},
+			func(int) error { return rawpgxCopy(ctx, pool, rawBatch) })
+	})
+}
+
+// pairedStore is benchStore with the rawpgx table beside chronicle's.
+func pairedStore(b *testing.B) (*postgres.Store, *pgxpool.Pool) {
+	b.Helper()
+	s, pool := benchStore(b)
+	createRawpgx(b, pool)
+	return s, pool
+}
+
+// tally is load10k's aggregate.
+type tally struct {
+	aggregate.Root
+	Total int `json:"total"`
+}
+
+type tallied struct {
+	N    int    `json:"n"`
+	Note string `json:"note"`
+}
+
+func (t *tally) Apply(e any) {
+	if e, ok := e.(tallied); ok {
+		t.Total += e.N
+	}
 }
 
 // checkedInsert is the "checked" baseline (see BenchmarkPaired): $1
