@@ -3,8 +3,10 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +23,7 @@ import (
 	inboxpg "github.com/chronicle-go/chronicle/inbox/postgres"
 	"github.com/chronicle-go/chronicle/internal/brokertest"
 	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/internal/tcpproxy"
 	"github.com/chronicle-go/chronicle/relay"
 	relaypg "github.com/chronicle-go/chronicle/relay/postgres"
 )
@@ -228,14 +231,30 @@ func headOf(store eventstore.Store) (eventstore.Position, time.Time, error) {
 }
 
 // TestOneOwnerAtATime races two relays for one name: one publishes, the
-// other waits; when the owner's database sessions are killed, the standby
-// takes over and the deposed owner can no longer move the checkpoint.
+// other waits; when the owner is cut off from the database (its sessions,
+// and the lease with them, end; it cannot reconnect, as a dead process
+// would not), the standby takes over. When the deposed owner can reach the
+// database again it stays a standby: it publishes nothing more while the
+// new owner holds the relay.
+//
+// Killing the owner's sessions alone (pg_terminate_backend) would not do:
+// its pool reconnects at once and it may claim again before the standby
+// does, which is correct behaviour and not what this test is about.
 func TestOneOwnerAtATime(t *testing.T) {
 	f := brokertest.JetStream(t)
 	e := setup(t)
 	ids := appendEvents(t, e.events, 2000, "OrderPlaced")
-	// Relay a runs on a pool of its own, so its sessions can be killed.
+	// Relay a reaches PostgreSQL through a proxy of its own, so it can be
+	// cut off.
 	acfg := pgtest.Config(t, e.schema)
+	proxy, err := tcpproxy.Start(net.JoinHostPort(acfg.ConnConfig.Host, strconv.Itoa(int(acfg.ConnConfig.Port))))
+	require.NoError(t, err)
+	defer proxy.Close()
+	host, port, err := net.SplitHostPort(proxy.Addr())
+	require.NoError(t, err)
+	pport, err := strconv.Atoi(port)
+	require.NoError(t, err)
+	acfg.ConnConfig.Host, acfg.ConnConfig.Port = host, uint16(pport)
 	acfg.ConnConfig.RuntimeParams["application_name"] = e.schema + "_a"
 	apool, err := pgxpool.NewWithConfig(context.Background(), acfg)
 	require.NoError(t, err)
@@ -268,10 +287,12 @@ func TestOneOwnerAtATime(t *testing.T) {
 	require.Zero(t, nb, "the standby published nothing while a owned the relay")
 	mu.Unlock()
 
-	// Kill a's sessions (its lease with them); b takes over.
-	require.Positive(t, pgtest.Terminate(t, e.schema+"_a", ""))
+	// Cut a off: its sessions end (the lease with them) and it cannot
+	// reconnect; b takes over.
+	proxy.Refuse(true)
+	require.Positive(t, proxy.Cut())
 	more := appendEvents(t, e.events, 1000, "OrderPlaced")
-	waitFor(t, "b to take over", 30*time.Second, func() bool {
+	waitFor(t, "b to take over", 60*time.Second, func() bool {
 		r := record(t, e)
 		return r.Owner == "b" && r.Published >= 3000
 	})
@@ -279,6 +300,24 @@ func TestOneOwnerAtATime(t *testing.T) {
 	require.Positive(t, nb)
 	mu.Unlock()
 	ids = append(ids, more...)
+
+	// a can reach the database again: it claims as a standby and waits.
+	accepted := proxy.Accepted()
+	proxy.Refuse(false)
+	waitFor(t, "a to reconnect", 30*time.Second, func() bool { return proxy.Accepted() > accepted })
+	mu.Lock()
+	naBefore := na
+	mu.Unlock()
+	last := appendEvents(t, e.events, 200, "OrderPlaced")
+	waitFor(t, "b to relay the rest", 60*time.Second, func() bool {
+		r := record(t, e)
+		return r.Owner == "b" && r.Published >= 3200
+	})
+	time.Sleep(300 * time.Millisecond) // several of a's claim intervals
+	mu.Lock()
+	require.Equal(t, naBefore, na, "the deposed owner published nothing while b owned the relay")
+	mu.Unlock()
+	ids = append(ids, last...)
 
 	// Everything is in the stream, once (the server drops duplicates).
 	c, _ := f.Consumer(t, "")
