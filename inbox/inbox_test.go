@@ -18,6 +18,13 @@ import (
 // TestMemoryInbox runs the inbox on the in-process broker and store: a
 // message published twice is applied once, a poison message is parked, and
 // an undecodable one too.
+//
+// A MemoryTx rolls nothing back: when the poison message fails, the
+// handler has already run for the messages before it in its batch, and it
+// runs for them again when they commit on their own (a redelivered poison
+// message can land behind fresh ones). So what was applied is counted
+// from the Committed hook, which sees each committed unit of work once,
+// and the handler's own calls only bound it from above.
 func TestMemoryInbox(t *testing.T) {
 	b := memory.New()
 	b.Bind("q")
@@ -31,13 +38,14 @@ func TestMemoryInbox(t *testing.T) {
 		}
 	}
 	var mu sync.Mutex
-	seen := map[string]int{}
+	calls := map[string]int{} // handler calls, rolled-back attempts included
+	seen := map[string]int{}  // committed applications
 	h := inbox.HandlerFunc[inbox.MemoryTx](func(ctx context.Context, _ inbox.MemoryTx, m broker.Message) error {
 		if m.ID == "42" {
 			return errors.New("poison")
 		}
 		mu.Lock()
-		seen[m.ID]++
+		calls[m.ID]++
 		mu.Unlock()
 		return nil
 	})
@@ -59,6 +67,9 @@ func TestMemoryInbox(t *testing.T) {
 		Committed: func(ctx context.Context, applied []broker.Message) {
 			mu.Lock()
 			committed += len(applied)
+			for _, m := range applied {
+				seen[m.ID]++
+			}
 			mu.Unlock()
 		},
 	}
@@ -76,18 +87,20 @@ func TestMemoryInbox(t *testing.T) {
 	}
 	cancel()
 	<-done
-	require.Len(t, seen, 99)
 	mu.Lock()
+	require.Len(t, seen, 99)
+	require.Len(t, calls, 99)
 	require.Equal(t, 99, committed, "Committed saw each applied message once")
 	require.Equal(t, 2, failed, "the poison message failed twice")
 	// The messages before the poison one in its batch are handled again
 	// after the batch rolls back: at least one call per application and
 	// per failed attempt.
 	require.GreaterOrEqual(t, handled, 99+2)
-	mu.Unlock()
 	for id, n := range seen {
-		require.Equal(t, 1, n, id)
+		require.Equal(t, 1, n, "message %s committed once", id)
+		require.GreaterOrEqual(t, calls[id], 1, id)
 	}
+	mu.Unlock()
 	st := in.Stats()
 	require.Equal(t, uint64(99), st.Applied)
 	require.Equal(t, uint64(50), st.Duplicates)
