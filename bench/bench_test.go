@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
-	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/pgtest"
 )
 
 // TestQuickRun runs the harness in quick mode on a fresh schema: W4 (the

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
+	"github.com/chronicle-go/chronicle/pgmigrate"
 )
 
 // Config is one run of the harness. The zero value is not useful: start

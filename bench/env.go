@@ -13,7 +13,7 @@ import (
 
 	aggpg "github.com/chronicle-go/chronicle/aggregate/postgres"
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
+	"github.com/chronicle-go/chronicle/pgmigrate"
 )
 
 // poolSize leaves room for W2's and W4's eight writers plus the stores'

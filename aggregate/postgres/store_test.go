@@ -15,7 +15,7 @@ import (
 	"github.com/chronicle-go/chronicle/aggregate/snapshottest"
 	"github.com/chronicle-go/chronicle/eventstore"
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
-	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/pgtest"
 )
 
 // open returns a migrated event store and a paired snapshot store in a fresh

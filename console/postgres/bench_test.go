@@ -18,8 +18,8 @@ import (
 	consolepg "github.com/chronicle-go/chronicle/console/postgres"
 	"github.com/chronicle-go/chronicle/eventstore"
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
-	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/pgmigrate"
+	"github.com/chronicle-go/chronicle/pgtest"
 	projpg "github.com/chronicle-go/chronicle/projection/postgres"
 	sagapg "github.com/chronicle-go/chronicle/saga/postgres"
 )

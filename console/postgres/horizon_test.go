@@ -14,7 +14,7 @@ import (
 	consolepg "github.com/chronicle-go/chronicle/console/postgres"
 	"github.com/chronicle-go/chronicle/eventstore"
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
-	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/pgtest"
 )
 
 // TestHorizonHeld: while a transaction holds the store's horizon back, the

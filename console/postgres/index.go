@@ -13,7 +13,7 @@ import (
 
 	"github.com/chronicle-go/chronicle/console"
 	"github.com/chronicle-go/chronicle/eventstore"
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
+	"github.com/chronicle-go/chronicle/pgmigrate"
 )
 
 func scanEvents(rows pgx.Rows, err error) ([]eventstore.RecordedEvent, error) {

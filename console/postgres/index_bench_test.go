@@ -11,8 +11,8 @@ import (
 	consolepg "github.com/chronicle-go/chronicle/console/postgres"
 	"github.com/chronicle-go/chronicle/eventstore"
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
-	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/pgmigrate"
+	"github.com/chronicle-go/chronicle/pgtest"
 )
 
 // BenchmarkCorrelationIndexAppend measures what the console's correlation

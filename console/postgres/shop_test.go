@@ -17,7 +17,7 @@ import (
 	"github.com/chronicle-go/chronicle/console"
 	consolepg "github.com/chronicle-go/chronicle/console/postgres"
 	"github.com/chronicle-go/chronicle/eventstore"
-	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/pgtest"
 	"github.com/chronicle-go/chronicle/saga"
 
 	"github.com/chronicle-go/chronicle/examples/ecommerce/scenario"

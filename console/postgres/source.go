@@ -15,7 +15,7 @@ import (
 
 	"github.com/chronicle-go/chronicle/console"
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
+	"github.com/chronicle-go/chronicle/pgmigrate"
 	projpg "github.com/chronicle-go/chronicle/projection/postgres"
 	relaypg "github.com/chronicle-go/chronicle/relay/postgres"
 	"github.com/chronicle-go/chronicle/saga"

@@ -13,7 +13,7 @@ import (
 	consolepg "github.com/chronicle-go/chronicle/console/postgres"
 	"github.com/chronicle-go/chronicle/eventstore"
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
-	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/pgtest"
 )
 
 func TestPrefixEnd(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
+	"github.com/chronicle-go/chronicle/pgmigrate"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )

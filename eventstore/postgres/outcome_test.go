@@ -18,8 +18,8 @@ import (
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/eventstore/postgres"
-	"github.com/chronicle-go/chronicle/internal/pgtest"
 	"github.com/chronicle-go/chronicle/internal/tcpproxy"
+	"github.com/chronicle-go/chronicle/pgtest"
 )
 
 var deadlineAppends = flag.Int("deadline-appends", 400, "appends per writer in TestAppendsUnderDeadlines")

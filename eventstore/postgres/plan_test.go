@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/chronicle-go/chronicle/eventstore"
-	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/pgtest"
 )
 
 // TestAppendStatementsKeepGenericPlans guards what the append statements are

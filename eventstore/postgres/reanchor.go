@@ -3,7 +3,7 @@ package postgres
 import (
 	"context"
 
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
+	"github.com/chronicle-go/chronicle/pgmigrate"
 )
 
 // Reanchor repairs the store after a pg_dump/restore (or any move to a

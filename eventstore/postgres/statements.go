@@ -3,7 +3,7 @@ package postgres
 import (
 	"strings"
 
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
+	"github.com/chronicle-go/chronicle/pgmigrate"
 )
 
 // statements holds the store's SQL, built once from the validated schema

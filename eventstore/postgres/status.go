@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
+	"github.com/chronicle-go/chronicle/pgmigrate"
 )
 
 // Head returns the position of the last event readers can reach now: the

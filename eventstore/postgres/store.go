@@ -18,8 +18,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/chronicle-go/chronicle/eventstore"
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
 	"github.com/chronicle-go/chronicle/internal/telemetry"
+	"github.com/chronicle-go/chronicle/pgmigrate"
 )
 
 // DefaultSchema is the schema [Config.Schema] defaults to.

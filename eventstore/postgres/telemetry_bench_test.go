@@ -7,8 +7,8 @@ import (
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/eventstore/postgres"
-	"github.com/chronicle-go/chronicle/internal/pgtest"
 	"github.com/chronicle-go/chronicle/internal/telemetrytest"
+	"github.com/chronicle-go/chronicle/pgtest"
 )
 
 // BenchmarkAppendInstrumentation appends one event or ten with an exact

@@ -8,8 +8,8 @@ import (
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/eventstore/postgres"
-	"github.com/chronicle-go/chronicle/internal/pgtest"
 	"github.com/chronicle-go/chronicle/internal/telemetrytest"
+	"github.com/chronicle-go/chronicle/pgtest"
 )
 
 func TestTelemetry(t *testing.T) {

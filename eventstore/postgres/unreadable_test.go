@@ -16,8 +16,8 @@ import (
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/eventstore/postgres"
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
-	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/pgmigrate"
+	"github.com/chronicle-go/chronicle/pgtest"
 )
 
 // readUntilError ranges over seq and returns the events before the first

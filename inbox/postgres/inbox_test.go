@@ -17,7 +17,7 @@ import (
 	"github.com/chronicle-go/chronicle/inbox"
 	"github.com/chronicle-go/chronicle/inbox/postgres"
 	"github.com/chronicle-go/chronicle/internal/brokertest"
-	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/pgtest"
 )
 
 // setup returns a migrated store on a fresh schema with an effects table

@@ -12,7 +12,7 @@ import (
 
 	"github.com/chronicle-go/chronicle/broker"
 	"github.com/chronicle-go/chronicle/inbox"
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
+	"github.com/chronicle-go/chronicle/pgmigrate"
 )
 
 // DB is what the status functions need: a pool, a connection or a

@@ -13,7 +13,7 @@ import (
 
 	"github.com/chronicle-go/chronicle/broker"
 	"github.com/chronicle-go/chronicle/inbox"
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
+	"github.com/chronicle-go/chronicle/pgmigrate"
 )
 
 //go:embed migrations/*.sql

@@ -8,7 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
+	"github.com/chronicle-go/chronicle/pgmigrate"
 )
 
 // ErrInvalidTable: a table name is not an identifier or schema.identifier.

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
-	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/pgmigrate"
+	"github.com/chronicle-go/chronicle/pgtest"
 	"github.com/chronicle-go/chronicle/projection"
 	"github.com/chronicle-go/chronicle/projection/postgres"
 	"github.com/chronicle-go/chronicle/projection/projectiontest"

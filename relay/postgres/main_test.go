@@ -11,7 +11,7 @@ import (
 
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/internal/brokertest"
-	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/pgtest"
 	"github.com/chronicle-go/chronicle/relay"
 	relaypg "github.com/chronicle-go/chronicle/relay/postgres"
 )

@@ -22,8 +22,8 @@ import (
 	"github.com/chronicle-go/chronicle/inbox"
 	inboxpg "github.com/chronicle-go/chronicle/inbox/postgres"
 	"github.com/chronicle-go/chronicle/internal/brokertest"
-	"github.com/chronicle-go/chronicle/internal/pgtest"
 	"github.com/chronicle-go/chronicle/internal/tcpproxy"
+	"github.com/chronicle-go/chronicle/pgtest"
 	"github.com/chronicle-go/chronicle/relay"
 	relaypg "github.com/chronicle-go/chronicle/relay/postgres"
 )

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
+	"github.com/chronicle-go/chronicle/pgmigrate"
 	"github.com/chronicle-go/chronicle/saga"
 )
 

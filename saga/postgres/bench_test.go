@@ -16,7 +16,7 @@ import (
 	"github.com/chronicle-go/chronicle/eventstore"
 	esmemory "github.com/chronicle-go/chronicle/eventstore/memory"
 	espostgres "github.com/chronicle-go/chronicle/eventstore/postgres"
-	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/pgtest"
 	"github.com/chronicle-go/chronicle/saga"
 	"github.com/chronicle-go/chronicle/saga/internal/workflow"
 	"github.com/chronicle-go/chronicle/saga/postgres"

@@ -5,7 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/pgtest"
 	"github.com/chronicle-go/chronicle/saga"
 	"github.com/chronicle-go/chronicle/saga/postgres"
 	"github.com/chronicle-go/chronicle/saga/sagatest"

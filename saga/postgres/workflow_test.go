@@ -14,7 +14,7 @@ import (
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	espostgres "github.com/chronicle-go/chronicle/eventstore/postgres"
-	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/pgtest"
 	"github.com/chronicle-go/chronicle/saga"
 	"github.com/chronicle-go/chronicle/saga/internal/workflow"
 	"github.com/chronicle-go/chronicle/saga/postgres"

@@ -21,7 +21,7 @@ import (
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/inbox"
 	inboxpg "github.com/chronicle-go/chronicle/inbox/postgres"
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
+	"github.com/chronicle-go/chronicle/pgmigrate"
 	"github.com/chronicle-go/chronicle/projection"
 	projpg "github.com/chronicle-go/chronicle/projection/postgres"
 	relaypg "github.com/chronicle-go/chronicle/relay/postgres"

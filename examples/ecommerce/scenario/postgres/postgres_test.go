@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chronicle-go/chronicle/internal/pgmigrate"
-	"github.com/chronicle-go/chronicle/internal/pgtest"
+	"github.com/chronicle-go/chronicle/pgmigrate"
+	"github.com/chronicle-go/chronicle/pgtest"
 
 	"github.com/chronicle-go/chronicle/examples/ecommerce/fulfilment"
 	"github.com/chronicle-go/chronicle/examples/ecommerce/readmodel"
