@@ -40,9 +40,9 @@ type sagaReader interface {
 	FailingCommands(ctx context.Context) ([]saga.Command, error)
 }
 
-// storeSaga reads a saga by name from a saga.Store.
+// storeSaga reads a saga by name through a store's [saga.Inspector].
 type storeSaga struct {
-	store saga.Store
+	store saga.Inspector
 	name  string
 }
 

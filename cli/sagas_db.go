@@ -20,7 +20,7 @@ import (
 // events (an event that could not be decoded is parked without an instance)
 // or a checkpoint (its engine ran).
 type sagaTables struct {
-	store  *sagapg.Store
+	store  saga.Inspector
 	pool   *pgxpool.Pool
 	schema string
 	sql    sagaTableStatements

@@ -17,8 +17,8 @@ type Backlog struct {
 	DeadlinesDue int
 }
 
-// BacklogReader is an optional capability of a [Store]: reading a saga's
-// [Backlog] cheaply. [saga/memory] and [saga/postgres] implement it; the
+// BacklogReader is an optional capability of a [Store] (of its [Outbox]):
+// reading a saga's [Backlog] cheaply. [saga/memory] and [saga/postgres] implement it; the
 // engine's outbox and deadline gauges need it.
 type BacklogReader interface {
 	Backlog(ctx context.Context, saga string, now time.Time) (Backlog, error)

@@ -18,7 +18,7 @@ import (
 // saga (in every process's outbox rows), sends them through the [Sender]
 // with their deterministic IDs, and marks them sent. A failed send is
 // retried later with exponential back-off and stays visible in
-// [Store.FailingCommands]; it is never dropped. A send whose outcome is
+// [Inspector.FailingCommands]; it is never dropped. A send whose outcome is
 // unknown ([eventstore.IsOutcomeUnknown]: the command's events may be
 // stored) is sent again after RetryMin, whatever the back-off: the same ID
 // makes the second send count once. Dispatch returns how many

@@ -18,7 +18,7 @@
 //
 // An [Engine] follows the global log from its checkpoint, like a
 // projection. For each batch of events it loads the instances, runs the
-// handlers and writes in ONE [Store.Commit]: the new versioned states, the
+// handlers and writes in ONE [StateStore.Commit]: the new versioned states, the
 // outgoing commands (the outbox), deadlines scheduled or cancelled, history
 // and the checkpoint. A crash therefore loses nothing and doubles nothing:
 // either all of a batch's effects are stored or none, and the batch is
@@ -57,7 +57,7 @@
 // # Several processes
 //
 // Run an engine per process on one [Store]: one at a time owns the event
-// subscription through a lease ([Store.Acquire]; on PostgreSQL a session
+// subscription through a lease ([StateStore.Acquire]; on PostgreSQL a session
 // advisory lock) whose token fences the checkpoint, the others wait as
 // standbys; all of them dispatch and fire deadlines.
 //

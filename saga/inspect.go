@@ -2,7 +2,7 @@ package saga
 
 import "context"
 
-// Instances lists this saga's instances per q (see [Store.Instances]).
+// Instances lists this saga's instances per q (see [Inspector.Instances]).
 func (e *Engine) Instances(ctx context.Context, q Query) ([]Instance, error) {
 	return e.store.Instances(ctx, e.Name(), q)
 }

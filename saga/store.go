@@ -9,22 +9,35 @@ import (
 	"github.com/chronicle-go/chronicle/eventstore"
 )
 
-// Store keeps saga instances, their outbox, deadlines, history, parked events
-// and the engine's checkpoint. [saga/memory] and [saga/postgres] implement
-// it; both pass [saga/sagatest].
+// Store is everything a saga [Engine] runs on: the instances' state and the
+// engine's place in the log ([StateStore]), the outbox of commands to send
+// and deadlines to fire ([Outbox]), and the operators' queries
+// ([Inspector]). [saga/memory] and [saga/postgres] implement it; both pass
+// [saga/sagatest].
+//
+// Whoever needs only a part asks for that part: the command-line tool
+// reads saga tables through an [Inspector]. A backend implements the three
+// over one storage, because a [StateStore.Commit] writes the outbox rows
+// and deadlines that the [Outbox] then hands out, and the [Inspector]
+// reads them all.
 //
 // Implementations must be safe for concurrent use by several engines (in one
-// or several processes) and must guarantee:
-//   - [Store.Commit] is atomic: all of it or nothing.
+// or several processes).
+type Store interface {
+	StateStore
+	Outbox
+	Inspector
+}
+
+// StateStore keeps saga instances and the engine's checkpoint, and
+// commits what one engine step decided. It must guarantee:
+//   - [StateStore.Commit] is atomic: all of it or nothing.
 //   - An instance write whose expected version is not the stored one (or
 //     0 for an instance that exists) fails with a [*ConflictError], as does a
 //     fired deadline that is no longer stored with the same due time.
 //   - A checkpoint write whose lease token is not the latest fails with
 //     [ErrFenced].
-//   - Claims ([Store.ClaimCommands], [Store.ClaimDeadlines]) never hand the
-//     same unexpired row to two callers, and hand out only the oldest unsent
-//     command of an instance, so an instance's commands are sent in order.
-type Store interface {
+type StateStore interface {
 	// Load returns the stored instances of saga among ids; missing IDs are
 	// absent from the map.
 	Load(ctx context.Context, saga string, ids []string) (map[string]Instance, error)
@@ -36,7 +49,14 @@ type Store interface {
 	// Acquire blocks until the caller owns the event subscription of saga,
 	// or ctx ends. Taking the lease fences every earlier holder.
 	Acquire(ctx context.Context, saga string) (Lease, error)
+}
 
+// Outbox hands out the work that commits left behind: commands to send and
+// deadlines to fire. Claims ([Outbox.ClaimCommands],
+// [Outbox.ClaimDeadlines]) never hand the same unexpired row to two
+// callers, and hand out only the oldest unsent command of an instance, so
+// an instance's commands are sent in order.
+type Outbox interface {
 	// ClaimCommands leases up to limit due, unsent commands of saga until
 	// now+lease: for each instance only its oldest unsent command, and only
 	// if its NextAttempt is due. Attempts is incremented.
@@ -51,7 +71,11 @@ type Store interface {
 	// ClaimDeadlines leases up to limit deadlines of saga due at or before
 	// now, until now+lease.
 	ClaimDeadlines(ctx context.Context, saga string, now time.Time, lease time.Duration, limit int) ([]Deadline, error)
+}
 
+// Inspector answers an operator's questions about a saga's instances, its
+// parked events and its failing sends. It only reads.
+type Inspector interface {
 	// Instances lists instances of saga, oldest ID first, per q.
 	Instances(ctx context.Context, saga string, q Query) ([]Instance, error)
 	// Count returns how many instances of saga are in each status.
@@ -78,7 +102,7 @@ type Lease interface {
 	Release(ctx context.Context) error
 }
 
-// Query selects instances for [Store.Instances].
+// Query selects instances for [Inspector.Instances].
 type Query struct {
 	// Status, if set, keeps instances with that status.
 	Status Status

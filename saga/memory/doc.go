@@ -1,5 +1,5 @@
 // Package memory is an in-process [saga.Store]: every operation runs under
-// one lock, so a [saga.Store.Commit] is as atomic as a PostgreSQL
+// one lock, so a [saga.StateStore.Commit] is as atomic as a PostgreSQL
 // transaction. It is for tests, examples and single-process embedded use:
 // its state dies with the process, so a production saga, which must survive
 // a restart, uses [github.com/chronicle-go/chronicle/saga/postgres].

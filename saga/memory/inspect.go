@@ -9,7 +9,7 @@ import (
 	"github.com/chronicle-go/chronicle/saga"
 )
 
-// Instances implements [saga.Store].
+// Instances implements [saga.Inspector].
 func (s *Store) Instances(ctx context.Context, name string, q saga.Query) ([]saga.Instance, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -30,7 +30,7 @@ func (s *Store) Instances(ctx context.Context, name string, q saga.Query) ([]sag
 	return out[:min(limit, len(out))], nil
 }
 
-// Count implements [saga.Store].
+// Count implements [saga.Inspector].
 func (s *Store) Count(ctx context.Context, name string) (map[saga.Status]int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -46,7 +46,7 @@ func (s *Store) Count(ctx context.Context, name string) (map[saga.Status]int, er
 	return out, nil
 }
 
-// History implements [saga.Store].
+// History implements [saga.Inspector].
 func (s *Store) History(ctx context.Context, name, id string) (saga.History, error) {
 	if err := ctx.Err(); err != nil {
 		return saga.History{}, err
@@ -78,7 +78,7 @@ func (s *Store) History(ctx context.Context, name, id string) (saga.History, err
 	return h, nil
 }
 
-// ParkedEvents implements [saga.Store].
+// ParkedEvents implements [saga.Inspector].
 func (s *Store) ParkedEvents(ctx context.Context, name string) ([]saga.Parked, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -94,7 +94,7 @@ func (s *Store) ParkedEvents(ctx context.Context, name string) ([]saga.Parked, e
 	return out, nil
 }
 
-// FailingCommands implements [saga.Store].
+// FailingCommands implements [saga.Inspector].
 func (s *Store) FailingCommands(ctx context.Context, name string) ([]saga.Command, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -71,7 +71,7 @@ func clone(i saga.Instance) saga.Instance {
 	return i
 }
 
-// Load implements [saga.Store].
+// Load implements [saga.StateStore].
 func (s *Store) Load(ctx context.Context, name string, ids []string) (map[string]saga.Instance, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -87,7 +87,7 @@ func (s *Store) Load(ctx context.Context, name string, ids []string) (map[string
 	return out, nil
 }
 
-// Commit implements [saga.Store]: it checks everything first, then writes,
+// Commit implements [saga.StateStore]: it checks everything first, then writes,
 // so a refused commit changes nothing.
 func (s *Store) Commit(ctx context.Context, c saga.Commit) error {
 	if err := ctx.Err(); err != nil {
@@ -190,7 +190,7 @@ func (s *Store) Commit(ctx context.Context, c saga.Commit) error {
 	return nil
 }
 
-// Checkpoint implements [saga.Store].
+// Checkpoint implements [saga.StateStore].
 func (s *Store) Checkpoint(ctx context.Context, name string) (eventstore.Position, error) {
 	if err := ctx.Err(); err != nil {
 		return eventstore.Position{}, err
@@ -203,7 +203,7 @@ func (s *Store) Checkpoint(ctx context.Context, name string) (eventstore.Positio
 	return eventstore.Start, nil
 }
 
-// Acquire implements [saga.Store]: one holder per saga in this process
+// Acquire implements [saga.StateStore]: one holder per saga in this process
 // (internal/lease), whose epoch fences every earlier holder's checkpoint.
 func (s *Store) Acquire(ctx context.Context, name string) (saga.Lease, error) {
 	held, err := s.leases.Acquire(ctx, name)
@@ -238,7 +238,7 @@ func (l *subscription) Release(context.Context) error {
 	return nil
 }
 
-// ClaimCommands implements [saga.Store].
+// ClaimCommands implements [saga.Outbox].
 func (s *Store) ClaimCommands(ctx context.Context, name string, now time.Time, leaseFor time.Duration, limit int) ([]saga.Command, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -268,7 +268,7 @@ func (s *Store) ClaimCommands(ctx context.Context, name string, now time.Time, l
 	return out, nil
 }
 
-// MarkSent implements [saga.Store].
+// MarkSent implements [saga.Outbox].
 func (s *Store) MarkSent(ctx context.Context, name string, ids []uuid.UUID, now time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -301,7 +301,7 @@ func (s *Store) MarkSent(ctx context.Context, name string, ids []uuid.UUID, now 
 	return nil
 }
 
-// MarkFailed implements [saga.Store].
+// MarkFailed implements [saga.Outbox].
 func (s *Store) MarkFailed(ctx context.Context, name string, id uuid.UUID, sendErr string, retryAt time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -314,7 +314,7 @@ func (s *Store) MarkFailed(ctx context.Context, name string, id uuid.UUID, sendE
 	return nil
 }
 
-// ClaimDeadlines implements [saga.Store].
+// ClaimDeadlines implements [saga.Outbox].
 func (s *Store) ClaimDeadlines(ctx context.Context, name string, now time.Time, leaseFor time.Duration, limit int) ([]saga.Deadline, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -11,7 +11,7 @@ import (
 	"github.com/chronicle-go/chronicle/saga"
 )
 
-// ClaimCommands implements [saga.Store]: one statement, FOR UPDATE SKIP
+// ClaimCommands implements [saga.Outbox]: one statement, FOR UPDATE SKIP
 // LOCKED.
 func (s *Store) ClaimCommands(ctx context.Context, name string, now time.Time, lease time.Duration, limit int) ([]saga.Command, error) {
 	rows, err := s.pool.Query(ctx, s.sql.claimCommands, name, now, now.Add(lease), limit)
@@ -22,7 +22,7 @@ func (s *Store) ClaimCommands(ctx context.Context, name string, now time.Time, l
 	return out, nil
 }
 
-// MarkSent implements [saga.Store]: one round trip (two statements in one
+// MarkSent implements [saga.Outbox]: one round trip (two statements in one
 // implicit transaction).
 func (s *Store) MarkSent(ctx context.Context, name string, ids []uuid.UUID, now time.Time) error {
 	if len(ids) == 0 {
@@ -37,7 +37,7 @@ func (s *Store) MarkSent(ctx context.Context, name string, ids []uuid.UUID, now 
 	return nil
 }
 
-// MarkFailed implements [saga.Store].
+// MarkFailed implements [saga.Outbox].
 func (s *Store) MarkFailed(ctx context.Context, name string, id uuid.UUID, sendErr string, retryAt time.Time) error {
 	if _, err := s.pool.Exec(ctx, s.sql.markFailed, name, id, sendErr, retryAt); err != nil {
 		return fmt.Errorf("saga/postgres: mark failed: %w", err)
@@ -45,7 +45,7 @@ func (s *Store) MarkFailed(ctx context.Context, name string, id uuid.UUID, sendE
 	return nil
 }
 
-// ClaimDeadlines implements [saga.Store]: one statement, FOR UPDATE SKIP
+// ClaimDeadlines implements [saga.Outbox]: one statement, FOR UPDATE SKIP
 // LOCKED.
 func (s *Store) ClaimDeadlines(ctx context.Context, name string, now time.Time, lease time.Duration, limit int) ([]saga.Deadline, error) {
 	rows, err := s.pool.Query(ctx, s.sql.claimDeadlines, name, now, now.Add(lease), limit)

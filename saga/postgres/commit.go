@@ -12,7 +12,7 @@ import (
 	"github.com/chronicle-go/chronicle/saga"
 )
 
-// Commit implements [saga.Store]: one transaction, three round trips.
+// Commit implements [saga.StateStore]: one transaction, three round trips.
 func (s *Store) Commit(ctx context.Context, c saga.Commit) (err error) {
 	if c.IsZero() {
 		return nil

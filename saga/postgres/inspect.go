@@ -11,7 +11,7 @@ import (
 	"github.com/chronicle-go/chronicle/saga"
 )
 
-// Instances implements [saga.Store].
+// Instances implements [saga.Inspector].
 func (s *Store) Instances(ctx context.Context, name string, q saga.Query) ([]saga.Instance, error) {
 	limit := q.Limit
 	if limit <= 0 {
@@ -25,7 +25,7 @@ func (s *Store) Instances(ctx context.Context, name string, q saga.Query) ([]sag
 	return out, nil
 }
 
-// Count implements [saga.Store].
+// Count implements [saga.Inspector].
 func (s *Store) Count(ctx context.Context, name string) (map[saga.Status]int, error) {
 	rows, err := s.pool.Query(ctx, s.sql.count, name)
 	type pair struct {
@@ -46,7 +46,7 @@ func (s *Store) Count(ctx context.Context, name string) (map[saga.Status]int, er
 	return out, nil
 }
 
-// History implements [saga.Store].
+// History implements [saga.Inspector].
 func (s *Store) History(ctx context.Context, name, id string) (saga.History, error) {
 	rows, err := s.pool.Query(ctx, s.sql.one, name, id)
 	insts, err := rowsOf(rows, err, scanInstance(name))
@@ -97,7 +97,7 @@ func (s *Store) History(ctx context.Context, name, id string) (saga.History, err
 	return h, nil
 }
 
-// ParkedEvents implements [saga.Store].
+// ParkedEvents implements [saga.Inspector].
 func (s *Store) ParkedEvents(ctx context.Context, name string) ([]saga.Parked, error) {
 	rows, err := s.pool.Query(ctx, s.sql.parkedAll, name)
 	out, err := rowsOf(rows, err, scanParked(name))
@@ -107,7 +107,7 @@ func (s *Store) ParkedEvents(ctx context.Context, name string) ([]saga.Parked, e
 	return out, nil
 }
 
-// FailingCommands implements [saga.Store].
+// FailingCommands implements [saga.Inspector].
 func (s *Store) FailingCommands(ctx context.Context, name string) ([]saga.Command, error) {
 	rows, err := s.pool.Query(ctx, s.sql.failing, name)
 	out, err := rowsOf(rows, err, scanCommand(name))

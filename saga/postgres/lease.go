@@ -8,7 +8,7 @@ import (
 	"github.com/chronicle-go/chronicle/saga"
 )
 
-// Acquire implements [saga.Store]: it takes the saga's lease
+// Acquire implements [saga.StateStore]: it takes the saga's lease
 // (internal/pglease: a session advisory lock on a dedicated connection,
 // polled every [Config.LockPollInterval] while another engine holds it),
 // then increments the checkpoint's epoch, which fences every earlier

@@ -11,7 +11,7 @@ import (
 	"github.com/chronicle-go/chronicle/saga"
 )
 
-// Load implements [saga.Store]: one query.
+// Load implements [saga.StateStore]: one query.
 func (s *Store) Load(ctx context.Context, name string, ids []string) (map[string]saga.Instance, error) {
 	rows, err := s.pool.Query(ctx, s.sql.load, name, ids)
 	list, err := rowsOf(rows, err, scanInstance(name))
@@ -25,7 +25,7 @@ func (s *Store) Load(ctx context.Context, name string, ids []string) (map[string
 	return out, nil
 }
 
-// Checkpoint implements [saga.Store].
+// Checkpoint implements [saga.StateStore].
 func (s *Store) Checkpoint(ctx context.Context, name string) (eventstore.Position, error) {
 	var c, p int64
 	err := s.pool.QueryRow(ctx, s.sql.getCheckpoint, name).Scan(&c, &p)
