@@ -22,10 +22,6 @@
 // [github.com/chronicle-go/chronicle/projection/projectiontest] and
 // [github.com/chronicle-go/chronicle/saga/sagatest].
 //
-// # Backends
-//
-// [RunBackend] is a suite for the stores an aggregate repository and the
-// command bus run on: concurrent commands on one aggregate with conflict
-// retry, idempotent re-sends, loading from snapshots and ignoring stale
-// ones. The memory store and the PostgreSQL store run it.
+// The suite for the stores a repository and the command bus run on is
+// [github.com/chronicle-go/chronicle/command/commandtest].
 package aggregatetest

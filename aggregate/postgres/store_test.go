@@ -10,9 +10,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chronicle-go/chronicle/aggregate"
-	"github.com/chronicle-go/chronicle/aggregate/aggregatetest"
 	"github.com/chronicle-go/chronicle/aggregate/postgres"
 	"github.com/chronicle-go/chronicle/aggregate/snapshottest"
+	"github.com/chronicle-go/chronicle/command/commandtest"
 	"github.com/chronicle-go/chronicle/eventstore"
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/pgtest"
@@ -53,9 +53,9 @@ func TestSnapshotConformance(t *testing.T) {
 }
 
 func TestBackend(t *testing.T) {
-	aggregatetest.RunBackend(t, func(t *testing.T) aggregatetest.Backend {
+	commandtest.Run(t, func(t *testing.T) commandtest.Backend {
 		events, snaps, _ := open(t)
-		return aggregatetest.Backend{Store: events, Snapshots: snaps}
+		return commandtest.Backend{Store: events, Snapshots: snaps}
 	})
 }
 

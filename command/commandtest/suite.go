@@ -1,4 +1,4 @@
-package aggregatetest
+package commandtest
 
 import (
 	"context"
@@ -18,28 +18,33 @@ import (
 	"github.com/chronicle-go/chronicle/eventstore"
 )
 
-// Backend is what [RunBackend] runs on: an event store and a snapshot store,
+// Backend is what [Run] runs on: an event store and a snapshot store,
 // fresh and empty for each test.
 type Backend struct {
 	Store     eventstore.Store
 	Snapshots aggregate.SnapshotStore
 }
 
-// RunBackend runs the repository and command-bus suite on backends made by
-// open, one per subtest:
+// Run runs the command-bus suite on backends made by open, one per
+// subtest: a [command.Bus] with the idempotency and conflict-retry
+// middleware, in front of handlers that load and save through an
+// [aggregate.Repository] on the backend.
 //
 //   - ConcurrentCommands: 32 goroutines send a command each to one
 //     aggregate through a bus with conflict retry; every command is applied
 //     exactly once and the final version is 32.
 //   - ResendAppendsNothing: re-sending a command ID appends nothing and
-//     returns the original result — after the stream moved on, when a
-//     snapshot hides the original events and the handler would now refuse
-//     the command, and for concurrent duplicates.
+//     returns the original result, right away and after the stream moved
+//     on; a command that failed is not remembered.
+//   - ResendHiddenBySnapshot: the same when a snapshot hides the original
+//     events and the handler would now refuse the command.
+//   - ConcurrentDuplicates: 16 goroutines send one command at once; all
+//     get the same result and it is applied once.
 //   - SnapshotLoadReadsTail: loading a 100,000-event aggregate with a
 //     snapshot every 100 events reads at most 100 events.
 //   - OldSnapshotIgnored: a snapshot of another schema version is ignored
 //     and the aggregate is loaded from its events.
-func RunBackend(t *testing.T, open func(t *testing.T) Backend) {
+func Run(t *testing.T, open func(t *testing.T) Backend) {
 	t.Run("ConcurrentCommands", func(t *testing.T) { testConcurrentCommands(t, open(t)) })
 	t.Run("ResendAppendsNothing", func(t *testing.T) { testResend(t, open(t)) })
 	t.Run("ResendHiddenBySnapshot", func(t *testing.T) { testResendHidden(t, open(t)) })
