@@ -7,12 +7,12 @@ import (
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/saga"
-	"github.com/chronicle-go/chronicle/saga/internal/workflow"
 	"github.com/chronicle-go/chronicle/saga/memory"
+	"github.com/chronicle-go/chronicle/saga/sagatest"
 )
 
 func TestWorkflow(t *testing.T) {
-	workflow.Run(t, workflow.Env{
+	sagatest.RunWorkflow(t, sagatest.WorkflowEnv{
 		Events: func(t *testing.T) eventstore.Store {
 			s := esmemory.New(esmemory.Config{})
 			t.Cleanup(func() { _ = s.Close() })

@@ -16,8 +16,8 @@ import (
 	espostgres "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/pgtest"
 	"github.com/chronicle-go/chronicle/saga"
-	"github.com/chronicle-go/chronicle/saga/internal/workflow"
 	"github.com/chronicle-go/chronicle/saga/postgres"
+	"github.com/chronicle-go/chronicle/saga/sagatest"
 )
 
 // newEventStore returns a PostgreSQL event store in a fresh schema.
@@ -98,7 +98,7 @@ func TestWorkflow(t *testing.T) {
 		orders = v
 	}
 	var procs processes
-	workflow.Run(t, workflow.Env{
+	sagatest.RunWorkflow(t, sagatest.WorkflowEnv{
 		Events: func(t *testing.T) eventstore.Store { return newEventStore(t) },
 		Store: func(t *testing.T) (saga.Store, func(*testing.T) saga.Store) {
 			schema := newStore(t).Schema() // creates and migrates the schema

@@ -42,4 +42,26 @@
 //			return s, func(t *testing.T) saga.Store { return openAnotherHandle(t, s) }
 //		})
 //	}
+//
+// # Engines on a store
+//
+// [RunWorkflow] runs a fulfilment saga end to end on real engines over the
+// store: every failure point compensated in reverse order, deadlines,
+// duplicate and late events, crashes between commit, send and mark,
+// refusals, parked events, many concurrent instances on two engines, one
+// engine killed mid-flight and another stopped and restarted under load.
+// A store that passes [Run] but fails here has a gap the call-by-call
+// suite does not see. Both stores run it:
+//
+//	func TestWorkflow(t *testing.T) {
+//		sagatest.RunWorkflow(t, sagatest.WorkflowEnv{
+//			Events: func(t *testing.T) eventstore.Store { return newEventStore(t) },
+//			Store: func(t *testing.T) (saga.Store, func(*testing.T) saga.Store) {
+//				s := newStore(t)
+//				return s, func(t *testing.T) saga.Store { return openAnotherHandle(t, s) }
+//			},
+//			Orders: 1000,
+//			Kill:   killConnections, // nil for a store with no connections
+//		})
+//	}
 package sagatest

@@ -1,7 +1,9 @@
 // Package workflow is the test domain of the saga packages: a small
-// order → stock → payment → shipment fulfilment saga, the four in-process
-// services that handle its commands by appending events, and the scenarios
-// that both saga stores' tests run. It is not part of the public API.
+// order → stock → payment → shipment fulfilment saga and the four
+// in-process services that handle its commands by appending events. The
+// scenarios that run it on a store are the public
+// [github.com/chronicle-go/chronicle/saga/sagatest.RunWorkflow]; the saga
+// benchmarks run it too. It is not part of the public API.
 package workflow
 
 import (

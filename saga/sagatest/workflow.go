@@ -1,4 +1,4 @@
-package workflow
+package sagatest
 
 import (
 	"context"
@@ -18,10 +18,11 @@ import (
 	"github.com/chronicle-go/chronicle/command"
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/saga"
+	"github.com/chronicle-go/chronicle/saga/internal/workflow"
 )
 
-// Env is what a backend's test provides to the scenarios.
-type Env struct {
+// WorkflowEnv is what a backend's test provides to [RunWorkflow].
+type WorkflowEnv struct {
 	// Events returns a fresh event store.
 	Events func(t *testing.T) eventstore.Store
 	// Store returns a fresh saga store, and a function that opens another
@@ -37,30 +38,30 @@ type Env struct {
 	Kill func(t *testing.T, s saga.Store)
 }
 
-// TestConfig is an engine configuration with short polls for tests.
-func TestConfig(clock saga.Clock) saga.Config {
+// workflowConfig is an engine configuration with short polls for tests.
+func workflowConfig(clock saga.Clock) saga.Config {
 	return saga.Config{Clock: clock, PollInterval: 20 * time.Millisecond, ClaimLease: 2 * time.Second,
 		RetryMin: 10 * time.Millisecond, RetryMax: 200 * time.Millisecond, HandlerBackoff: time.Millisecond}
 }
 
 type rig struct {
-	svc   *Services
-	def   *saga.Definition[State]
+	svc   *workflow.Services
+	def   *saga.Definition[workflow.State]
 	store saga.Store
 	open  func(t *testing.T) saga.Store
 	clock *saga.ManualClock
 }
 
-func newRig(t *testing.T, env Env) *rig {
-	events, commands := Registries()
+func newRig(t *testing.T, env WorkflowEnv) *rig {
+	events, commands := workflow.Registries()
 	store, open := env.Store(t)
-	return &rig{svc: NewServices(env.Events(t), events), def: Definition(events, commands), store: store, open: open,
+	return &rig{svc: workflow.NewServices(env.Events(t), events), def: workflow.Definition(events, commands), store: store, open: open,
 		clock: saga.NewManualClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))}
 }
 
 func (r *rig) engine(t *testing.T, store saga.Store, sender saga.Sender) *saga.Engine {
 	t.Helper()
-	return r.engineWith(t, store, sender, TestConfig(r.clock))
+	return r.engineWith(t, store, sender, workflowConfig(r.clock))
 }
 
 func (r *rig) engineWith(t *testing.T, store saga.Store, sender saga.Sender, cfg saga.Config) *saga.Engine {
@@ -157,14 +158,36 @@ func waitFor(t *testing.T, what string, cond func() error) {
 
 func (r *rig) checked(t *testing.T, e *saga.Engine, orderID, fail string) {
 	t.Helper()
-	waitFor(t, "order "+orderID, func() error { return Check(t.Context(), e, r.svc, orderID, fail) })
+	waitFor(t, "order "+orderID, func() error { return workflow.Check(t.Context(), e, r.svc, orderID, fail) })
 }
 
-// Run runs every scenario, in parallel: each has its own stores.
-func Run(t *testing.T, env Env) {
+// RunWorkflow runs a fulfilment saga (order, stock, payment, shipment;
+// each step compensated when a later one fails) end to end on real
+// [saga.Engine]s over the stores env makes, against in-process services
+// that append one event per command. Each scenario runs in parallel with
+// the others, on stores of its own:
+//
+//   - HappyPathAndEachFailurePoint: each failure point compensates exactly
+//     the steps done, in reverse order.
+//   - DeadlineFiresAndCompensates, DeadlineOfFinishedSagaDoesNothing.
+//   - DuplicateDeliveryIsNoOp, LateEventIsRecordedAndIgnored.
+//   - CrashAfterCommitBeforeDispatch (the command is sent exactly once),
+//     CrashAfterSendBeforeMark (sent twice, applied once).
+//   - FailingCompensationIsRetriedAndSurfaced.
+//   - RefusedCommandFailsAndCompensates, RefusalAfterTheSagaFailedIsRecorded.
+//   - UndecodableEventIsParked.
+//   - ConcurrentInstances: env.Orders instances on two engines, every one
+//     completed or compensated, none stuck.
+//   - KillOneEngineMidFlight: env.Kill ends the connections of one of two
+//     engines; the other takes over and every saga ends correctly.
+//   - StoppedAndRestartedUnderLoad.
+//
+// Where [Run] checks the store's contract call by call, RunWorkflow checks
+// that an engine on the store does its job.
+func RunWorkflow(t *testing.T, env WorkflowEnv) {
 	scenarios := []struct {
 		name string
-		fn   func(*testing.T, Env)
+		fn   func(*testing.T, WorkflowEnv)
 	}{
 		{"ConcurrentInstances", concurrent},
 		{"KillOneEngineMidFlight", killOne},
@@ -189,7 +212,7 @@ func Run(t *testing.T, env Env) {
 	}
 }
 
-func happyAndFailures(t *testing.T, env Env) {
+func happyAndFailures(t *testing.T, env WorkflowEnv) {
 	r := newRig(t, env)
 	e := r.engine(t, r.store, nil)
 	run(t, e)
@@ -220,7 +243,7 @@ func happyAndFailures(t *testing.T, env Env) {
 	assert.Equal(t, []string{
 		"event OrderPlaced: step order done; send ReserveStock",
 		"event StockReserved: step stock done; send ChargePayment; schedule deadline payment at " +
-			h.Entries[1].At.Add(PaymentTimeout).Format(time.RFC3339Nano),
+			h.Entries[1].At.Add(workflow.PaymentTimeout).Format(time.RFC3339Nano),
 		"event PaymentCharged: step payment done; send CreateShipment; cancel deadline payment",
 		"event ShipmentFailed: compensate payment with RefundPayment; compensate stock with ReleaseStock; compensate order with CancelOrder",
 		"status : compensating: shipment failed",
@@ -242,7 +265,7 @@ func happyAndFailures(t *testing.T, env Env) {
 	assert.Empty(t, parked)
 }
 
-func deadlineFires(t *testing.T, env Env) {
+func deadlineFires(t *testing.T, env WorkflowEnv) {
 	r := newRig(t, env)
 	e := r.engine(t, r.store, nil)
 	run(t, e)
@@ -258,7 +281,7 @@ func deadlineFires(t *testing.T, env Env) {
 		return nil
 	})
 	// Before the deadline nothing fires, however often the scheduler runs.
-	r.clock.Advance(PaymentTimeout - time.Second)
+	r.clock.Advance(workflow.PaymentTimeout - time.Second)
 	n, err := e.FireDeadlines(t.Context())
 	require.NoError(t, err)
 	assert.Zero(t, n)
@@ -279,7 +302,7 @@ func deadlineFires(t *testing.T, env Env) {
 	assert.True(t, fired, "history records the deadline firing")
 }
 
-func deadlineAfterFinish(t *testing.T, env Env) {
+func deadlineAfterFinish(t *testing.T, env WorkflowEnv) {
 	r := newRig(t, env)
 	e := r.engine(t, r.store, nil)
 	stop := run(t, e)
@@ -299,7 +322,7 @@ func deadlineAfterFinish(t *testing.T, env Env) {
 	// ignored; nothing is sent.
 	before, err := e.History(t.Context(), "done")
 	require.NoError(t, err)
-	require.NoError(t, r.store.Commit(t.Context(), saga.Commit{Saga: Name,
+	require.NoError(t, r.store.Commit(t.Context(), saga.Commit{Saga: workflow.Name,
 		Schedule: []saga.Deadline{{Instance: "done", Name: "payment", DueAt: r.clock.Now()}}}))
 	n, err = e.FireDeadlines(t.Context())
 	require.NoError(t, err)
@@ -323,7 +346,7 @@ func readAll(t *testing.T, s eventstore.Store) []eventstore.RecordedEvent {
 	return out
 }
 
-func duplicateDelivery(t *testing.T, env Env) {
+func duplicateDelivery(t *testing.T, env WorkflowEnv) {
 	r := newRig(t, env)
 	e := r.engine(t, r.store, nil)
 	require.NoError(t, r.svc.Place(t.Context(), "dup", ""))
@@ -347,7 +370,7 @@ func duplicateDelivery(t *testing.T, env Env) {
 	r.checked(t, e, "dup", "")
 }
 
-func lateEvent(t *testing.T, env Env) {
+func lateEvent(t *testing.T, env WorkflowEnv) {
 	r := newRig(t, env)
 	e := r.engine(t, r.store, nil)
 	run(t, e)
@@ -355,7 +378,7 @@ func lateEvent(t *testing.T, env Env) {
 	r.checked(t, e, "fin", "")
 	before, err := e.History(t.Context(), "fin")
 	require.NoError(t, err)
-	ev, err := r.svc.Events.Encode(ShipmentFailed{OrderID: "fin"}, eventstore.Metadata{})
+	ev, err := r.svc.Events.Encode(workflow.ShipmentFailed{OrderID: "fin"}, eventstore.Metadata{})
 	require.NoError(t, err)
 	_, err = r.svc.Store.Append(t.Context(), "shipment-fin", eventstore.Any, ev)
 	require.NoError(t, err)
@@ -379,7 +402,7 @@ func lateEvent(t *testing.T, env Env) {
 	assert.Empty(t, parked)
 }
 
-func crashBeforeDispatch(t *testing.T, env Env) {
+func crashBeforeDispatch(t *testing.T, env WorkflowEnv) {
 	r := newRig(t, env)
 	// Process 1 handles OrderPlaced (the state and the outbox row commit)
 	// and dies before its dispatcher runs.
@@ -404,7 +427,7 @@ func crashBeforeDispatch(t *testing.T, env Env) {
 	}
 }
 
-func crashAfterSend(t *testing.T, env Env) {
+func crashAfterSend(t *testing.T, env WorkflowEnv) {
 	r := newRig(t, env)
 	// The first send of ReserveStock reaches the bus, then the process
 	// "dies" before it records the send (the sender reports a failure).
@@ -414,7 +437,7 @@ func crashAfterSend(t *testing.T, env Env) {
 		if err := bus.Send(ctx, c); err != nil {
 			return err
 		}
-		if _, ok := c.Payload.(ReserveStock); ok && lost.CompareAndSwap(false, true) {
+		if _, ok := c.Payload.(workflow.ReserveStock); ok && lost.CompareAndSwap(false, true) {
 			return errors.New("connection reset after send")
 		}
 		return nil
@@ -439,13 +462,13 @@ func crashAfterSend(t *testing.T, env Env) {
 	// ...and applied once: Check saw exactly one StockReserved.
 }
 
-func failingCompensation(t *testing.T, env Env) {
+func failingCompensation(t *testing.T, env WorkflowEnv) {
 	r := newRig(t, env)
 	var broken atomic.Bool
 	broken.Store(true)
 	bus := saga.BusSender(r.svc.Bus)
 	sender := saga.SenderFunc(func(ctx context.Context, c command.Command) error {
-		if _, ok := c.Payload.(CancelOrder); ok && broken.Load() {
+		if _, ok := c.Payload.(workflow.CancelOrder); ok && broken.Load() {
 			return errors.New("order service unavailable")
 		}
 		return bus.Send(ctx, c)
@@ -487,13 +510,13 @@ func failingCompensation(t *testing.T, env Env) {
 // command.Refusef, recording nothing) after two transient failures. The
 // transient failures are retried; the refusal is not: the saga fails with
 // the refusal as its reason and compensates its done steps, newest first.
-func refusedCommand(t *testing.T, env Env) {
+func refusedCommand(t *testing.T, env WorkflowEnv) {
 	r := newRig(t, env)
 	var transient atomic.Int32
 	transient.Store(2)
 	bus := saga.BusSender(r.svc.Bus)
 	sender := saga.SenderFunc(func(ctx context.Context, c command.Command) error {
-		if _, ok := c.Payload.(CreateShipment); ok && transient.Add(-1) >= 0 {
+		if _, ok := c.Payload.(workflow.CreateShipment); ok && transient.Add(-1) >= 0 {
 			return errors.New("logistics unavailable")
 		}
 		return bus.Send(ctx, c)
@@ -550,12 +573,12 @@ func refusedCommand(t *testing.T, env Env) {
 // payment deadline fails the saga; then the payment service refuses it.
 // The refusal is recorded, the saga is not failed twice, and the
 // compensations queued behind the charge go out.
-func refusalAfterFailure(t *testing.T, env Env) {
+func refusalAfterFailure(t *testing.T, env WorkflowEnv) {
 	r := newRig(t, env)
 	var refuse atomic.Bool
 	bus := saga.BusSender(r.svc.Bus)
 	sender := saga.SenderFunc(func(ctx context.Context, c command.Command) error {
-		if _, ok := c.Payload.(ChargePayment); ok {
+		if _, ok := c.Payload.(workflow.ChargePayment); ok {
 			if refuse.Load() {
 				return command.Refusef("card expired")
 			}
@@ -573,7 +596,7 @@ func refusalAfterFailure(t *testing.T, env Env) {
 		}
 		return nil
 	})
-	r.clock.Advance(PaymentTimeout + time.Minute)
+	r.clock.Advance(workflow.PaymentTimeout + time.Minute)
 	waitFor(t, "the deadline failing the saga", func() error {
 		h, err := e.History(t.Context(), "expired")
 		if err != nil || h.Instance.Status != saga.Compensating {
@@ -618,7 +641,7 @@ func refusalAfterFailure(t *testing.T, env Env) {
 	}
 }
 
-func undecodable(t *testing.T, env Env) {
+func undecodable(t *testing.T, env WorkflowEnv) {
 	r := newRig(t, env)
 	e := r.engine(t, r.store, nil)
 	run(t, e)
@@ -641,7 +664,7 @@ func modeOf(i int) string {
 	return []string{"", "", "", "stock", "payment", "shipment"}[i%6]
 }
 
-func concurrent(t *testing.T, env Env) {
+func concurrent(t *testing.T, env WorkflowEnv) {
 	r := newRig(t, env)
 	n := env.Orders
 	if n == 0 {
@@ -669,7 +692,7 @@ func concurrent(t *testing.T, env Env) {
 	}
 	waitFinished(t, a, n, "every instance finished")
 	for i := range n {
-		require.NoError(t, Check(t.Context(), a, r.svc, fmt.Sprintf("c%04d", i), modeOf(i)))
+		require.NoError(t, workflow.Check(t.Context(), a, r.svc, fmt.Sprintf("c%04d", i), modeOf(i)))
 	}
 	counts, err := a.Count(t.Context())
 	require.NoError(t, err)
@@ -686,13 +709,13 @@ func concurrent(t *testing.T, env Env) {
 }
 
 // killOne runs two engines on one database and kills the one that owns the
-// subscription mid-flight (sends held, most sagas unfinished). Where the backend allows it (Env.Kill), A's database
+// subscription mid-flight (sends held, most sagas unfinished). Where the backend allows it (WorkflowEnv.Kill), A's database
 // connections end under it first, so it loses its lease the way a dead
 // process does (the lock goes with the connection; B takes it and fences A)
 // and its dispatcher and scheduler lose what they had in flight; only then
 // do its goroutines stop. B must finish every saga with no event handled
 // twice and every stream holding exactly the expected events.
-func killOne(t *testing.T, env Env) {
+func killOne(t *testing.T, env WorkflowEnv) {
 	r := newRig(t, env)
 	n := max(env.Orders/5, 40)
 	// The orders are all placed first, so that the engines start on a
@@ -706,7 +729,7 @@ func killOne(t *testing.T, env Env) {
 	bus := saga.BusSender(r.svc.Bus)
 	storeA, storeB := r.store, r.open(t)
 	logA := &logRecorder{}
-	cfgA := TestConfig(r.clock)
+	cfgA := workflowConfig(r.clock)
 	cfgA.Logger = slog.New(logA)
 	a := r.engineWith(t, storeA, g.wrap(bus), cfgA)
 	stopA := run(t, a)
@@ -762,7 +785,7 @@ func killOne(t *testing.T, env Env) {
 		return nil
 	})
 	for i := range n {
-		require.NoError(t, Check(t.Context(), b, r.svc, fmt.Sprintf("k%03d", i), modeOf(i)))
+		require.NoError(t, workflow.Check(t.Context(), b, r.svc, fmt.Sprintf("k%03d", i), modeOf(i)))
 	}
 	parked, err := b.Parked(t.Context())
 	require.NoError(t, err)
@@ -820,7 +843,7 @@ func summarize(msgs []string) string {
 // must end as if nothing had happened: no event handled twice, every
 // command sent, each stream holding what it should (so no command took
 // effect twice).
-func stopRestart(t *testing.T, env Env) {
+func stopRestart(t *testing.T, env WorkflowEnv) {
 	r := newRig(t, env)
 	n := max(env.Orders/4, 100)
 	// A sender slow enough that results are in flight at every stop.
