@@ -3,6 +3,7 @@ package pglease_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -141,10 +142,14 @@ func TestStandbyTakesOverWhenTheHolderDies(t *testing.T) {
 		select {
 		case <-standby:
 			t.Fatal("a standby acquired a held lease")
+		case <-first.Lost():
+			t.Fatal("the holder lost a live lease")
 		case <-time.After(50 * time.Millisecond):
 		}
+		// Wait until the holder's backend has exited: pg_terminate_backend
+		// only signals it, and a query sent before it acts would succeed.
 		var ok bool
-		if err := op.QueryRow(t.Context(), `SELECT pg_terminate_backend($1)`, pid).Scan(&ok); err != nil || !ok {
+		if err := op.QueryRow(t.Context(), `SELECT pg_terminate_backend($1, 30000)`, pid).Scan(&ok); err != nil || !ok {
 			t.Fatalf("terminate the holder %d: %v %v", pid, ok, err)
 		}
 		if check > 0 {
@@ -190,10 +195,15 @@ func TestLegacyKeyExcludesOldProcesses(t *testing.T) {
 		if !held(t, old, kind, schema, "x") {
 			t.Fatalf("%s: Held misses an old process's lock", kind)
 		}
-		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
-		_, err := pglease.Acquire(ctx, pglease.Key{Kind: kind, Schema: schema, Name: "x"}, cfg)
+		// Try until the attempt has found the lock taken (it logs that it
+		// waits as a standby), then give up: a deadline could end it
+		// before it even connected on a loaded machine.
+		ctx, cancel := context.WithCancel(t.Context())
+		waiting := cfg
+		waiting.Logger = slog.New(onLog{cancel})
+		_, err := pglease.Acquire(ctx, pglease.Key{Kind: kind, Schema: schema, Name: "x"}, waiting)
 		cancel()
-		if err != context.DeadlineExceeded {
+		if err != context.Canceled {
 			t.Fatalf("%s: acquired while an old process holds the legacy key (err %v)", kind, err)
 		}
 		if err := old.QueryRow(t.Context(), `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, legacy).Scan(&ok); err != nil || !ok {
@@ -214,3 +224,11 @@ func TestLegacyKeyExcludesOldProcesses(t *testing.T) {
 		t.Fatalf("%d locks left (%v)", n, err)
 	}
 }
+
+// onLog is a slog handler that calls fn on every record.
+type onLog struct{ fn func() }
+
+func (h onLog) Enabled(context.Context, slog.Level) bool  { return true }
+func (h onLog) Handle(context.Context, slog.Record) error { h.fn(); return nil }
+func (h onLog) WithAttrs([]slog.Attr) slog.Handler        { return h }
+func (h onLog) WithGroup(string) slog.Handler             { return h }
