@@ -59,10 +59,18 @@ type Config struct {
 	// Check, if positive, is how often the holder pings its connection
 	// while [Lease.Do] is not using it, so that [Lease.Lost] fires when the
 	// connection dies while idle. Zero: the loss is noticed only by Do.
+	// A ping is given [PingTimeout] or Check, whichever is longer, before
+	// the connection counts as dead: a ping that is merely slow (a loaded
+	// server or client) must not end a live lease, since giving up on it
+	// closes the connection and the lock with it.
 	Check time.Duration
 	// Logger receives a line when a standby starts waiting; none by default.
 	Logger *slog.Logger
 }
+
+// PingTimeout is the least time a lease's check gives one ping (see
+// [Config.Check]).
+const PingTimeout = 5 * time.Second
 
 // tryLock takes the key's lock and, for kinds that had one, its legacy
 // lock, in one round trip: both, or (releasing the first) neither.
@@ -185,7 +193,7 @@ func (l *Lease) watch(every time.Duration) {
 		if !l.mu.TryLock() {
 			continue // in use: Do notices a dead connection itself
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), every)
+		ctx, cancel := context.WithTimeout(context.Background(), max(every, PingTimeout))
 		err := l.conn.Ping(ctx)
 		cancel()
 		l.mu.Unlock()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -232,3 +234,97 @@ func (h onLog) Enabled(context.Context, slog.Level) bool  { return true }
 func (h onLog) Handle(context.Context, slog.Record) error { h.fn(); return nil }
 func (h onLog) WithAttrs([]slog.Attr) slog.Handler        { return h }
 func (h onLog) WithGroup(string) slog.Handler             { return h }
+
+// A ping slower than the check interval (a loaded machine) does not end a
+// live lease; a connection that stops answering does, after PingTimeout.
+// (Its server session, and the lock, end when pgx gives up closing it
+// politely, 15 s later: not waited for here.)
+func TestSlowPingKeepsTheLease(t *testing.T) {
+	cfg, schema, _ := setup(t)
+	cfg.Check = 10 * time.Millisecond
+	var delay atomic.Int64
+	var slowReads atomic.Int32
+	plain := cfg
+	cfg.Conn = cfg.Conn.Copy()
+	dial := cfg.Conn.DialFunc
+	cfg.Conn.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &slowConn{Conn: c, delay: &delay, slow: &slowReads}, nil
+	}
+	key := pglease.Key{Kind: pglease.Relay, Schema: schema, Name: "slow"}
+	first := acquire(t, key, cfg)
+
+	delay.Store(int64(100 * time.Millisecond)) // ten check intervals per answer
+	for slowReads.Load() < 5 {
+		select {
+		case <-first.Lost():
+			t.Fatalf("a slow ping ended the lease (after %d slow reads)", slowReads.Load())
+		case <-time.After(time.Millisecond):
+		}
+	}
+	delay.Store(0)
+	ctx, cancel := context.WithCancel(t.Context())
+	waiting := plain
+	waiting.Logger = slog.New(onLog{cancel})
+	if _, err := pglease.Acquire(ctx, key, waiting); err != context.Canceled {
+		t.Fatalf("a standby acquired the lease of a slow holder (err %v)", err)
+	}
+	cancel()
+
+	delay.Store(int64(time.Hour)) // the connection stops answering
+	select {
+	case <-first.Lost():
+	case <-time.After(30 * time.Second): // a hang detector
+		t.Fatal("a connection that stopped answering kept the lease")
+	}
+	if err := first.Do(t.Context(), func(context.Context, *pgx.Conn) error { return nil }); !errors.Is(err, pglease.ErrLost) {
+		t.Fatalf("Do after the check gave up: %v", err)
+	}
+}
+
+// slowConn holds each read back by delay (while positive), giving up at
+// the read deadline as a socket would.
+type slowConn struct {
+	net.Conn
+	delay *atomic.Int64
+	slow  *atomic.Int32
+
+	mu       sync.Mutex
+	deadline time.Time
+}
+
+func (c *slowConn) SetDeadline(t time.Time) error {
+	c.setDeadline(t)
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *slowConn) SetReadDeadline(t time.Time) error {
+	c.setDeadline(t)
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *slowConn) setDeadline(t time.Time) {
+	c.mu.Lock()
+	c.deadline = t
+	c.mu.Unlock()
+}
+
+func (c *slowConn) Read(b []byte) (int, error) {
+	if d := time.Duration(c.delay.Load()); d > 0 {
+		c.slow.Add(1)
+		until := time.Now().Add(d)
+		for time.Now().Before(until) {
+			c.mu.Lock()
+			dl := c.deadline
+			c.mu.Unlock()
+			if !dl.IsZero() && time.Now().After(dl) {
+				return 0, os.ErrDeadlineExceeded
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	return c.Conn.Read(b)
+}
