@@ -63,7 +63,7 @@ type appendOutcome struct {
 }
 
 // Append implements [eventstore.Store]. It is one round trip in the common
-// case: a single INSERT (see statements.appendOne) reads the stream's
+// case: a single INSERT (see sql/append_one.sql) reads the stream's
 // version from its last event, checks the expected version and the order
 // guard, and inserts every event, in one autocommit transaction. When that
 // statement writes nothing or loses the race for a version it expected, a
@@ -246,7 +246,7 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 }
 
 // epochStamp is what an append that made the Reanchor check saw: the
-// server's start time and the epoch row's xmin (see statements.go). While
+// server's start time and the epoch row's xmin (see sql/parts/append_head.sql). While
 // both stay the same, the check's answer cannot change.
 type epochStamp struct {
 	started time.Time

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
-	"github.com/chronicle-go/chronicle/pgmigrate"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
@@ -137,20 +136,13 @@ func (s *Store) importOnce(ctx context.Context, streams []string, first, last ma
 	// The same per-stream advisory locks as append_events, taken in one
 	// order so concurrent imports cannot deadlock, before this transaction
 	// has an id.
-	if _, err := tx.Exec(ctx, `SELECT count(pg_advisory_xact_lock(hashtext($1), q.h))
-		FROM (SELECT DISTINCT hashtext(st) AS h FROM unnest($2::text[]) st ORDER BY 1) q`,
-		"chronicle.eventstore:"+pgmigrate.Quote(schema), streams); err != nil {
+	if _, err := tx.Exec(ctx, s.sql.importLock, streams); err != nil {
 		return ImportResult{}, false, s.mapError("import", "", err)
 	}
 	current := make(map[string]uint64, len(streams))
 	lastTid := int64(0)
 	var offset int64
-	qrows, err := tx.Query(ctx, `SELECT (SELECT offset_xid FROM `+pgmigrate.Table(schema, "epoch")+`), u.id, l.version, l.transaction_id
-		FROM unnest($1::text[]) u(id) LEFT JOIN LATERAL (
-			SELECT e.version, e.transaction_id FROM `+pgmigrate.Table(schema, "events")+` e
-			WHERE e.stream_id = u.id ORDER BY e.version DESC LIMIT 1) l ON true`, streams)
-	// (LEFT: one row per stream even when every stream is new, so the epoch
-	// offset is always read.)
+	qrows, err := tx.Query(ctx, s.sql.importHeads, streams)
 	if err != nil {
 		return ImportResult{}, false, s.mapError("import", "", err)
 	}
@@ -185,7 +177,7 @@ func (s *Store) importOnce(ctx context.Context, streams []string, first, last ma
 	}
 	var tid int64
 	var now time.Time
-	if err := tx.QueryRow(ctx, `SELECT pg_current_xact_id()::text::bigint + $1::bigint, now()`, offset).Scan(&tid, &now); err != nil {
+	if err := tx.QueryRow(ctx, s.sql.importTid, offset).Scan(&tid, &now); err != nil {
 		return ImportResult{}, false, s.mapError("import", "", err)
 	}
 	if lastTid > tid {

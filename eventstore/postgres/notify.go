@@ -59,7 +59,7 @@ func (s *Store) notifier() {
 		// the appends' way. A wake-up lost in a crash costs nothing (the
 		// subscribers poll), so this one commit does not wait for the
 		// flush; the notification is delivered at commit all the same.
-		_, err := s.pool.Exec(nctx, `SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, '')`, s.channel)
+		_, err := s.pool.Exec(nctx, s.sql.notify, s.channel)
 		ncancel()
 		if err != nil && ctx.Err() == nil {
 			// Subscribers still see the events within PollInterval.

@@ -183,7 +183,7 @@ func (s *Store) checkSessions(ctx context.Context) error {
 	}
 	defer c.Release()
 	var pid int32
-	if err := c.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+	if err := c.QueryRow(ctx, s.sql.backendPID).Scan(&pid); err != nil {
 		return err
 	}
 	if uint32(pid) != c.Conn().PgConn().PID() {
@@ -212,8 +212,7 @@ func (s *Store) awaitSessionEnd(ctx context.Context, sess session) error {
 	terminated := false
 	for {
 		var present, same bool
-		err := s.pool.QueryRow(ctx, `SELECT count(*) > 0, coalesce(bool_or(client_port = $2), false)
-			FROM pg_stat_activity WHERE pid = $1`, int32(sess.pid), sess.port).Scan(&present, &same)
+		err := s.pool.QueryRow(ctx, s.sql.sessionAlive, int32(sess.pid), sess.port).Scan(&present, &same)
 		if err != nil {
 			return err
 		}
@@ -225,7 +224,7 @@ func (s *Store) awaitSessionEnd(ctx context.Context, sess session) error {
 			// runs; one that has not committed rolls back; a commit in
 			// progress completes first. Without the right to (another
 			// role's session), keep waiting.
-			_, _ = s.pool.Exec(ctx, `SELECT pg_terminate_backend($1)`, int32(sess.pid))
+			_, _ = s.pool.Exec(ctx, s.sql.terminate, int32(sess.pid))
 			terminated = true
 			continue
 		}

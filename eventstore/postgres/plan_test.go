@@ -11,7 +11,7 @@ import (
 )
 
 // TestAppendStatementsKeepGenericPlans guards what the append statements are
-// shaped for (see statements.go): after PostgreSQL's first five custom
+// shaped for (see sql/append_one.sql): after PostgreSQL's first five custom
 // plans, each settles on its generic plan instead of being planned again on
 // every call. A statement that loses this still passes every other test;
 // it only gets slower (re-planning cost up to a quarter of an append, and

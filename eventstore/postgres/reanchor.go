@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-
-	"github.com/chronicle-go/chronicle/pgmigrate"
 )
 
 // Reanchor repairs the store after a pg_dump/restore (or any move to a
@@ -27,21 +25,11 @@ func (s *Store) Reanchor(ctx context.Context) (before, after uint64, err error) 
 		return 0, 0, s.mapError("reanchor", "", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	events := pgmigrate.Table(s.cfg.Schema, "events")
-	epoch := pgmigrate.Table(s.cfg.Schema, "epoch")
-	if _, err := tx.Exec(ctx, `LOCK TABLE `+epoch+`, `+events+` IN ACCESS EXCLUSIVE MODE`); err != nil {
+	if _, err := tx.Exec(ctx, s.sql.reanchorLock); err != nil {
 		return 0, 0, s.mapError("reanchor", "", err)
 	}
 	var old, next int64
-	err = tx.QueryRow(ctx, `
-		WITH cur AS (
-			SELECT ep.offset_xid AS old,
-			       pg_current_xact_id()::text::bigint AS xid,
-			       coalesce((SELECT max(transaction_id) FROM `+events+`), 0) AS stored
-			FROM `+epoch+` ep FOR UPDATE)
-		UPDATE `+epoch+` SET offset_xid = greatest(cur.old, cur.stored + 1 - cur.xid),
-		       reanchored_at = CASE WHEN cur.stored + 1 - cur.xid > cur.old THEN now() ELSE reanchored_at END
-		FROM cur RETURNING cur.old, offset_xid`).Scan(&old, &next)
+	err = tx.QueryRow(ctx, s.sql.reanchor).Scan(&old, &next)
 	if err != nil {
 		return 0, 0, s.mapError("reanchor", "", err)
 	}

@@ -129,19 +129,7 @@ func (s *Store) Status(ctx context.Context) (Status, error) {
 	var horizon, epoch, current, maxStored int64
 	var age float64
 	var holder *int32
-	err = s.pool.QueryRow(ctx, `
-		WITH oldest AS (
-			SELECT pid, xact_start FROM pg_stat_activity WHERE backend_xid IS NOT NULL
-			UNION ALL
-			SELECT 0, prepared FROM pg_prepared_xacts
-			ORDER BY 2 LIMIT 1)
-		SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + ep.offset_xid,
-		       ep.offset_xid,
-		       pg_snapshot_xmax(pg_current_snapshot())::text::bigint + ep.offset_xid,
-		       coalesce((SELECT max(transaction_id) FROM `+pgmigrate.Table(s.cfg.Schema, "events")+`), 0),
-		       coalesce((SELECT extract(epoch FROM clock_timestamp() - xact_start)::float8 FROM oldest), 0),
-		       (SELECT pid FROM oldest)
-		FROM `+pgmigrate.Table(s.cfg.Schema, "epoch")+` ep`).Scan(&horizon, &epoch, &current, &maxStored, &age, &holder)
+	err = s.pool.QueryRow(ctx, s.sql.status).Scan(&horizon, &epoch, &current, &maxStored, &age, &holder)
 	if err != nil {
 		return st, s.mapError("status", "", err)
 	}

@@ -173,7 +173,7 @@ type Store struct {
 	// session's pid (see checkSessions).
 	sessions atomic.Int32
 	// stamp is the server and epoch row an append last saw pass the
-	// Reanchor check (see statements.go); noStamp until one has.
+	// Reanchor check (see sql/parts/append_head.sql); noStamp until one has.
 	stamp atomic.Pointer[epochStamp]
 }
 
@@ -190,12 +190,16 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	st, err := newStatements(cfg.Schema)
+	if err != nil {
+		return nil, err
+	}
 	s := &Store{
 		pool:    pool,
 		cfg:     cfg,
 		log:     cfg.Logger.With("component", "chronicle/eventstore/postgres", "schema", cfg.Schema),
 		channel: channelName(cfg.Schema),
-		sql:     newStatements(cfg.Schema),
+		sql:     st,
 		tel:     telemetry.NewStore(cfg.TracerProvider, cfg.MeterProvider, "eventstore/postgres", "postgresql"),
 		wake:    make(chan struct{}),
 		done:    make(chan struct{}),

@@ -1,0 +1,359 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"testing"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/pgtest"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// rulesStore is a migrated store on its own schema, for the tests in this
+// package that drive its statements directly.
+func rulesStore(t *testing.T) (*Store, *pgxpool.Pool) {
+	t.Helper()
+	pool, schema := pgtest.Pool(t)
+	s, err := New(pool, Config{Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s, pool
+}
+
+// TestStatementFiles: every file in sql/ is a statement the store uses,
+// every statement comes from a file, and each renders to SQL alone (no
+// template left, no comment lines).
+func TestStatementFiles(t *testing.T) {
+	st, err := newStatements("some_schema")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := st.files()
+	names, err := fs.Glob(sqlFiles, "sql/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		if _, ok := files[path.Base(name)]; !ok {
+			t.Errorf("%s is not a statement of the store", name)
+		}
+	}
+	if len(names) != len(files) {
+		t.Errorf("%d files in sql/, %d statements", len(names), len(files))
+	}
+	for name, text := range files {
+		switch {
+		case *text == "":
+			t.Errorf("%s renders empty", name)
+		case strings.Contains(*text, "{{") || strings.Contains(*text, "\n--") || strings.HasPrefix(*text, "--"):
+			t.Errorf("%s still holds a template or comment line:\n%s", name, *text)
+		case !strings.Contains(*text, `"some_schema"`) && strings.Contains(*text, "events"):
+			t.Errorf("%s names events outside the schema:\n%s", name, *text)
+		}
+	}
+	if _, err := newStatements(`x"; DROP TABLE y; --`); err == nil {
+		t.Error("newStatements accepted a schema name that is not an identifier")
+	}
+}
+
+// TestStatementsPrepare: every statement is valid SQL on a migrated
+// schema (PostgreSQL parses and plans it without running it).
+func TestStatementsPrepare(t *testing.T) {
+	s, pool := rulesStore(t)
+	ctx := context.Background()
+	c, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Release()
+	for name, text := range s.sql.files() {
+		if strings.HasPrefix(*text, "LOCK") {
+			continue // a utility statement: nothing to prepare
+		}
+		if _, err := c.Conn().Prepare(ctx, "", *text); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestAppendRulesAgree drives the append's three sources of rules through
+// every expected-version kind and every outcome, so that they cannot
+// drift apart: the Go side (the kind* and status* constants, the
+// expected versions' Satisfied, appendArgs.result), the single-statement
+// append (sql/append_*.sql) and the append_events function (migrations).
+// Each case runs the function and the single statement on the same state,
+// each in a transaction rolled back afterwards.
+func TestAppendRulesAgree(t *testing.T) {
+	s, pool := rulesStore(t)
+	ctx := context.Background()
+	ev := func(id uuid.UUID) eventstore.Event {
+		return eventstore.Event{ID: id, Type: "Ruled", Data: []byte(`{"n":1}`)}
+	}
+	fresh := func(n int) []eventstore.Event {
+		evs := make([]eventstore.Event, n)
+		for i := range evs {
+			evs[i] = ev(eventstore.NewEventID())
+		}
+		return evs
+	}
+	// stored appends evs to stream (at whatever version it is) and
+	// returns them.
+	stored := func(stream string, evs ...eventstore.Event) []eventstore.Event {
+		t.Helper()
+		if _, err := s.Append(ctx, stream, eventstore.Any, evs...); err != nil {
+			t.Fatal(err)
+		}
+		return evs
+	}
+	const huge = eventstore.ExactVersion(1<<62 + 1)
+	type setup func(stream string) []eventstore.Event // the events to append, after preparing stream
+	freshOn := func(before, n int) setup {
+		return func(stream string) []eventstore.Event {
+			if before > 0 {
+				stored(stream, fresh(before)...)
+			}
+			return fresh(n)
+		}
+	}
+	cases := []struct {
+		name     string
+		expected eventstore.ExpectedVersion
+		setup    setup
+		status   int16
+		actual   uint64 // the stream's version (mismatch), or the original result's (idempotent)
+		fresh    bool   // the events are new: Go's Satisfied decides alone
+	}{
+		{"any/new stream", eventstore.Any, freshOn(0, 1), statusAppended, 0, true},
+		{"any/existing stream", eventstore.Any, freshOn(2, 3), statusAppended, 2, true},
+		{"any/batch", eventstore.Any, freshOn(2, 12), statusAppended, 2, true},
+		{"no stream/new stream", eventstore.NoStream, freshOn(0, 2), statusAppended, 0, true},
+		{"no stream/existing stream", eventstore.NoStream, freshOn(2, 1), statusMismatch, 2, true},
+		{"stream exists/new stream", eventstore.StreamExists, freshOn(0, 1), statusMismatch, 0, true},
+		{"stream exists/existing stream", eventstore.StreamExists, freshOn(2, 2), statusAppended, 2, true},
+		{"exact/at the version", eventstore.Exact(2), freshOn(2, 1), statusAppended, 2, true},
+		{"exact/zero on a new stream", eventstore.Exact(0), freshOn(0, 3), statusAppended, 0, true},
+		{"exact/behind", eventstore.Exact(1), freshOn(2, 1), statusMismatch, 2, true},
+		{"exact/ahead", eventstore.Exact(5), freshOn(2, 12), statusMismatch, 2, true},
+		{"exact/ahead of a new stream", eventstore.Exact(5), freshOn(0, 1), statusMismatch, 0, true},
+		{"exact/beyond any stream", huge, freshOn(2, 1), statusMismatch, 2, true},
+		{"no stream/idempotent retry", eventstore.NoStream, func(stream string) []eventstore.Event {
+			return stored(stream, fresh(2)...)
+		}, statusIdempotent, 2, false},
+		{"exact/idempotent retry", eventstore.Exact(1), func(stream string) []eventstore.Event {
+			stored(stream, fresh(1)...)
+			evs := stored(stream, fresh(3)...)
+			stored(stream, fresh(1)...)
+			return evs
+		}, statusIdempotent, 4, false},
+		{"any/idempotent retry", eventstore.Any, func(stream string) []eventstore.Event {
+			return stored(stream, fresh(1)...)
+		}, statusIdempotent, 1, false},
+		{"stream exists/idempotent retry", eventstore.StreamExists, func(stream string) []eventstore.Event {
+			stored(stream, fresh(1)...)
+			return stored(stream, fresh(1)...)
+		}, statusIdempotent, 2, false},
+		{"any/event ID in another stream", eventstore.Any, func(stream string) []eventstore.Event {
+			return stored(stream+"-other", fresh(1)...)
+		}, statusEventID, 0, false},
+		{"no stream/event ID in another stream", eventstore.NoStream, func(stream string) []eventstore.Event {
+			return stored(stream+"-other", fresh(1)...)
+		}, statusEventID, 0, false},
+		{"exact/event ID not right after the expected version", eventstore.Exact(0), func(stream string) []eventstore.Event {
+			stored(stream, fresh(1)...)
+			return stored(stream, fresh(1)...)
+		}, statusEventID, 2, false},
+		{"no stream/retry with more events than stored", eventstore.NoStream, func(stream string) []eventstore.Event {
+			return append(stored(stream, fresh(1)...), fresh(1)...)
+		}, statusEventID, 1, false},
+		{"no stream/retry with other events after the first", eventstore.NoStream, func(stream string) []eventstore.Event {
+			evs := stored(stream, fresh(2)...)
+			return []eventstore.Event{evs[0], ev(eventstore.NewEventID())}
+		}, statusEventID, 2, false},
+		{"any/second event ID stored", eventstore.Any, func(stream string) []eventstore.Event {
+			return append(fresh(1), stored(stream+"-other", fresh(1)...)...)
+		}, statusEventID, 0, false},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			stream := fmt.Sprintf("rules-%d", i)
+			evs := c.setup(stream)
+			args, err := s.encode(stream, c.expected, evs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var before uint64
+			if err := pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1`, stream).Scan(&before); err != nil {
+				t.Fatal(err)
+			}
+			if c.fresh && c.expected.Satisfied(before) != (c.status == statusAppended) {
+				t.Errorf("Go: %v.Satisfied(%d) = %v, want %v", c.expected, before, !(c.status == statusAppended), c.status == statusAppended)
+			}
+
+			// The function.
+			out := inRolledBack(t, pool, func(tx pgx.Tx) appendOutcome {
+				out, err := s.call(ctx, tx, args)
+				if err != nil {
+					t.Fatalf("append_events: %v", err)
+				}
+				return out
+			})
+			if out.status != c.status {
+				t.Fatalf("append_events: status %d, want %d (reason %v)", out.status, c.status, out.reason)
+			}
+			res, err := args.result(out)
+			var ce *eventstore.ConflictError
+			switch c.status {
+			case statusAppended, statusIdempotent:
+				if err != nil {
+					t.Fatalf("result: %v", err)
+				}
+				want := before + uint64(len(evs))
+				if c.status == statusIdempotent {
+					want = c.actual
+				}
+				if res.Version != want || len(res.Positions) != len(evs) {
+					t.Fatalf("result: version %d, %d positions; want %d, %d", res.Version, len(res.Positions), want, len(evs))
+				}
+				if c.status == statusIdempotent {
+					assertStoredAt(t, s, evs, res)
+				}
+			case statusMismatch:
+				if !errors.As(err, &ce) || ce.Actual != c.actual || ce.EventID != uuid.Nil || ce.Retry {
+					t.Fatalf("result: %v, want a version conflict at %d", err, c.actual)
+				}
+			case statusEventID:
+				if !errors.As(err, &ce) || ce.EventID == uuid.Nil || ce.Reason == "" {
+					t.Fatalf("result: %v, want an event ID conflict", err)
+				}
+			}
+
+			// The single statement writes exactly when the function
+			// appends, at the same version.
+			var written bool
+			var got eventstore.AppendResult
+			inRolledBack(t, pool, func(tx pgx.Tx) struct{} {
+				got, written, err = s.insert(ctx, tx.Conn(), args)
+				if err != nil && !(c.status == statusIdempotent || c.status == statusEventID) {
+					t.Fatalf("single statement: %v", err)
+				}
+				return struct{}{}
+			})
+			if err == nil && written != (c.status == statusAppended) {
+				t.Fatalf("single statement: written %v, function status %d", written, c.status)
+			}
+			if written && got.Version != res.Version {
+				t.Fatalf("single statement: version %d, function %d", got.Version, res.Version)
+			}
+			if c.status == statusMismatch {
+				actual, isStored, restored, err := s.diagnose(ctx, args)
+				if err != nil || actual != c.actual || isStored || restored {
+					t.Fatalf("diagnose: %d %v %v %v, want %d false false", actual, isStored, restored, err, c.actual)
+				}
+			}
+		})
+	}
+
+	t.Run("order guard", func(t *testing.T) {
+		// A transaction that took its id before another append to the
+		// stream committed.
+		const stream = "rules-guard"
+		stored(stream, fresh(1)...)
+		args, err := s.encode(stream, eventstore.Exact(2), fresh(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inRolledBack(t, pool, func(tx pgx.Tx) struct{} {
+			if _, err := tx.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil {
+				t.Fatal(err)
+			}
+			stored(stream, fresh(1)...)
+			if _, err := tx.Exec(ctx, `SAVEPOINT s`); err != nil {
+				t.Fatal(err)
+			}
+			out, err := s.call(ctx, tx, args)
+			if err != nil || out.status != statusOrderGuard {
+				t.Fatalf("append_events: status %d, %v; want %d", out.status, err, statusOrderGuard)
+			}
+			if ce := guardConflict(args, out); !ce.Retry || ce.Actual != 2 {
+				t.Fatalf("guard conflict %+v, want Retry at 2", ce)
+			}
+			if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT s`); err != nil {
+				t.Fatal(err)
+			}
+			if _, written, err := s.insert(ctx, tx.Conn(), args); err != nil || written {
+				t.Fatalf("single statement: written %v, %v; want nothing written", written, err)
+			}
+			return struct{}{}
+		})
+	})
+
+	t.Run("needs reanchor", func(t *testing.T) {
+		// A stored transaction id above every id the server handed out,
+		// as after a restore on another cluster.
+		const stream = "rules-restored"
+		stored(stream, fresh(1)...)
+		args, err := s.encode(stream, eventstore.Any, fresh(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.stamp.Store(noStamp) // the single statement makes the check
+		inRolledBack(t, pool, func(tx pgx.Tx) struct{} {
+			if _, err := tx.Exec(ctx, `INSERT INTO events (transaction_id, stream_id, version, event_id, type)
+				VALUES (1::bigint << 60, 'rules-restored-elsewhere', 1, gen_random_uuid(), 'Restored')`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Exec(ctx, `SAVEPOINT s`); err != nil {
+				t.Fatal(err)
+			}
+			out, err := s.call(ctx, tx, args)
+			if err != nil || out.status != statusRestored {
+				t.Fatalf("append_events: status %d, %v; want %d", out.status, err, statusRestored)
+			}
+			if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT s`); err != nil {
+				t.Fatal(err)
+			}
+			if _, written, err := s.insert(ctx, tx.Conn(), args); err != nil || written {
+				t.Fatalf("single statement: written %v, %v; want nothing written", written, err)
+			}
+			return struct{}{}
+		})
+	})
+}
+
+// inRolledBack runs do in a transaction on pool and rolls it back.
+func inRolledBack[T any](t *testing.T, pool *pgxpool.Pool, do func(pgx.Tx) T) T {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	return do(tx)
+}
+
+// assertStoredAt checks that res holds the positions evs are stored at.
+func assertStoredAt(t *testing.T, s *Store, evs []eventstore.Event, res eventstore.AppendResult) {
+	t.Helper()
+	for i, e := range evs {
+		var tid, pos int64
+		if err := s.pool.QueryRow(context.Background(), `SELECT transaction_id, position FROM events WHERE event_id = $1`, e.ID).Scan(&tid, &pos); err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Positions[i]; got.Commit != uint64(tid) || got.Prepare != uint64(pos) {
+			t.Fatalf("event %d: position %v, stored at (%d, %d)", i, got, tid, pos)
+		}
+	}
+}

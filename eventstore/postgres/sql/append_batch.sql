@@ -1,0 +1,8 @@
+-- The single-statement append of 10 events or more (see append_one.sql):
+-- $4–$7 are arrays.
+/* chronicle.append */ INSERT INTO {{schema}}.events (transaction_id, stream_id, version, event_id, type, data, metadata)
+			SELECT x.tid, $1, x.actual + u.ord, u.id, u.typ, u.dat, u.md
+			  FROM {{template "append_head.sql"}} x,
+			       unnest($4::uuid[], $5::text[], $6::json[], $7::json[]) WITH ORDINALITY AS u(id, typ, dat, md, ord)
+			 WHERE x.last_tid <= x.tid
+			RETURNING transaction_id, position, version, {{template "stamp.sql"}}

@@ -1,0 +1,35 @@
+-- append_head is the row an append builds on: the stream's version and
+-- the transaction id of its last append (0 for a new stream), and this
+-- transaction's id plus the epoch offset; no row when the expected version
+-- ($2 kind, $3 version: see kind* in append.go) does not hold.
+--
+-- It takes the stream's advisory lock in shared mode: single-statement
+-- appends do not wait for one another, but they queue behind an
+-- append_events call holding (or waiting for) the lock exclusively, so a
+-- writer that lost a race and went on to the function is not beaten again
+-- and again by newcomers on a hot stream. (A newcomer that waited there
+-- computed its version from a snapshot taken before the wait, so it loses
+-- at the primary key and queues in the function too.) The key is
+-- append_events' own: hashtext('chronicle.eventstore:' || the quoted
+-- schema), hashtext(stream).
+--
+-- The Reanchor check (restored.sql) reads the end of the global order
+-- index, where the appends of other writers still in flight sit: under 8
+-- writers it cost PostgreSQL about a tenth of the statement's throughput.
+-- It can only change its answer when the server is another one (a restore
+-- on another cluster: another postmaster start time) or the epoch row is
+-- another one (a restore into this cluster, a Reanchor: another xmin). So
+-- the single statement skips it when both are what an earlier append,
+-- which made it, returned ($8, $9; see Store.stamp); otherwise it makes it,
+-- and returns the pair for the next appends (stamp.sql). append_events and
+-- the check after a refusal always make it.
+(SELECT coalesce(l.version, 0) AS actual, coalesce(l.transaction_id, 0) AS last_tid,
+			pg_current_xact_id()::text::bigint + ep.offset_xid AS tid
+		FROM (SELECT pg_advisory_xact_lock_shared(hashtext('chronicle.eventstore:{{schema}}'), hashtext($1))) lk,
+			{{schema}}.epoch ep LEFT JOIN LATERAL (
+			SELECT e.version, e.transaction_id FROM {{schema}}.events e
+			WHERE e.stream_id = $1 ORDER BY e.version DESC LIMIT 1) l ON true
+		WHERE CASE $2::smallint WHEN 0 THEN true WHEN 1 THEN l.version IS NULL WHEN 2 THEN l.version IS NOT NULL
+			ELSE coalesce(l.version, 0) = $3::bigint END
+		  AND (($8::timestamptz = pg_postmaster_start_time() AND $9::bigint = ep.xmin::text::bigint)
+		       OR NOT {{template "restored.sql" "ep.offset_xid"}}))
