@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/pgerr"
 	"github.com/chronicle-go/chronicle/pgmigrate"
 )
 
@@ -114,7 +115,7 @@ func (e *env) baselineAppend(ctx context.Context, q pgQuerier, stream string, ex
 	var current int64
 	if err := q.QueryRow(ctx, e.base.append, stream, int64(expected), ids, types, data, md).Scan(&positions, &current); err != nil {
 		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		if errors.As(err, &pgErr) && pgErr.Code == pgerr.UniqueViolation {
 			// Another writer took the version first: a mismatch.
 			if verr := q.QueryRow(ctx, e.base.version, stream).Scan(&current); verr == nil {
 				return uint64(current), false, nil

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
+	"github.com/chronicle-go/chronicle/internal/pgerr"
 	"github.com/chronicle-go/chronicle/pgmigrate"
 )
 
@@ -157,7 +158,7 @@ func (a *app) explain(ctx context.Context, err error) error {
 		return err
 	}
 	detail := pgErr.Message
-	if pgErr.Code == "42P01" { // undefined table: whose?
+	if pgErr.Code == pgerr.UndefinedTable { // whose?
 		if table := missingRelation(pgErr.Message); table != "" {
 			comp := a.componentOf(table)
 			if comp == "" {

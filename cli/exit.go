@@ -5,10 +5,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/jackc/pgx/v5/pgconn"
-
 	"github.com/chronicle-go/chronicle/eventstore"
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
+	"github.com/chronicle-go/chronicle/internal/pgerr"
 	"github.com/chronicle-go/chronicle/pgmigrate"
 	"github.com/chronicle-go/chronicle/projection"
 	"github.com/chronicle-go/chronicle/saga"
@@ -110,15 +109,7 @@ func (e *unreachableError) Unwrap() error { return e.err }
 // isUndefinedObject reports a PostgreSQL error about a missing table,
 // schema or function: a schema that was not migrated.
 func isUndefinedObject(err error) bool {
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
-		return false
-	}
-	switch pgErr.Code {
-	case "42P01", "3F000", "42883": // undefined table, schema, function
-		return true
-	}
-	return false
+	return pgerr.IsUndefinedObject(err)
 }
 
 // exitCode maps an error onto the documented exit codes.

@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/chronicle-go/chronicle/internal/pgerr"
 )
 
 // Migration is one numbered SQL file.
@@ -213,8 +214,7 @@ func Status(ctx context.Context, db DB, schema string, sets ...Set) ([]State, er
 // exist" (42P01) or "schema does not exist" (3F000): a schema that has not
 // been migrated.
 func IsUndefinedTable(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "3F000")
+	return pgerr.Is(err, pgerr.UndefinedTable, pgerr.InvalidSchemaName)
 }
 
 // ErrPending matches a [*PendingError].

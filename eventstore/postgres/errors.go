@@ -1,11 +1,10 @@
 package postgres
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/chronicle-go/chronicle/internal/pgerr"
 )
 
 // ErrNotMigrated reports a store whose schema lacks the event store's
@@ -21,8 +20,8 @@ var ErrNotMigrated = errors.New("postgres: event store schema is not migrated")
 var ErrNeedsReanchor = errors.New("postgres: event store needs Reanchor")
 
 // needsReanchor returns the error a write gets while the store needs
-// Reanchor. (Not an *Error: that one's Retryable takes anything that is not
-// from the server for a connection problem.)
+// Reanchor. (Not an *Error, whose Retryable is about the connection and
+// the server's transient refusals.)
 func (s *Store) needsReanchor(op, stream string) error {
 	what := "postgres: " + op
 	if stream != "" {
@@ -56,41 +55,18 @@ func (e *Error) Unwrap() error { return e.Err }
 func (e *Error) Retryable() bool { return transient(e.Err) }
 
 func (s *Store) mapError(op, stream string, err error) error {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch pgErr.Code {
-		case "42P01", "3F000", "42883": // undefined table, schema, function
-			err = fmt.Errorf("%w (schema %q): %w", ErrNotMigrated, s.cfg.Schema, err)
-		}
+	if pgerr.IsUndefinedObject(err) {
+		err = fmt.Errorf("%w (schema %q): %w", ErrNotMigrated, s.cfg.Schema, err)
 	}
 	return &Error{Op: op, Stream: stream, Err: err}
 }
 
 // transient reports whether err is worth retrying: a connection problem or a
-// server error that says so.
+// server error that says so, as [pgerr.Transient] classifies them. A row
+// that does not decode does not get better, whatever it wraps.
 func transient(err error) bool {
-	if err == nil {
-		return false
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch {
-		case len(pgErr.Code) >= 2 && pgErr.Code[:2] == "08": // connection exception
-			return true
-		case pgErr.Code == "40001", pgErr.Code == "40P01": // serialization failure, deadlock
-			return true
-		case pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03": // shutdown, cannot connect now
-			return true
-		}
-		return false
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
 	if _, ok := errors.AsType[*rowError](err); ok {
-		return false // a row that does not decode does not get better
+		return false
 	}
-	// Everything else pgx reports is about the connection: a network error,
-	// a backend terminated under it, a broken pipe, a failed connect.
-	return true
+	return pgerr.Transient(err)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/pgerr"
 )
 
 // The "rawpgx" side of BenchmarkPaired is the raw-pgx shape that issue 21's
@@ -113,7 +114,7 @@ func rawpgxRace(ctx context.Context, pool *pgxpool.Pool, stream string, seen int
 		return seen + 1, true, nil
 	}
 	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || pgErr.Code != "23505" {
+	if !errors.As(err, &pgErr) || pgErr.Code != pgerr.UniqueViolation {
 		return 0, false, err
 	}
 	var v int64

@@ -10,6 +10,7 @@ import (
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/eventstore/postgres"
+	"github.com/chronicle-go/chronicle/internal/pgerr"
 	"github.com/chronicle-go/chronicle/pgmigrate"
 	"github.com/chronicle-go/chronicle/pgtest"
 	"github.com/jackc/pgx/v5"
@@ -167,7 +168,7 @@ func TestLongestStreamID(t *testing.T) {
 	_, err := pool.Exec(ctx, `INSERT INTO events (transaction_id, stream_id, version, event_id, type)
 		VALUES (0, $1, 1, gen_random_uuid(), 'T')`, stream+"x")
 	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || pgErr.Code != "54000" {
+	if !errors.As(err, &pgErr) || pgErr.Code != pgerr.ProgramLimitExceeded {
 		t.Fatalf("a stream ID one byte over the limit, inserted by hand: %v, want the index's 54000", err)
 	}
 }
@@ -275,7 +276,7 @@ func TestVersionTakenByHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	var pgErr *pgconn.PgError
-	if err := <-hand; !errors.As(err, &pgErr) || pgErr.Code != "23505" {
+	if err := <-hand; !errors.As(err, &pgErr) || pgErr.Code != pgerr.UniqueViolation {
 		t.Fatalf("by-hand insert of a taken version: %v, want a unique violation", err)
 	}
 	var n int

@@ -3,13 +3,12 @@ package postgres
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/pgerr"
 )
 
 // A read that fails on one event.
@@ -66,7 +65,7 @@ func (s *Store) isolate(ctx context.Context, next string, args []any, cause erro
 			Stream:   stream, Version: uint64(version), EventID: id, Type: typ, Err: err,
 		}
 	}
-	if pgErr, ok := errors.AsType[*pgconn.PgError](cause); ok && strings.HasPrefix(pgErr.Code, "54") {
+	if pgerr.Class(pgerr.Code(cause)) == pgerr.ClassProgramLimit {
 		// A program limit (a value the server cannot print within 1 GB)
 		// does not go away: reading the event again would cost as much to
 		// fail the same way.

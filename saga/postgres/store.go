@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/chronicle-go/chronicle/internal/pgerr"
 	"github.com/chronicle-go/chronicle/pgmigrate"
 	"github.com/chronicle-go/chronicle/saga"
 )
@@ -98,7 +99,7 @@ func (s *Store) Schema() string { return s.cfg.Schema }
 func conflict(sagaName string, err error) error {
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
 		switch pgErr.Code {
-		case "23505", "40001", "40P01":
+		case pgerr.UniqueViolation, pgerr.SerializationFailure, pgerr.DeadlockDetected:
 			return &saga.ConflictError{Saga: sagaName, Reason: pgErr.Message}
 		}
 	}
