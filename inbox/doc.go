@@ -9,9 +9,10 @@
 // publisher that sent twice — finds its ID recorded and is acked without
 // running the handler again.
 //
-//	store, _ := postgres.New(pool, postgres.Config{Schema: "logistics"})   // inbox/postgres
-//	in, _ := inbox.New(consumer, store, inbox.HandlerFunc[*postgres.Tx](
-//		func(ctx context.Context, tx *postgres.Tx, m broker.Message) error {
+//	// import inboxpg "github.com/chronicle-go/chronicle/inbox/postgres"
+//	store, _ := inboxpg.New(pool, inboxpg.Config{Schema: "logistics"})
+//	in, _ := inbox.New(consumer, store, inbox.HandlerFunc[*inboxpg.Tx](
+//		func(ctx context.Context, tx *inboxpg.Tx, m broker.Message) error {
 //			_, err := tx.Exec(ctx, `INSERT INTO shipments ...`, ...)  // commits with the record
 //			return err
 //		}), inbox.Config{Name: "logistics"})

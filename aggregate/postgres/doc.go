@@ -7,7 +7,8 @@
 // # Use
 //
 //	events, _ := espg.New(pool, espg.Config{Schema: "chronicle"})
-//	snaps, _ := postgres.New(pool, postgres.Config{EventStore: events})
+//	// import aggpg "github.com/chronicle-go/chronicle/aggregate/postgres"
+//	snaps, _ := aggpg.New(pool, aggpg.Config{EventStore: events})
 //	// once, at deployment (or `chronicle migrate`):
 //	_ = events.Migrate(ctx)
 //	_ = snaps.Migrate(ctx)

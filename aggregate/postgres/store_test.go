@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chronicle-go/chronicle/aggregate"
-	"github.com/chronicle-go/chronicle/aggregate/postgres"
+	aggpg "github.com/chronicle-go/chronicle/aggregate/postgres"
 	"github.com/chronicle-go/chronicle/aggregate/snapshottest"
 	"github.com/chronicle-go/chronicle/command/commandtest"
 	"github.com/chronicle-go/chronicle/eventstore"
@@ -20,7 +20,7 @@ import (
 
 // open returns a migrated event store and a paired snapshot store in a fresh
 // schema.
-func open(t testing.TB) (*espg.Store, *postgres.SnapshotStore, *pgxpool.Pool) {
+func open(t testing.TB) (*espg.Store, *aggpg.SnapshotStore, *pgxpool.Pool) {
 	t.Helper()
 	pool, schema := pgtest.Pool(t, pgtest.MaxConns(40))
 	ctx := context.Background()
@@ -29,7 +29,7 @@ func open(t testing.TB) (*espg.Store, *postgres.SnapshotStore, *pgxpool.Pool) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = events.Close() })
-	snaps, err := postgres.New(pool, postgres.Config{EventStore: events})
+	snaps, err := aggpg.New(pool, aggpg.Config{EventStore: events})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,15 +60,15 @@ func TestBackend(t *testing.T) {
 }
 
 func TestConfig(t *testing.T) {
-	if err := (postgres.Config{Schema: `x"; DROP TABLE y; --`, Attempts: -1}).Validate(); err == nil ||
+	if err := (aggpg.Config{Schema: `x"; DROP TABLE y; --`, Attempts: -1}).Validate(); err == nil ||
 		!strings.Contains(err.Error(), "Schema") || !strings.Contains(err.Error(), "Attempts") {
 		t.Fatalf("Validate = %v", err)
 	}
-	if _, err := postgres.New(nil, postgres.Config{}); err == nil {
+	if _, err := aggpg.New(nil, aggpg.Config{}); err == nil {
 		t.Fatal("New(nil pool) succeeded")
 	}
 	pool, _ := pgtest.Pool(t)
-	s, err := postgres.New(pool, postgres.Config{})
+	s, err := aggpg.New(pool, aggpg.Config{})
 	if err != nil || s.Schema() != espg.DefaultSchema || s.EventStore() != nil {
 		t.Fatalf("zero config: schema %q, event store %v, %v", s.Schema(), s.EventStore(), err)
 	}

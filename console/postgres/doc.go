@@ -4,7 +4,8 @@
 // works standalone (`chronicle console`) as well as embedded in an
 // application.
 //
-//	src, err := postgres.New(pool, postgres.Config{Schema: "shop", Projections: runner})
+//	// import consolepg "github.com/chronicle-go/chronicle/console/postgres"
+//	src, err := consolepg.New(pool, consolepg.Config{Schema: "shop", Projections: runner})
 //	...
 //	c, err := console.New(console.Config{Events: src.Events(), Index: src,
 //		Projections: src, Sagas: src, AdminToken: token})

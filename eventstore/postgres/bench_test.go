@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
-	"github.com/chronicle-go/chronicle/eventstore/postgres"
+	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/pgtest"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -23,10 +23,10 @@ import (
 // same run. The server's settings are whatever the test server has (see
 // docs/benchmarks-postgres.md); nothing here changes synchronous_commit.
 
-func benchStore(b *testing.B) (*postgres.Store, *pgxpool.Pool) {
+func benchStore(b *testing.B) (*espg.Store, *pgxpool.Pool) {
 	b.Helper()
 	pool, schema := pgtest.Pool(b, pgtest.MaxConns(16))
-	s, err := postgres.New(pool, postgres.Config{Schema: schema})
+	s, err := espg.New(pool, espg.Config{Schema: schema})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func BenchmarkAppend(b *testing.B) {
 
 // fill appends n events in appends of 500 to stream and, with a pool,
 // copies them to raw_events, so store and raw reads see the same rows.
-func fill(b *testing.B, s *postgres.Store, pool *pgxpool.Pool, stream string, n int) {
+func fill(b *testing.B, s *espg.Store, pool *pgxpool.Pool, stream string, n int) {
 	b.Helper()
 	ctx := context.Background()
 	for i := 0; i < n; i += 500 {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/eventstore/eventstoretest"
-	"github.com/chronicle-go/chronicle/eventstore/postgres"
+	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/pgtest"
 )
 
@@ -17,7 +17,7 @@ func TestConformance(t *testing.T) {
 		// The test server is shared: other sessions' transactions hold the
 		// horizon back now and then, so ReadAll may wait longer than the
 		// default for read-your-writes.
-		s, _, _ := newStoreConfig(t, postgres.Config{PollInterval: 20 * time.Millisecond, HorizonWait: 30 * time.Second}, pgtest.MaxConns(24))
+		s, _, _ := newStoreConfig(t, espg.Config{PollInterval: 20 * time.Millisecond, HorizonWait: 30 * time.Second}, pgtest.MaxConns(24))
 		return s
 	})
 }

@@ -4,7 +4,8 @@
 // # Use
 //
 //	pool, _ := pgxpool.New(ctx, url)
-//	store, err := postgres.New(pool, postgres.Config{Schema: "chronicle"})
+//	// import espg "github.com/chronicle-go/chronicle/eventstore/postgres"
+//	store, err := espg.New(pool, espg.Config{Schema: "chronicle"})
 //	...
 //	err = store.Migrate(ctx) // or `chronicle migrate`; New never creates tables
 //	res, err := store.Append(ctx, "order-1", eventstore.NoStream, events...)

@@ -7,7 +7,7 @@ import (
 	"os"
 
 	"github.com/chronicle-go/chronicle/eventstore"
-	"github.com/chronicle-go/chronicle/eventstore/postgres"
+	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -22,7 +22,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer pool.Close()
-	store, err := postgres.New(pool, postgres.Config{Schema: "chronicle"})
+	store, err := espg.New(pool, espg.Config{Schema: "chronicle"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func ExampleStore_AppendTx() {
 		log.Fatal(err)
 	}
 	defer pool.Close()
-	store, err := postgres.New(pool, postgres.Config{})
+	store, err := espg.New(pool, espg.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
-	"github.com/chronicle-go/chronicle/eventstore/postgres"
+	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 )
 
 // TestHostileInput: stream IDs, types and metadata made of SQL syntax,
@@ -17,7 +17,7 @@ import (
 // byte, or refused with the typed error before anything is written.
 func TestHostileInput(t *testing.T) {
 	big := strings.Repeat(`'";\$1`, 2_400/6) + "é" // 2,402 bytes
-	s, pool, _ := newStoreConfig(t, postgres.Config{Limits: eventstore.Limits{MaxStreamIDLength: postgres.MaxStreamIDLength, MaxTypeLength: 20_000}})
+	s, pool, _ := newStoreConfig(t, espg.Config{Limits: eventstore.Limits{MaxStreamIDLength: espg.MaxStreamIDLength, MaxTypeLength: 20_000}})
 	ctx := t.Context()
 	hostile := []string{
 		`it's`, `"quoted"`, `a; DROP TABLE events; --`, `'); DELETE FROM streams; --`,
@@ -60,7 +60,7 @@ func TestHostileInput(t *testing.T) {
 		}
 	}
 	// A prefix filter treats LIKE wildcards literally.
-	streams, err := s.Streams(ctx, postgres.StreamsOptions{Prefix: "prefix_%"})
+	streams, err := s.Streams(ctx, espg.StreamsOptions{Prefix: "prefix_%"})
 	if err != nil || len(streams) != 1 || streams[0].ID != "prefix_%" {
 		t.Fatalf("Streams(prefix_%%) = %+v, %v", streams, err)
 	}
@@ -80,7 +80,7 @@ func TestHostileInput(t *testing.T) {
 	if n != 1 {
 		t.Fatal("the filtered subscription delivered nothing")
 	}
-	all, err := s.Streams(ctx, postgres.StreamsOptions{})
+	all, err := s.Streams(ctx, espg.StreamsOptions{})
 	if err != nil || len(all) != len(hostile) {
 		t.Fatalf("Streams() = %d streams, %v; want %d", len(all), err, len(hostile))
 	}
@@ -97,7 +97,7 @@ func TestHostileInput(t *testing.T) {
 	}{
 		{"nul\x00byte", eventstore.NewEvent("T", nil), eventstore.ErrInvalidStreamID},
 		{"bad\xffutf8", eventstore.NewEvent("T", nil), eventstore.ErrInvalidStreamID},
-		{strings.Repeat("x", postgres.MaxStreamIDLength+1), eventstore.NewEvent("T", nil), eventstore.ErrInvalidStreamID},
+		{strings.Repeat("x", espg.MaxStreamIDLength+1), eventstore.NewEvent("T", nil), eventstore.ErrInvalidStreamID},
 		{"ok", eventstore.NewEvent("T", []byte(`{"nul":"\u0000"}`)), eventstore.ErrInvalidEvent},
 		{"ok", eventstore.NewEvent("T", []byte(`{'not json'}`)), eventstore.ErrInvalidEvent},
 		{"ok", eventstore.Event{Type: "T", Metadata: eventstore.Metadata{CorrelationID: "a\x00b"}}, eventstore.ErrInvalidEvent},

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
-	"github.com/chronicle-go/chronicle/eventstore/postgres"
+	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/pgtest"
 	"github.com/jackc/pgx/v5"
 )
@@ -277,7 +277,7 @@ func requireStreamInGlobalOrder(t testing.TB, s eventstore.Store, stream string,
 // once, versions 1…n, and its versions follow the global order.
 func TestHotStream(t *testing.T) {
 	const writers, appends = 32, 60
-	s, pool, _ := newStoreConfig(t, postgres.Config{AppendAttempts: 2}, pgtest.MaxConns(writers+2))
+	s, pool, _ := newStoreConfig(t, espg.Config{AppendAttempts: 2}, pgtest.MaxConns(writers+2))
 	ctx := t.Context()
 	var wg sync.WaitGroup
 	errs := make(chan error, writers*appends)

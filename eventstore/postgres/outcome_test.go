@@ -17,7 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chronicle-go/chronicle/eventstore"
-	"github.com/chronicle-go/chronicle/eventstore/postgres"
+	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/internal/tcpproxy"
 	"github.com/chronicle-go/chronicle/pgtest"
 )
@@ -50,7 +50,7 @@ func TestAppendsUnderDeadlines(t *testing.T) {
 		t.Skip("thousands of appends")
 	}
 	const writers = 8
-	s, pool, _ := newStoreConfig(t, postgres.Config{PollInterval: 20 * time.Millisecond}, pgtest.MaxConns(writers+4))
+	s, pool, _ := newStoreConfig(t, espg.Config{PollInterval: 20 * time.Millisecond}, pgtest.MaxConns(writers+4))
 	ctx := t.Context()
 
 	var mu sync.Mutex
@@ -242,7 +242,7 @@ func TestAppendsWithCutConnections(t *testing.T) {
 	t.Cleanup(func() { proxy.Close() })
 	host, port, _ := net.SplitHostPort(proxy.Addr())
 	const writers = 4
-	s, pool, schema := newStoreConfig(t, postgres.Config{PollInterval: 20 * time.Millisecond, ResolveTimeout: 5 * time.Second,
+	s, pool, schema := newStoreConfig(t, espg.Config{PollInterval: 20 * time.Millisecond, ResolveTimeout: 5 * time.Second,
 		Logger: slog.New(slog.DiscardHandler)}, // failed wake-ups, by the hundred
 		pgtest.MaxConns(writers+4), func(c *pgxpool.Config) {
 			c.ConnConfig.Host = host

@@ -16,7 +16,7 @@ import (
 
 	"github.com/chronicle-go/chronicle/aggregate"
 	"github.com/chronicle-go/chronicle/eventstore"
-	"github.com/chronicle-go/chronicle/eventstore/postgres"
+	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 )
 
 // BenchmarkPaired runs chronicle and its raw-pgx baselines in turn, one
@@ -365,7 +365,7 @@ func BenchmarkPaired(b *testing.B) {
 }
 
 // pairedStore is benchStore with the rawpgx table beside chronicle's.
-func pairedStore(b *testing.B) (*postgres.Store, *pgxpool.Pool) {
+func pairedStore(b *testing.B) (*espg.Store, *pgxpool.Pool) {
 	b.Helper()
 	s, pool := benchStore(b)
 	createRawpgx(b, pool)
@@ -446,7 +446,7 @@ func rawReadAllPaged(ctx context.Context, pool *pgxpool.Pool, want int) error {
 	total := 0
 	for {
 		rows, err := pool.Query(ctx, `SELECT transaction_id, position, stream_id, version, event_id, type, data, metadata, recorded_at
-			FROM raw_events WHERE (transaction_id, position) > ($1, $2) ORDER BY transaction_id, position LIMIT $3`, c, p, postgres.DefaultPageSize)
+			FROM raw_events WHERE (transaction_id, position) > ($1, $2) ORDER BY transaction_id, position LIMIT $3`, c, p, espg.DefaultPageSize)
 		if err != nil {
 			return err
 		}
@@ -455,7 +455,7 @@ func rawReadAllPaged(ctx context.Context, pool *pgxpool.Pool, want int) error {
 			return err
 		}
 		total += n
-		if n < postgres.DefaultPageSize {
+		if n < espg.DefaultPageSize {
 			break
 		}
 		c, p = last.tid, last.position

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chronicle-go/chronicle/eventstore"
-	"github.com/chronicle-go/chronicle/eventstore/postgres"
+	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 )
 
 // Reads copy payloads out of the driver's buffer into chunks shared by a
@@ -19,7 +19,7 @@ import (
 // byte for byte, across pages, and appending to one event's Data leaves
 // its neighbours alone.
 func TestReadPayloadsAreIndependent(t *testing.T) {
-	s, _, _ := newStoreConfig(t, postgres.Config{PollInterval: 20 * time.Millisecond, PageSize: 7})
+	s, _, _ := newStoreConfig(t, espg.Config{PollInterval: 20 * time.Millisecond, PageSize: 7})
 	ctx := context.Background()
 	var want []eventstore.Event
 	for i := range 40 {

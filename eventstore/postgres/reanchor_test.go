@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/chronicle-go/chronicle/eventstore"
-	"github.com/chronicle-go/chronicle/eventstore/postgres"
+	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -20,7 +20,7 @@ import (
 // writes work, and a subscriber resuming from its checkpoint gets exactly
 // the new events.
 func TestReanchorAfterRestore(t *testing.T) {
-	s, pool, _ := newStoreConfig(t, postgres.Config{HorizonWait: -1})
+	s, pool, _ := newStoreConfig(t, espg.Config{HorizonWait: -1})
 	ctx := t.Context()
 	if _, after, err := s.Reanchor(ctx); err != nil || after != 0 {
 		t.Fatalf("Reanchor before any restore: offset %d, %v; want 0", after, err)
@@ -85,7 +85,7 @@ func TestReanchorAfterRestore(t *testing.T) {
 	}
 	for _, r := range refused {
 		err := r.write()
-		if !errors.Is(err, postgres.ErrNeedsReanchor) || eventstore.IsRetryable(err) {
+		if !errors.Is(err, espg.ErrNeedsReanchor) || eventstore.IsRetryable(err) {
 			t.Fatalf("%s before Reanchor: %v, want ErrNeedsReanchor, not retryable", r.name, err)
 		}
 	}

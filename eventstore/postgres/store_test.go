@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
-	"github.com/chronicle-go/chronicle/eventstore/postgres"
+	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/internal/pgerr"
 	"github.com/chronicle-go/chronicle/pgmigrate"
 	"github.com/chronicle-go/chronicle/pgtest"
@@ -20,16 +20,16 @@ import (
 
 // newStore returns a migrated store on a fresh schema (dropped when t ends),
 // polling every 20ms so that tests relying on the polling fallback are quick.
-func newStore(t testing.TB, opts ...func(*pgxpool.Config)) (*postgres.Store, *pgxpool.Pool, string) {
+func newStore(t testing.TB, opts ...func(*pgxpool.Config)) (*espg.Store, *pgxpool.Pool, string) {
 	t.Helper()
-	return newStoreConfig(t, postgres.Config{PollInterval: 20 * time.Millisecond}, opts...)
+	return newStoreConfig(t, espg.Config{PollInterval: 20 * time.Millisecond}, opts...)
 }
 
-func newStoreConfig(t testing.TB, cfg postgres.Config, opts ...func(*pgxpool.Config)) (*postgres.Store, *pgxpool.Pool, string) {
+func newStoreConfig(t testing.TB, cfg espg.Config, opts ...func(*pgxpool.Config)) (*espg.Store, *pgxpool.Pool, string) {
 	t.Helper()
 	pool, schema := pgtest.Pool(t, append([]func(*pgxpool.Config){asyncCommit}, opts...)...)
 	cfg.Schema = schema
-	s, err := postgres.New(pool, cfg)
+	s, err := espg.New(pool, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,43 +104,43 @@ func quiet(t testing.TB, ch <-chan eventstore.RecordedEvent, d time.Duration, wh
 
 func TestConfigValidate(t *testing.T) {
 	pool, _ := pgtest.Pool(t)
-	for _, bad := range []postgres.Config{
+	for _, bad := range []espg.Config{
 		{Schema: `x"; DROP TABLE events; --`},
 		{Schema: "1abc"},
 		{PollInterval: -time.Second},
 		{AppendAttempts: -1},
 		{Limits: eventstore.Limits{MaxEventSize: -1}},
 		{Limits: eventstore.Limits{MaxStreamIDLength: 1 << 20}},
-		{Limits: eventstore.Limits{MaxStreamIDLength: postgres.MaxStreamIDLength + 1}},
+		{Limits: eventstore.Limits{MaxStreamIDLength: espg.MaxStreamIDLength + 1}},
 	} {
-		if _, err := postgres.New(pool, bad); err == nil {
+		if _, err := espg.New(pool, bad); err == nil {
 			t.Errorf("New(%+v) accepted a bad config", bad)
 		}
 	}
-	err := postgres.Config{Schema: "a-b", PageSize: -1}.Validate()
+	err := espg.Config{Schema: "a-b", PageSize: -1}.Validate()
 	if err == nil || !strings.Contains(err.Error(), "Schema") || !strings.Contains(err.Error(), "PageSize") {
 		t.Errorf("Validate should report every problem at once, got %v", err)
 	}
-	if _, err := postgres.New(nil, postgres.Config{}); err == nil {
+	if _, err := espg.New(nil, espg.Config{}); err == nil {
 		t.Error("New accepted a nil pool")
 	}
-	if err := (postgres.Config{Limits: eventstore.Limits{MaxStreamIDLength: postgres.MaxStreamIDLength}}).Validate(); err != nil {
+	if err := (espg.Config{Limits: eventstore.Limits{MaxStreamIDLength: espg.MaxStreamIDLength}}).Validate(); err != nil {
 		t.Errorf("the longest stream ID limit the index holds was refused: %v", err)
 	}
 }
 
-// TestLongestStreamID: a stream ID as long as postgres.MaxStreamIDLength,
+// TestLongestStreamID: a stream ID as long as espg.MaxStreamIDLength,
 // of random bytes that do not compress (the worst case for the primary
 // key's index rows), is stored and read back; before Config.Validate
 // refused larger limits, one byte more failed inside the index (54000)
 // instead of as an invalid stream ID.
 func TestLongestStreamID(t *testing.T) {
-	s, pool, _ := newStoreConfig(t, postgres.Config{Limits: eventstore.Limits{MaxStreamIDLength: postgres.MaxStreamIDLength}})
+	s, pool, _ := newStoreConfig(t, espg.Config{Limits: eventstore.Limits{MaxStreamIDLength: espg.MaxStreamIDLength}})
 	ctx := t.Context()
 	// Printable ASCII drawn at random: about 6.5 bits per byte, which
 	// PostgreSQL's compression cannot shrink enough to matter.
 	rnd := rand.New(rand.NewPCG(1, 2))
-	id := make([]byte, postgres.MaxStreamIDLength)
+	id := make([]byte, espg.MaxStreamIDLength)
 	for i := range id {
 		id[i] = byte(33 + rnd.IntN(94))
 	}
@@ -182,7 +182,7 @@ func TestStreamsArguments(t *testing.T) {
 	if _, err := s.Append(ctx, "a-1", eventstore.NoStream, eventstore.NewEvent("E", nil)); err != nil {
 		t.Fatal(err)
 	}
-	for _, opts := range []postgres.StreamsOptions{
+	for _, opts := range []espg.StreamsOptions{
 		{Prefix: "a\x00"}, {Prefix: "a\xff"}, {After: "a\x00"}, {After: "\xfe"}, {Limit: -1},
 		{Prefix: strings.Repeat("p", eventstore.DefaultMaxStreamIDLength+1)},
 	} {
@@ -192,7 +192,7 @@ func TestStreamsArguments(t *testing.T) {
 			t.Errorf("Streams(%#v): %v, %v; want an *eventstore.ArgumentError", opts, got, err)
 		}
 	}
-	if got, err := s.Streams(ctx, postgres.StreamsOptions{Prefix: "a-"}); err != nil || len(got) != 1 {
+	if got, err := s.Streams(ctx, espg.StreamsOptions{Prefix: "a-"}); err != nil || len(got) != 1 {
 		t.Fatalf("Streams(a-): %v, %v", got, err)
 	}
 }
@@ -200,13 +200,13 @@ func TestStreamsArguments(t *testing.T) {
 func TestNewNeverCreatesTables(t *testing.T) {
 	pool, schema := pgtest.Pool(t)
 	ctx := context.Background()
-	s, err := postgres.New(pool, postgres.Config{Schema: schema})
+	s, err := espg.New(pool, espg.Config{Schema: schema})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	_, err = s.Append(ctx, "a", eventstore.Any, eventstore.NewEvent("X", nil))
-	if !errors.Is(err, postgres.ErrNotMigrated) {
+	if !errors.Is(err, espg.ErrNotMigrated) {
 		t.Fatalf("append before Migrate: %v, want ErrNotMigrated", err)
 	}
 	var n int
@@ -325,7 +325,7 @@ func TestVersionTakenByHand(t *testing.T) {
 func TestUpgradeFromVersion1(t *testing.T) {
 	pool, schema := pgtest.Pool(t)
 	ctx := t.Context()
-	v1 := postgres.Migrations
+	v1 := espg.Migrations
 	v1.Migrations = v1.Migrations[:1]
 	if _, err := pgmigrate.Apply(ctx, pool, schema, v1); err != nil {
 		t.Fatal(err)
@@ -342,7 +342,7 @@ func TestUpgradeFromVersion1(t *testing.T) {
 			}
 		}
 	}
-	s, err := postgres.New(pool, postgres.Config{Schema: schema})
+	s, err := espg.New(pool, espg.Config{Schema: schema})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,20 +350,20 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	// A store newer than its schema refuses to write until it is migrated
 	// (its appends would leave migration 1's streams rows stale), and
 	// writes nothing.
-	if _, err := s.Append(ctx, "old", eventstore.Exact(3), eventstore.NewEvent("Early", nil)); !errors.Is(err, postgres.ErrNotMigrated) {
+	if _, err := s.Append(ctx, "old", eventstore.Exact(3), eventstore.NewEvent("Early", nil)); !errors.Is(err, espg.ErrNotMigrated) {
 		t.Fatalf("append before migration 2: %v, want ErrNotMigrated", err)
 	}
 	tx, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AppendTx(ctx, tx, "old", eventstore.Exact(3), eventstore.NewEvent("Early", nil)); !errors.Is(err, postgres.ErrNotMigrated) {
+	if _, err := s.AppendTx(ctx, tx, "old", eventstore.Exact(3), eventstore.NewEvent("Early", nil)); !errors.Is(err, espg.ErrNotMigrated) {
 		t.Fatalf("AppendTx before migration 2: %v, want ErrNotMigrated", err)
 	}
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Import(ctx, []eventstore.RecordedEvent{{StreamID: "imp", Version: 1, Event: eventstore.NewEvent("Early", nil)}}); !errors.Is(err, postgres.ErrNotMigrated) {
+	if _, err := s.Import(ctx, []eventstore.RecordedEvent{{StreamID: "imp", Version: 1, Event: eventstore.NewEvent("Early", nil)}}); !errors.Is(err, espg.ErrNotMigrated) {
 		t.Fatalf("Import before migration 2: %v, want ErrNotMigrated", err)
 	}
 	if err := s.Migrate(ctx); err != nil {
@@ -376,8 +376,8 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	if _, err := s.Append(ctx, "other", eventstore.NoStream, eventstore.NewEvent("V2", nil)); !errors.As(err, &ce) || ce.Actual != 1 {
 		t.Fatalf("NoStream on a stream of version 1: %v, want a conflict with actual 1", err)
 	}
-	streams, err := s.Streams(ctx, postgres.StreamsOptions{})
-	if err != nil || len(streams) != 2 || streams[0] != (postgres.StreamInfo{ID: "old", Version: 4}) || streams[1] != (postgres.StreamInfo{ID: "other", Version: 1}) {
+	streams, err := s.Streams(ctx, espg.StreamsOptions{})
+	if err != nil || len(streams) != 2 || streams[0] != (espg.StreamInfo{ID: "old", Version: 4}) || streams[1] != (espg.StreamInfo{ID: "other", Version: 1}) {
 		t.Fatalf("Streams() = %+v, %v", streams, err)
 	}
 	n := 0

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/chronicle-go/chronicle/eventstore"
-	"github.com/chronicle-go/chronicle/eventstore/postgres"
+	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/internal/telemetrytest"
 	"github.com/chronicle-go/chronicle/pgtest"
 )
@@ -20,14 +20,14 @@ func BenchmarkAppendInstrumentation(b *testing.B) {
 	for _, mode := range []string{"noop", "sdk"} {
 		for _, size := range []int{1, 10} {
 			b.Run(fmt.Sprintf("%s/events=%d", mode, size), func(b *testing.B) {
-				cfg := postgres.Config{}
+				cfg := espg.Config{}
 				if mode == "sdk" {
 					sdk := telemetrytest.NewExporting(b)
 					cfg.TracerProvider, cfg.MeterProvider = sdk.TracerProvider, sdk.MeterProvider
 				}
 				pool, schema := pgtest.Pool(b, pgtest.MaxConns(4))
 				cfg.Schema = schema
-				s, err := postgres.New(pool, cfg)
+				s, err := espg.New(pool, cfg)
 				if err != nil {
 					b.Fatal(err)
 				}

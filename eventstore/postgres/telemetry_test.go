@@ -7,7 +7,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/chronicle-go/chronicle/eventstore"
-	"github.com/chronicle-go/chronicle/eventstore/postgres"
+	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/internal/telemetrytest"
 	"github.com/chronicle-go/chronicle/pgtest"
 )
@@ -15,7 +15,7 @@ import (
 func TestTelemetry(t *testing.T) {
 	pgtest.Require(t)
 	telemetrytest.RunStore(t, "postgresql", func(t *testing.T, tp trace.TracerProvider, mp metric.MeterProvider) eventstore.Store {
-		s, _, _ := newStoreConfig(t, postgres.Config{TracerProvider: tp, MeterProvider: mp})
+		s, _, _ := newStoreConfig(t, espg.Config{TracerProvider: tp, MeterProvider: mp})
 		return s
 	})
 }

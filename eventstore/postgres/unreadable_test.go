@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chronicle-go/chronicle/eventstore"
-	"github.com/chronicle-go/chronicle/eventstore/postgres"
+	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/pgmigrate"
 	"github.com/chronicle-go/chronicle/pgtest"
 )
@@ -61,7 +61,7 @@ func requireUnreadable(t *testing.T, what string, got []eventstore.RecordedEvent
 // metadata is JSON but not chronicle's (schema_version is a string): the
 // client cannot decode it. Around it: s@1, other@1 before, s@3, other@2
 // after, each in a transaction of its own.
-func badEvent(t *testing.T, s *postgres.Store, pool *pgxpool.Pool) (before, after []uuid.UUID, bad eventstore.RecordedEvent) {
+func badEvent(t *testing.T, s *espg.Store, pool *pgxpool.Pool) (before, after []uuid.UUID, bad eventstore.RecordedEvent) {
 	t.Helper()
 	ctx := t.Context()
 	add := func(stream string, v uint64) uuid.UUID {
@@ -93,7 +93,7 @@ func badEvent(t *testing.T, s *postgres.Store, pool *pgxpool.Pool) (before, afte
 // ways, ReadAll both ways, Subscribe — instead of failing the whole page;
 // a subscriber resuming after its Position goes on.
 func TestUnreadableEvent(t *testing.T) {
-	s, pool, _ := newStoreConfig(t, postgres.Config{PollInterval: 20 * time.Millisecond, HorizonWait: 30 * time.Second})
+	s, pool, _ := newStoreConfig(t, espg.Config{PollInterval: 20 * time.Millisecond, HorizonWait: 30 * time.Second})
 	ctx := t.Context()
 	before, after, bad := badEvent(t, s, pool)
 
@@ -142,7 +142,7 @@ func TestUnreadablePayloadInAnOldSchema(t *testing.T) {
 	}
 	pool, schema := pgtest.Pool(t)
 	ctx := t.Context()
-	v3 := postgres.Migrations
+	v3 := espg.Migrations
 	v3.Migrations = v3.Migrations[:3]
 	if _, err := pgmigrate.Apply(ctx, pool, schema, v3); err != nil {
 		t.Fatal(err)
@@ -162,7 +162,7 @@ func TestUnreadablePayloadInAnOldSchema(t *testing.T) {
 	bad := insert("old", 2, poison, `{"correlation_id": "c-1"}`)
 	last := insert("other", 1, `{"zero": 0e-20, "small": 0.000001}`, `{"correlation_id": "c-2"}`)
 
-	s, err := postgres.New(pool, postgres.Config{Schema: schema, PollInterval: 20 * time.Millisecond, HorizonWait: 30 * time.Second})
+	s, err := espg.New(pool, espg.Config{Schema: schema, PollInterval: 20 * time.Millisecond, HorizonWait: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

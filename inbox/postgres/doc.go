@@ -3,10 +3,11 @@
 // in one transaction, so a redelivered message is applied once. [Store]
 // implements [inbox.Store] with [*Tx] as the handlers' unit of work.
 //
-//	store, _ := postgres.New(pool, postgres.Config{Schema: "logistics"})
+//	// import inboxpg "github.com/chronicle-go/chronicle/inbox/postgres"
+//	store, _ := inboxpg.New(pool, inboxpg.Config{Schema: "logistics"})
 //	err := store.Migrate(ctx) // or `chronicle migrate`
-//	in, _ := inbox.New(consumer, store, inbox.HandlerFunc[*postgres.Tx](
-//		func(ctx context.Context, tx *postgres.Tx, m broker.Message) error {
+//	in, _ := inbox.New(consumer, store, inbox.HandlerFunc[*inboxpg.Tx](
+//		func(ctx context.Context, tx *inboxpg.Tx, m broker.Message) error {
 //			_, err := tx.Exec(ctx, `UPDATE stock SET reserved = reserved + 1 WHERE sku = $1`, sku)
 //			return err
 //		}), inbox.Config{Name: "logistics"})

@@ -15,7 +15,7 @@ import (
 
 	"github.com/chronicle-go/chronicle/broker"
 	"github.com/chronicle-go/chronicle/inbox"
-	"github.com/chronicle-go/chronicle/inbox/postgres"
+	inboxpg "github.com/chronicle-go/chronicle/inbox/postgres"
 	"github.com/chronicle-go/chronicle/internal/brokertest"
 	"github.com/chronicle-go/chronicle/pgtest"
 )
@@ -23,10 +23,10 @@ import (
 // setup returns a migrated store on a fresh schema with an effects table
 // that records every application of a message (no key: a double would
 // show).
-func setup(t *testing.T) (*pgxpool.Pool, *postgres.Store) {
+func setup(t *testing.T) (*pgxpool.Pool, *inboxpg.Store) {
 	t.Helper()
 	pool, schema := pgtest.Pool(t, pgtest.MaxConns(8))
-	store, err := postgres.New(pool, postgres.Config{Schema: schema})
+	store, err := inboxpg.New(pool, inboxpg.Config{Schema: schema})
 	require.NoError(t, err)
 	require.NoError(t, store.Migrate(context.Background()))
 	_, err = pool.Exec(context.Background(), `CREATE TABLE effects (message_id text NOT NULL, subject text NOT NULL)`)
@@ -35,7 +35,7 @@ func setup(t *testing.T) (*pgxpool.Pool, *postgres.Store) {
 }
 
 // effect is the handler every test uses: one row per application.
-var effect = inbox.HandlerFunc[*postgres.Tx](func(ctx context.Context, tx *postgres.Tx, m broker.Message) error {
+var effect = inbox.HandlerFunc[*inboxpg.Tx](func(ctx context.Context, tx *inboxpg.Tx, m broker.Message) error {
 	_, err := tx.Exec(ctx, `INSERT INTO effects (message_id, subject) VALUES ($1, $2)`, m.ID, m.Subject)
 	return err
 })
@@ -151,9 +151,9 @@ func TestAppliesOnce(t *testing.T) {
 		if f.Name == "rabbitmq" {
 			require.GreaterOrEqual(t, s1.Duplicates+s2.Duplicates, uint64(300), "the duplicates published were recognised")
 		}
-		st, err := postgres.Status(context.Background(), pool, storeSchema(t, pool))
+		st, err := inboxpg.Status(context.Background(), pool, storeSchema(t, pool))
 		require.NoError(t, err)
-		require.Equal(t, []postgres.ConsumerStatus{{Consumer: "things", Processed: int64(len(msgs)), LastProcessedAt: st[0].LastProcessedAt}}, st)
+		require.Equal(t, []inboxpg.ConsumerStatus{{Consumer: "things", Processed: int64(len(msgs)), LastProcessedAt: st[0].LastProcessedAt}}, st)
 	})
 }
 
@@ -167,13 +167,13 @@ func storeSchema(t *testing.T, pool *pgxpool.Pool) string {
 // consumer's connection before returning, so the inbox commits and then
 // cannot ack — as a consumer killed between its commit and its ack.
 type killing struct {
-	*postgres.Store
+	*inboxpg.Store
 	n, at  int
 	kill   func()
 	killed chan struct{}
 }
 
-func (k *killing) Commit(ctx context.Context, consumer string, ids []string, apply func(context.Context, *postgres.Tx, func(int) bool) error) error {
+func (k *killing) Commit(ctx context.Context, consumer string, ids []string, apply func(context.Context, *inboxpg.Tx, func(int) bool) error) error {
 	err := k.Store.Commit(ctx, consumer, ids, apply)
 	if k.n++; err == nil && k.n == k.at {
 		k.kill()
@@ -192,7 +192,7 @@ func TestKilledAfterCommitBeforeAck(t *testing.T) {
 
 		c1, kill := f.Consumer(t, "")
 		killed := &killing{Store: store, at: 3, kill: kill, killed: make(chan struct{})}
-		in1, err := inbox.New[*postgres.Tx](c1, killed, effect, inbox.Config{Name: "things", BatchSize: 20})
+		in1, err := inbox.New[*inboxpg.Tx](c1, killed, effect, inbox.Config{Name: "things", BatchSize: 20})
 		require.NoError(t, err)
 		stop1 := run(t, in1)
 		select {
@@ -227,7 +227,7 @@ func TestPoisonIsParked(t *testing.T) {
 		poison := msgs[17].ID
 		publish(t, f.Publisher(t, "", 64), msgs)
 		var tries atomic.Int32
-		h := inbox.HandlerFunc[*postgres.Tx](func(ctx context.Context, tx *postgres.Tx, m broker.Message) error {
+		h := inbox.HandlerFunc[*inboxpg.Tx](func(ctx context.Context, tx *inboxpg.Tx, m broker.Message) error {
 			if m.ID == poison {
 				tries.Add(1)
 				return errors.New("cannot handle this one")
@@ -256,7 +256,7 @@ func TestPoisonIsParked(t *testing.T) {
 		require.Equal(t, msgs[17].Data, parked[0].Message.Data)
 		require.Equal(t, 3, parked[0].Attempts)
 		require.Contains(t, parked[0].Error, "cannot handle this one")
-		st, err := postgres.Status(context.Background(), pool, storeSchema(t, pool))
+		st, err := inboxpg.Status(context.Background(), pool, storeSchema(t, pool))
 		require.NoError(t, err)
 		require.Equal(t, 1, st[0].Parked)
 		require.Equal(t, 0, st[0].Failing)
@@ -266,7 +266,7 @@ func TestPoisonIsParked(t *testing.T) {
 func TestPrune(t *testing.T) {
 	_, store := setup(t)
 	ctx := context.Background()
-	require.NoError(t, store.Commit(ctx, "c", []string{"a", "b", "a"}, func(ctx context.Context, tx *postgres.Tx, fresh func(int) bool) error {
+	require.NoError(t, store.Commit(ctx, "c", []string{"a", "b", "a"}, func(ctx context.Context, tx *inboxpg.Tx, fresh func(int) bool) error {
 		require.True(t, fresh(0))
 		require.True(t, fresh(1))
 		require.False(t, fresh(2), "a repeat within one batch is not fresh")

@@ -18,7 +18,7 @@ import (
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/pgtest"
 	"github.com/chronicle-go/chronicle/projection"
-	"github.com/chronicle-go/chronicle/projection/postgres"
+	projpg "github.com/chronicle-go/chronicle/projection/postgres"
 )
 
 // OrderPlaced is the benchmarks' event: one event, three read-model rows.
@@ -117,22 +117,22 @@ func benchSetup(b *testing.B) (*pgxpool.Pool, string, *espg.Store, *eventstore.R
 	return pool, schema, es, reg, n
 }
 
-func benchProjection(reg *eventstore.Registry) *projection.Projection[*postgres.Tx] {
-	p := projection.New[*postgres.Tx]("bench", reg)
-	projection.On(p, func(ctx context.Context, tx *postgres.Tx, e OrderPlaced, _ eventstore.RecordedEvent) error {
+func benchProjection(reg *eventstore.Registry) *projection.Projection[*projpg.Tx] {
+	p := projection.New[*projpg.Tx]("bench", reg)
+	projection.On(p, func(ctx context.Context, tx *projpg.Tx, e OrderPlaced, _ eventstore.RecordedEvent) error {
 		tx.Queue(upsertOrder, e.OrderID, e.Customer, e.Day, e.Amount)
 		tx.Queue(upsertCustomer, e.Customer, e.Amount)
 		tx.Queue(upsertDay, e.Day, e.Amount)
 		return nil
 	})
-	p.OnReset(postgres.Truncate(benchTables...))
+	p.OnReset(projpg.Truncate(benchTables...))
 	return p
 }
 
 func checksums(b *testing.B, pool *pgxpool.Pool) []string {
 	var out []string
 	for _, t := range benchTables {
-		s, err := postgres.Checksum(context.Background(), pool, t)
+		s, err := projpg.Checksum(context.Background(), pool, t)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -199,7 +199,7 @@ func rawRebuild(ctx context.Context, pool *pgxpool.Pool) (int, error) {
 func BenchmarkRebuild(b *testing.B) {
 	pool, schema, es, reg, n := benchSetup(b)
 	ctx := context.Background()
-	cps, err := postgres.New(pool, postgres.Config{Schema: schema})
+	cps, err := projpg.New(pool, projpg.Config{Schema: schema})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -284,7 +284,7 @@ func BenchmarkLiveLatency(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { es.Close() })
-	cps, err := postgres.New(pool, postgres.Config{Schema: schema})
+	cps, err := projpg.New(pool, projpg.Config{Schema: schema})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -296,8 +296,8 @@ func BenchmarkLiveLatency(b *testing.B) {
 	}
 	reg := eventstore.NewRegistry(nil)
 	eventstore.MustRegister[OrderPlaced](reg, "OrderPlaced")
-	p := projection.New[*postgres.Tx]("latency", reg)
-	projection.On(p, func(ctx context.Context, tx *postgres.Tx, e OrderPlaced, _ eventstore.RecordedEvent) error {
+	p := projection.New[*projpg.Tx]("latency", reg)
+	projection.On(p, func(ctx context.Context, tx *projpg.Tx, e OrderPlaced, _ eventstore.RecordedEvent) error {
 		tx.Queue(`INSERT INTO latency VALUES ($1)`, e.Amount)
 		tx.Queue(`SELECT pg_notify('bench_latency', $1)`, strconv.FormatInt(e.Amount, 10))
 		return nil

@@ -6,14 +6,15 @@
 //
 // # Setup
 //
-//	checkpoints, err := postgres.New(pool, postgres.Config{Schema: "chronicle"})
+//	// import projpg "github.com/chronicle-go/chronicle/projection/postgres"
+//	checkpoints, err := projpg.New(pool, projpg.Config{Schema: "chronicle"})
 //	err = checkpoints.Migrate(ctx) // or `chronicle migrate`
-//	p := projection.New[*postgres.Tx]("order_summary", registry)
-//	projection.On(p, func(ctx context.Context, tx *postgres.Tx, e OrderPlaced, rec eventstore.RecordedEvent) error {
+//	p := projection.New[*projpg.Tx]("order_summary", registry)
+//	projection.On(p, func(ctx context.Context, tx *projpg.Tx, e OrderPlaced, rec eventstore.RecordedEvent) error {
 //		tx.Queue(`INSERT INTO order_summary (id, status) VALUES ($1, 'placed')`, e.OrderID)
 //		return nil
 //	})
-//	p.OnReset(postgres.Truncate("order_summary"))
+//	p.OnReset(projpg.Truncate("order_summary"))
 //	runner, err := projection.NewRunner(eventStore, checkpoints, projection.Config{}, p)
 //
 // Migrations create one table, projection_checkpoints, in the configured

@@ -13,7 +13,7 @@ import (
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/projection"
-	"github.com/chronicle-go/chronicle/projection/postgres"
+	projpg "github.com/chronicle-go/chronicle/projection/postgres"
 )
 
 type Deposited struct {
@@ -60,8 +60,8 @@ func appendTo(t testing.TB, store eventstore.Store, reg *eventstore.Registry, st
 // and how many times each event was applied, so doubles and misses show.
 type ledger struct {
 	name string
-	proj *projection.Projection[*postgres.Tx]
-	hook atomic.Pointer[func(context.Context, *postgres.Tx, eventstore.RecordedEvent) error]
+	proj *projection.Projection[*projpg.Tx]
+	hook atomic.Pointer[func(context.Context, *projpg.Tx, eventstore.RecordedEvent) error]
 }
 
 func newLedger(t testing.TB, pool *pgxpool.Pool, reg *eventstore.Registry, name string) *ledger {
@@ -73,8 +73,8 @@ func newLedger(t testing.TB, pool *pgxpool.Pool, reg *eventstore.Registry, name 
 		CREATE TABLE `+balance+` (account text PRIMARY KEY, amount bigint NOT NULL CHECK (amount < 1000000))`); err != nil {
 		t.Fatal(err)
 	}
-	p := projection.New[*postgres.Tx](name, reg)
-	apply := func(ctx context.Context, tx *postgres.Tx, rec eventstore.RecordedEvent, account string, delta int) error {
+	p := projection.New[*projpg.Tx](name, reg)
+	apply := func(ctx context.Context, tx *projpg.Tx, rec eventstore.RecordedEvent, account string, delta int) error {
 		if h := l.hook.Load(); h != nil {
 			if err := (*h)(ctx, tx, rec); err != nil {
 				return err
@@ -84,18 +84,18 @@ func newLedger(t testing.TB, pool *pgxpool.Pool, reg *eventstore.Registry, name 
 		tx.Queue(`INSERT INTO `+balance+` AS b VALUES ($1, $2) ON CONFLICT (account) DO UPDATE SET amount = b.amount + $2`, account, delta)
 		return nil
 	}
-	projection.On(p, func(ctx context.Context, tx *postgres.Tx, e Deposited, rec eventstore.RecordedEvent) error {
+	projection.On(p, func(ctx context.Context, tx *projpg.Tx, e Deposited, rec eventstore.RecordedEvent) error {
 		return apply(ctx, tx, rec, e.Account, e.Amount)
 	})
-	projection.On(p, func(ctx context.Context, tx *postgres.Tx, e Withdrawn, rec eventstore.RecordedEvent) error {
+	projection.On(p, func(ctx context.Context, tx *projpg.Tx, e Withdrawn, rec eventstore.RecordedEvent) error {
 		return apply(ctx, tx, rec, e.Account, -e.Amount)
 	})
-	p.OnReset(postgres.Truncate(name+"_applied", name+"_balance"))
+	p.OnReset(projpg.Truncate(name+"_applied", name+"_balance"))
 	l.proj = p
 	return l
 }
 
-func (l *ledger) setHook(h func(context.Context, *postgres.Tx, eventstore.RecordedEvent) error) {
+func (l *ledger) setHook(h func(context.Context, *projpg.Tx, eventstore.RecordedEvent) error) {
 	l.hook.Store(&h)
 }
 
@@ -128,7 +128,7 @@ func (l *ledger) checksum(t *testing.T, pool *pgxpool.Pool) string {
 	t.Helper()
 	var sum string
 	for _, table := range []string{l.name + "_applied", l.name + "_balance"} {
-		s, err := postgres.Checksum(context.Background(), pool, table)
+		s, err := projpg.Checksum(context.Background(), pool, table)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,9 +137,9 @@ func (l *ledger) checksum(t *testing.T, pool *pgxpool.Pool) string {
 	return sum
 }
 
-func newStore(t testing.TB, pool *pgxpool.Pool, schema, owner string) *postgres.Store {
+func newStore(t testing.TB, pool *pgxpool.Pool, schema, owner string) *projpg.Store {
 	t.Helper()
-	s, err := postgres.New(pool, postgres.Config{Schema: schema, Owner: owner, ClaimInterval: 50 * time.Millisecond})
+	s, err := projpg.New(pool, projpg.Config{Schema: schema, Owner: owner, ClaimInterval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func newStore(t testing.TB, pool *pgxpool.Pool, schema, owner string) *postgres.
 
 var fast = projection.Config{BatchSize: 100, MaxAttempts: 3, Backoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, PollInterval: 20 * time.Millisecond}
 
-func start(t *testing.T, r *projection.Runner[*postgres.Tx]) context.CancelFunc {
+func start(t *testing.T, r *projection.Runner[*projpg.Tx]) context.CancelFunc {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -185,7 +185,7 @@ func eventually(t *testing.T, what string, cond func() (bool, error)) {
 }
 
 func status(ctx context.Context, pool *pgxpool.Pool, schema, name string) (projection.Record, error) {
-	recs, err := postgres.ListStatus(ctx, pool, schema)
+	recs, err := projpg.ListStatus(ctx, pool, schema)
 	if err != nil {
 		return projection.Record{}, err
 	}

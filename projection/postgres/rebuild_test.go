@@ -15,7 +15,7 @@ import (
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/pgtest"
 	"github.com/chronicle-go/chronicle/projection"
-	"github.com/chronicle-go/chronicle/projection/postgres"
+	projpg "github.com/chronicle-go/chronicle/projection/postgres"
 )
 
 // Rebuild while the same runner follows the log live, under concurrent
@@ -41,10 +41,10 @@ func TestRebuildWhileLive(t *testing.T) {
 			t.Cleanup(func() { es.Close() })
 			l := newLedger(t, pool, reg, "ledger")
 			if kind == "shadow" {
-				l.proj.OnReset(postgres.ShadowTables("ledger_applied", "ledger_balance"))
+				l.proj.OnReset(projpg.ShadowTables("ledger_applied", "ledger_balance"))
 			}
 			var handled atomic.Int64
-			l.setHook(func(ctx context.Context, tx *postgres.Tx, rec eventstore.RecordedEvent) error {
+			l.setHook(func(ctx context.Context, tx *projpg.Tx, rec eventstore.RecordedEvent) error {
 				handled.Add(1)
 				_, err := tx.Exec(ctx, `SELECT pg_sleep(0.001)`) // a slow handler, busy on the connection
 				return err

@@ -16,7 +16,7 @@ import (
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/pgtest"
 	"github.com/chronicle-go/chronicle/projection"
-	"github.com/chronicle-go/chronicle/projection/postgres"
+	projpg "github.com/chronicle-go/chronicle/projection/postgres"
 )
 
 // The connection dies after the handlers wrote and before the commit: the
@@ -33,7 +33,7 @@ func TestConnectionKilledBeforeCommit(t *testing.T) {
 	l := newLedger(t, pool, reg, "ledger")
 	var kills atomic.Int32
 	var killedPID atomic.Int32
-	l.setHook(func(ctx context.Context, tx *postgres.Tx, rec eventstore.RecordedEvent) error {
+	l.setHook(func(ctx context.Context, tx *projpg.Tx, rec eventstore.RecordedEvent) error {
 		if rec.Position.Commit != 150 || kills.Add(1) > 1 {
 			return nil
 		}
@@ -88,7 +88,7 @@ func TestCompetingRunnersTakeOver(t *testing.T) {
 	reg := registry()
 	store := memory.New(memory.Config{})
 	var ledgers []*ledger
-	var projs []*projection.Projection[*postgres.Tx]
+	var projs []*projection.Projection[*projpg.Tx]
 	for i := range 5 {
 		l := newLedger(t, pool, reg, fmt.Sprintf("p%d", i))
 		if i%2 == 1 {
@@ -130,7 +130,7 @@ func TestCompetingRunnersTakeOver(t *testing.T) {
 
 	// Exactly one owner per projection, and it is the runner named in the
 	// table.
-	recs, err := postgres.ListStatus(ctx, pool, schema)
+	recs, err := projpg.ListStatus(ctx, pool, schema)
 	if err != nil || len(recs) != 5 {
 		t.Fatalf("status %+v, %v", recs, err)
 	}
@@ -161,7 +161,7 @@ func TestCompetingRunnersTakeOver(t *testing.T) {
 	stops[victim]()
 	wg.Wait()
 	eventually(t, "the standbys to take over and catch up", allCaughtUp)
-	recs, err = postgres.ListStatus(ctx, pool, schema)
+	recs, err = projpg.ListStatus(ctx, pool, schema)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,11 +223,11 @@ func TestPoisonEventStopsWithPositionAndError(t *testing.T) {
 	if err != nil || st[0].LagEvents != 31 || st[0].Lag <= 0 {
 		t.Fatalf("status %+v, %v", st, err)
 	}
-	if err := postgres.Retry(ctx, pool, schema, "nope"); !errors.Is(err, projection.ErrUnknownProjection) {
+	if err := projpg.Retry(ctx, pool, schema, "nope"); !errors.Is(err, projection.ErrUnknownProjection) {
 		t.Fatalf("retry of an unknown projection: %v", err)
 	}
 	// An operator skips the event from another process.
-	if err := postgres.Skip(ctx, pool, schema, "ledger"); err != nil {
+	if err := projpg.Skip(ctx, pool, schema, "ledger"); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the rest", func() (bool, error) { return caughtUp(ctx, pool, schema, store, l) })
@@ -235,7 +235,7 @@ func TestPoisonEventStopsWithPositionAndError(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM ledger_applied`).Scan(&rows); err != nil || rows != 150 {
 		t.Fatalf("%d events applied, want 150 (all but the skipped one): %v", rows, err)
 	}
-	if err := postgres.Skip(ctx, pool, schema, "ledger"); !errors.Is(err, projection.ErrNotFailed) {
+	if err := projpg.Skip(ctx, pool, schema, "ledger"); !errors.Is(err, projection.ErrNotFailed) {
 		t.Fatalf("skip of a running projection: %v", err)
 	}
 	rec, _ = status(ctx, pool, schema, "ledger")

@@ -14,7 +14,7 @@ import (
 	"github.com/chronicle-go/chronicle/eventstore/memory"
 	"github.com/chronicle-go/chronicle/pgtest"
 	"github.com/chronicle-go/chronicle/projection"
-	"github.com/chronicle-go/chronicle/projection/postgres"
+	projpg "github.com/chronicle-go/chronicle/projection/postgres"
 )
 
 // A blue/green rebuild: the live tables keep serving their full content
@@ -29,7 +29,7 @@ func TestShadowRebuildKeepsServing(t *testing.T) {
 		appendTo(t, store, reg, fmt.Sprintf("acct-%d", i%9), Deposited{Account: fmt.Sprint(i % 9), Amount: i % 13})
 	}
 	l := newLedger(t, pool, reg, "ledger")
-	l.proj.OnReset(postgres.ShadowTables("ledger_applied", "ledger_balance"))
+	l.proj.OnReset(projpg.ShadowTables("ledger_applied", "ledger_balance"))
 	cfg := fast
 	cfg.RebuildBatchSize = 100
 	r, err := projection.NewRunner(store, newStore(t, pool, schema, "runner"), cfg, l.proj)
@@ -42,7 +42,7 @@ func TestShadowRebuildKeepsServing(t *testing.T) {
 
 	var rebuilding atomic.Bool
 	paused, resume := make(chan struct{}), make(chan struct{})
-	l.setHook(func(ctx context.Context, tx *postgres.Tx, rec eventstore.RecordedEvent) error {
+	l.setHook(func(ctx context.Context, tx *projpg.Tx, rec eventstore.RecordedEvent) error {
 		if rebuilding.Load() && rec.Position.Commit == 500 {
 			rebuilding.Store(false)
 			close(paused)
@@ -96,7 +96,7 @@ func TestShadowRebuildResumesAfterConnectionLoss(t *testing.T) {
 		appendTo(t, store, reg, fmt.Sprintf("acct-%d", i%7), Deposited{Account: fmt.Sprint(i % 7), Amount: i % 11})
 	}
 	l := newLedger(t, pool, reg, "ledger")
-	l.proj.OnReset(postgres.ShadowTables("ledger_applied", "ledger_balance"))
+	l.proj.OnReset(projpg.ShadowTables("ledger_applied", "ledger_balance"))
 	cfg := fast
 	cfg.RebuildBatchSize = 50
 	r, err := projection.NewRunner(store, newStore(t, pool, schema, "runner"), cfg, l.proj)
@@ -108,7 +108,7 @@ func TestShadowRebuildResumesAfterConnectionLoss(t *testing.T) {
 	live := l.checksum(t, pool)
 
 	var rebuilding atomic.Bool
-	l.setHook(func(ctx context.Context, tx *postgres.Tx, rec eventstore.RecordedEvent) error {
+	l.setHook(func(ctx context.Context, tx *projpg.Tx, rec eventstore.RecordedEvent) error {
 		if rebuilding.Load() && rec.Position.Commit == 300 {
 			rebuilding.Store(false)
 			if _, err := pool.Exec(ctx, `SELECT pg_terminate_backend($1)`, tx.Conn().PgConn().PID()); err != nil {
@@ -148,7 +148,7 @@ func TestShadowRebuildFailedThenSkipped(t *testing.T) {
 		appendTo(t, store, reg, fmt.Sprintf("acct-%d", i%7), Deposited{Account: fmt.Sprint(i % 7), Amount: 1})
 	}
 	l := newLedger(t, pool, reg, "ledger")
-	l.proj.OnReset(postgres.ShadowTables("ledger_applied", "ledger_balance"))
+	l.proj.OnReset(projpg.ShadowTables("ledger_applied", "ledger_balance"))
 	r, err := projection.NewRunner(store, newStore(t, pool, schema, "runner"), fast, l.proj)
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +157,7 @@ func TestShadowRebuildFailedThenSkipped(t *testing.T) {
 	eventually(t, "catch-up", func() (bool, error) { return caughtUp(ctx, pool, schema, store, l) })
 	var failing atomic.Bool
 	failing.Store(true)
-	l.setHook(func(ctx context.Context, tx *postgres.Tx, rec eventstore.RecordedEvent) error {
+	l.setHook(func(ctx context.Context, tx *projpg.Tx, rec eventstore.RecordedEvent) error {
 		if failing.Load() && rec.Position.Commit == 150 {
 			return errors.New("bad event")
 		}

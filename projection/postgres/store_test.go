@@ -8,19 +8,19 @@ import (
 	"github.com/chronicle-go/chronicle/pgmigrate"
 	"github.com/chronicle-go/chronicle/pgtest"
 	"github.com/chronicle-go/chronicle/projection"
-	"github.com/chronicle-go/chronicle/projection/postgres"
+	projpg "github.com/chronicle-go/chronicle/projection/postgres"
 	"github.com/chronicle-go/chronicle/projection/projectiontest"
 )
 
 func TestStoreConformance(t *testing.T) {
-	projectiontest.Run(t, func(t *testing.T) (projection.CheckpointStore[*postgres.Tx], projectiontest.Model[*postgres.Tx]) {
+	projectiontest.Run(t, func(t *testing.T) (projection.CheckpointStore[*projpg.Tx], projectiontest.Model[*projpg.Tx]) {
 		pool, schema := pgtest.Pool(t, pgtest.MaxConns(4))
 		s := newStore(t, pool, schema, "suite")
 		if _, err := pool.Exec(context.Background(), `CREATE TABLE keys (k text PRIMARY KEY)`); err != nil {
 			t.Fatal(err)
 		}
-		return s, projectiontest.Model[*postgres.Tx]{
-			Write: func(ctx context.Context, tx *postgres.Tx, k string) error {
+		return s, projectiontest.Model[*projpg.Tx]{
+			Write: func(ctx context.Context, tx *projpg.Tx, k string) error {
 				tx.Queue(`INSERT INTO keys VALUES ($1)`, k)
 				return nil
 			},
@@ -31,28 +31,28 @@ func TestStoreConformance(t *testing.T) {
 				}
 				return ok
 			},
-			Reset: postgres.Truncate("keys"),
+			Reset: projpg.Truncate("keys"),
 		}
 	})
 }
 
 func TestConfigAndNames(t *testing.T) {
-	err := postgres.Config{Schema: "bad schema", ClaimInterval: -1}.Validate()
+	err := projpg.Config{Schema: "bad schema", ClaimInterval: -1}.Validate()
 	if !errors.Is(err, pgmigrate.ErrInvalidSchema) || err == nil {
 		t.Fatalf("Validate: %v", err)
 	}
-	if _, err := postgres.ListStatus(context.Background(), nil, `x"; DROP TABLE y`); !errors.Is(err, pgmigrate.ErrInvalidSchema) {
+	if _, err := projpg.ListStatus(context.Background(), nil, `x"; DROP TABLE y`); !errors.Is(err, pgmigrate.ErrInvalidSchema) {
 		t.Fatalf("ListStatus with a bad schema: %v", err)
 	}
-	tx := &postgres.Tx{}
-	if err := postgres.Truncate("ok", "no;pe")(context.Background(), tx); !errors.Is(err, postgres.ErrInvalidTable) {
+	tx := &projpg.Tx{}
+	if err := projpg.Truncate("ok", "no;pe")(context.Background(), tx); !errors.Is(err, projpg.ErrInvalidTable) {
 		t.Fatalf("Truncate with a bad table: %v", err)
 	}
-	if _, err := postgres.Checksum(context.Background(), nil, "a.b.c"); !errors.Is(err, postgres.ErrInvalidTable) {
+	if _, err := projpg.Checksum(context.Background(), nil, "a.b.c"); !errors.Is(err, projpg.ErrInvalidTable) {
 		t.Fatalf("Checksum with a bad table: %v", err)
 	}
 	pool, schema := pgtest.Pool(t, pgtest.MaxConns(2))
-	st, err := postgres.ListStatus(context.Background(), pool, schema)
+	st, err := projpg.ListStatus(context.Background(), pool, schema)
 	if err == nil || !pgmigrate.IsUndefinedTable(err) || st != nil {
 		t.Fatalf("ListStatus before Migrate: %v, %v", st, err)
 	}
@@ -60,7 +60,7 @@ func TestConfigAndNames(t *testing.T) {
 	if err := s.Migrate(context.Background()); err != nil { // idempotent
 		t.Fatal(err)
 	}
-	if st, err := postgres.ListStatus(context.Background(), pool, schema); err != nil || len(st) != 0 {
+	if st, err := projpg.ListStatus(context.Background(), pool, schema); err != nil || len(st) != 0 {
 		t.Fatalf("ListStatus of no projections: %v, %v", st, err)
 	}
 }

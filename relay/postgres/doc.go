@@ -2,7 +2,8 @@
 // PostgreSQL and hands out their ownership across processes. [Store]
 // implements [relay.Store].
 //
-//	state, _ := postgres.New(pool, postgres.Config{Schema: "shop"})
+//	// import relaypg "github.com/chronicle-go/chronicle/relay/postgres"
+//	state, _ := relaypg.New(pool, relaypg.Config{Schema: "shop"})
 //	err := state.Migrate(ctx) // or `chronicle migrate`
 //	r, _ := relay.New(eventStore, state, publisher, relay.Config{Name: "order-events", Source: "/shop/order"})
 //

@@ -15,11 +15,11 @@ import (
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	esmemory "github.com/chronicle-go/chronicle/eventstore/memory"
-	espostgres "github.com/chronicle-go/chronicle/eventstore/postgres"
+	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/pgtest"
 	"github.com/chronicle-go/chronicle/saga"
 	"github.com/chronicle-go/chronicle/saga/internal/workflow"
-	"github.com/chronicle-go/chronicle/saga/postgres"
+	sagapg "github.com/chronicle-go/chronicle/saga/postgres"
 )
 
 // roundTrips counts the statements and batches a pool sends: one round
@@ -61,7 +61,7 @@ func benchSagas(b *testing.B, pgEvents bool) {
 	var events eventstore.Store
 	if pgEvents {
 		esPool, esSchema := pgtest.Pool(b, pgtest.MaxConns(16), func(c *pgxpool.Config) { c.ConnConfig.Tracer = esTrips })
-		pgStore, err := espostgres.New(esPool, espostgres.Config{Schema: esSchema})
+		pgStore, err := espg.New(esPool, espg.Config{Schema: esSchema})
 		require.NoError(b, err)
 		require.NoError(b, pgStore.Migrate(ctx))
 		b.Cleanup(func() { _ = pgStore.Close() })
@@ -80,7 +80,7 @@ func benchSagas(b *testing.B, pgEvents bool) {
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	require.NoError(b, err)
 	b.Cleanup(pool.Close)
-	store, err := postgres.New(pool, postgres.Config{Schema: schema})
+	store, err := sagapg.New(pool, sagapg.Config{Schema: schema})
 	require.NoError(b, err)
 	require.NoError(b, store.Migrate(ctx))
 

@@ -7,14 +7,14 @@ import (
 
 	"github.com/chronicle-go/chronicle/pgtest"
 	"github.com/chronicle-go/chronicle/saga"
-	"github.com/chronicle-go/chronicle/saga/postgres"
+	sagapg "github.com/chronicle-go/chronicle/saga/postgres"
 	"github.com/chronicle-go/chronicle/saga/sagatest"
 )
 
-func newStore(t *testing.T) *postgres.Store {
+func newStore(t *testing.T) *sagapg.Store {
 	t.Helper()
 	pool, schema := pgtest.Pool(t, pgtest.MaxConns(16))
-	s, err := postgres.New(pool, postgres.Config{Schema: schema})
+	s, err := sagapg.New(pool, sagapg.Config{Schema: schema})
 	require.NoError(t, err)
 	require.NoError(t, s.Migrate(t.Context()))
 	return s
@@ -29,9 +29,9 @@ func TestStore(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	_, err := postgres.New(nil, postgres.Config{})
+	_, err := sagapg.New(nil, sagapg.Config{})
 	require.ErrorIs(t, err, saga.ErrInvalidConfig)
-	err = postgres.Config{Schema: `bad"; DROP TABLE x; --`, LockPollInterval: -1}.Validate()
+	err = sagapg.Config{Schema: `bad"; DROP TABLE x; --`, LockPollInterval: -1}.Validate()
 	require.ErrorIs(t, err, saga.ErrInvalidConfig)
 	require.ErrorContains(t, err, "LockPollInterval")
 	require.ErrorContains(t, err, "invalid schema")

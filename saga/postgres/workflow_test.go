@@ -13,18 +13,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chronicle-go/chronicle/eventstore"
-	espostgres "github.com/chronicle-go/chronicle/eventstore/postgres"
+	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/pgtest"
 	"github.com/chronicle-go/chronicle/saga"
-	"github.com/chronicle-go/chronicle/saga/postgres"
+	sagapg "github.com/chronicle-go/chronicle/saga/postgres"
 	"github.com/chronicle-go/chronicle/saga/sagatest"
 )
 
 // newEventStore returns a PostgreSQL event store in a fresh schema.
-func newEventStore(t *testing.T) *espostgres.Store {
+func newEventStore(t *testing.T) *espg.Store {
 	t.Helper()
 	pool, schema := pgtest.Pool(t, pgtest.MaxConns(16))
-	s, err := espostgres.New(pool, espostgres.Config{Schema: schema})
+	s, err := espg.New(pool, espg.Config{Schema: schema})
 	require.NoError(t, err)
 	require.NoError(t, s.Migrate(t.Context()))
 	t.Cleanup(func() { _ = s.Close() })
@@ -33,14 +33,14 @@ func newEventStore(t *testing.T) *espostgres.Store {
 
 // openStore opens another pool and store on schema, as a second process
 // would.
-func openStore(t testing.TB, schema string) *postgres.Store {
+func openStore(t testing.TB, schema string) *sagapg.Store {
 	t.Helper()
 	return openStoreAs(t, schema, "")
 }
 
 // openStoreAs is openStore whose sessions carry appName (if set) as their
 // application_name instead of the schema.
-func openStoreAs(t testing.TB, schema, appName string) *postgres.Store {
+func openStoreAs(t testing.TB, schema, appName string) *sagapg.Store {
 	t.Helper()
 	cfg := pgtest.Config(t, schema)
 	cfg.MaxConns = 16
@@ -50,7 +50,7 @@ func openStoreAs(t testing.TB, schema, appName string) *postgres.Store {
 	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	s, err := postgres.New(pool, postgres.Config{Schema: schema, LockPollInterval: 50 * time.Millisecond})
+	s, err := sagapg.New(pool, sagapg.Config{Schema: schema, LockPollInterval: 50 * time.Millisecond})
 	require.NoError(t, err)
 	return s
 }
