@@ -162,6 +162,14 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 		first := true
 		var deadline time.Time
 		wait := time.Millisecond
+		// below is the horizon of the last page read with readPage, kept
+		// while pages come back full: the next pages read below it with a
+		// plain query instead of taking a horizon each. Every event below
+		// an older horizon is as final as below a newer one (the horizon
+		// only rises), so the order is the same; a page that comes back
+		// short under it is followed by a readPage, which takes a fresh
+		// horizon before the read can end or wait.
+		var below int64
 		for {
 			if err := ctx.Err(); err != nil {
 				yield(eventstore.RecordedEvent{}, err)
@@ -177,7 +185,12 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 			}
 			var h horizon
 			var err error
-			buf, h, err = s.readPage(ctx, buf[:0], from, backwards, page, eventstore.Filter{})
+			cached := below > 0
+			if cached {
+				buf, err = s.readBelow(ctx, buf[:0], from, backwards, page, below)
+			} else {
+				buf, h, err = s.readPage(ctx, buf[:0], from, backwards, page, eventstore.Filter{})
+			}
 			if err != nil {
 				// Deliver what arrived, then look into the event that would
 				// have come next (see unreadable.go).
@@ -213,6 +226,20 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 				if opts.Limit > 0 && remaining <= 0 {
 					return
 				}
+				continue
+			}
+			if cached && len(buf) < page && (opts.Limit <= 0 || remaining > len(buf)) {
+				// The end of what was below the kept horizon: deliver it,
+				// then read on with a fresh one.
+				n += len(buf)
+				if !yieldAll(buf, yield) {
+					return
+				}
+				remaining -= len(buf)
+				if len(buf) > 0 {
+					from = buf[len(buf)-1].Position
+				}
+				below = 0
 				continue
 			}
 			// Committed events wait behind a transaction in flight. Forwards,
@@ -254,6 +281,9 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 				return
 			}
 			from = buf[len(buf)-1].Position
+			if !cached {
+				below = h.horizon
+			}
 		}
 	}
 }
@@ -370,6 +400,17 @@ func (s *Store) readPage(ctx context.Context, buf []eventstore.RecordedEvent, fr
 		slices.SortFunc(page, cmpPos)
 	}
 	return buf, h, nil
+}
+
+// readBelow reads up to limit events of the global log after (or,
+// backwards, before) from, below the horizon a readPage returned: the
+// events that page's horizon made final, without taking another.
+func (s *Store) readBelow(ctx context.Context, buf []eventstore.RecordedEvent, from eventstore.Position, backwards bool, limit int, horizon int64) ([]eventstore.RecordedEvent, error) {
+	query := s.sql.belowAll
+	if backwards {
+		query = s.sql.belowBack
+	}
+	return s.fetch(ctx, buf, query, clampPos(from.Commit), clampPos(from.Prepare), horizon, limit)
 }
 
 // fetch runs a stream read and appends its events to buf.

@@ -84,6 +84,8 @@ type statements struct {
 	findPos      string
 	readAll      string
 	readAllBack  string
+	belowAll     string
+	belowBack    string
 	readStream   string
 	readBack     string
 	streamExists string
@@ -121,6 +123,8 @@ func (st *statements) files() map[string]*string {
 		"find_positions.sql":     &st.findPos,
 		"read_all.sql":           &st.readAll,
 		"read_all_back.sql":      &st.readAllBack,
+		"read_below.sql":         &st.belowAll,
+		"read_below_back.sql":    &st.belowBack,
 		"read_stream.sql":        &st.readStream,
 		"read_stream_back.sql":   &st.readBack,
 		"stream_exists.sql":      &st.streamExists,
