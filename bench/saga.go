@@ -131,7 +131,7 @@ func stepOf(cmd any) (sagaStep, error) {
 // sagaBus is the services' command bus: each handler appends its event to
 // store.
 func sagaBus(store eventstore.Store, events *eventstore.Registry) *command.Bus {
-	bus := command.NewBus(command.Config{})
+	bus, _ := command.NewBus(command.Config{}) // the zero Config is valid
 	handle := func(ctx context.Context, cmd any) error {
 		c, _ := command.FromContext(ctx)
 		st, err := stepOf(cmd)
@@ -146,9 +146,9 @@ func sagaBus(store eventstore.Store, events *eventstore.Registry) *command.Bus {
 		_, err = store.Append(ctx, st.stream, eventstore.Exact(st.expected), ev)
 		return err
 	}
-	command.MustHandle(bus, func(ctx context.Context, c reserveStock) error { return handle(ctx, c) })
-	command.MustHandle(bus, func(ctx context.Context, c chargePayment) error { return handle(ctx, c) })
-	command.MustHandle(bus, func(ctx context.Context, c confirmOrder) error { return handle(ctx, c) })
+	command.MustHandleFunc(bus, func(ctx context.Context, c reserveStock) error { return handle(ctx, c) })
+	command.MustHandleFunc(bus, func(ctx context.Context, c chargePayment) error { return handle(ctx, c) })
+	command.MustHandleFunc(bus, func(ctx context.Context, c confirmOrder) error { return handle(ctx, c) })
 	return bus
 }
 

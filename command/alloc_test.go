@@ -27,10 +27,10 @@ func TestInstrumentationAllocatesNothingWithoutAnSDK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bus := command.NewBus(command.Config{Middleware: []command.Middleware{
+	bus := newBus(t, command.Config{Middleware: []command.Middleware{
 		command.Metadata(), command.Idempotent(), command.RetryConflicts(command.RetryConfig{}),
 	}})
-	command.MustHandle(bus, func(ctx context.Context, c increment) error {
+	command.MustHandleFunc(bus, func(ctx context.Context, c increment) error {
 		a, err := repo.LoadOrNew(ctx, c.ID)
 		if err != nil {
 			return err

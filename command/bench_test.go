@@ -54,8 +54,8 @@ func BenchmarkCommandInstrumentation(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			bus := command.NewBus(busCfg)
-			command.MustHandle(bus, func(ctx context.Context, c increment) error {
+			bus := newBus(b, busCfg)
+			command.MustHandleFunc(bus, func(ctx context.Context, c increment) error {
 				a, err := repo.LoadOrNew(ctx, c.ID)
 				if err != nil {
 					return err

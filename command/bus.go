@@ -77,27 +77,28 @@ type route struct {
 	span string
 }
 
-// NewBus returns a bus with no handlers. It panics if cfg does not
-// [Config.Validate]: a mistake in start-up code.
-func NewBus(cfg Config) *Bus {
+// NewBus returns a bus with no handlers, or every problem
+// [Config.Validate] finds in cfg.
+func NewBus(cfg Config) (*Bus, error) {
 	if err := cfg.Validate(); err != nil {
-		panic(err)
+		return nil, err
 	}
 	b := telemetry.NewInstruments(telemetry.Meter(cfg.MeterProvider, "command"))
 	return &Bus{middleware: cfg.Middleware, handlers: make(map[reflect.Type]route),
 		tracer:   telemetry.NewTracer(cfg.TracerProvider, "command"),
-		duration: b.Seconds("chronicle.command.duration", "How long commands take to handle, by command type and outcome (ok, conflict, refused, error).")}
+		duration: b.Seconds("chronicle.command.duration", "How long commands take to handle, by command type and outcome (ok, conflict, refused, error).")}, nil
 }
 
-// Handle registers h for commands whose payload is a C (or a *C). It fails
-// with [ErrDuplicateHandler] if C already has a handler, so a wiring mistake
-// surfaces at start-up. The envelope (ID, correlation ID) is available to h
-// through [FromContext].
-func Handle[C any](b *Bus, h func(ctx context.Context, cmd C) error) error {
+// HandleFunc registers the function h for commands whose payload is a C (or
+// a *C); h receives the payload, typed. It fails with [ErrDuplicateHandler]
+// if C already has a handler, so a wiring mistake surfaces at start-up. The
+// envelope (ID, correlation ID) is available to h through [FromContext].
+// As in net/http, [Handle] takes a [Handler], HandleFunc a function.
+func HandleFunc[C any](b *Bus, h func(ctx context.Context, cmd C) error) error {
 	if h == nil {
 		return fmt.Errorf("command: nil handler for %v", reflect.TypeFor[C]())
 	}
-	return Register[C](b, HandlerFunc(func(ctx context.Context, cmd Command) error {
+	return Handle[C](b, HandlerFunc(func(ctx context.Context, cmd Command) error {
 		switch p := cmd.Payload.(type) {
 		case C:
 			return h(ctx, p)
@@ -111,17 +112,18 @@ func Handle[C any](b *Bus, h func(ctx context.Context, cmd C) error) error {
 	}))
 }
 
-// MustHandle is [Handle] that panics on error, for start-up code.
-func MustHandle[C any](b *Bus, h func(ctx context.Context, cmd C) error) {
-	if err := Handle(b, h); err != nil {
+// MustHandleFunc is [HandleFunc] that panics on error, for start-up code.
+func MustHandleFunc[C any](b *Bus, h func(ctx context.Context, cmd C) error) {
+	if err := HandleFunc(b, h); err != nil {
 		panic(err)
 	}
 }
 
-// Register registers a [Handler] that receives the whole [Command] for
+// Handle registers a [Handler], which receives the whole [Command], for
 // payloads of type C (or *C). It fails with [ErrDuplicateHandler] if C
-// already has a handler.
-func Register[C any](b *Bus, h Handler) error {
+// already has a handler, and with the configuration error of a middleware
+// built from a configuration that does not validate (see [RetryConflicts]).
+func Handle[C any](b *Bus, h Handler) error {
 	t := reflect.TypeFor[C]()
 	switch t.Kind() {
 	case reflect.Pointer:
@@ -132,12 +134,18 @@ func Register[C any](b *Bus, h Handler) error {
 	if h == nil {
 		return fmt.Errorf("command: nil handler for %v", t)
 	}
+	for i := len(b.middleware) - 1; i >= 0; i-- {
+		h = b.middleware[i](h)
+		if bad, ok := h.(misconfigured); ok {
+			return fmt.Errorf("command: register %v: Config.Middleware[%d]: %w", t, i, bad.err)
+		}
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if _, dup := b.handlers[t]; dup {
 		return fmt.Errorf("%w for %v", ErrDuplicateHandler, t)
 	}
-	b.handlers[t] = route{h: Chain(h, b.middleware...), typ: t.String(), span: "command " + t.String()}
+	b.handlers[t] = route{h: h, typ: t.String(), span: "command " + t.String()}
 	return nil
 }
 

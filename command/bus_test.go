@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -20,9 +21,9 @@ type Ping struct{ N int }
 type Pong struct{}
 
 func TestRegistration(t *testing.T) {
-	bus := command.NewBus(command.Config{})
+	bus := newBus(t, command.Config{})
 	var got []int
-	if err := command.Handle(bus, func(ctx context.Context, p Ping) error {
+	if err := command.HandleFunc(bus, func(ctx context.Context, p Ping) error {
 		got = append(got, p.N)
 		if c, ok := command.FromContext(ctx); !ok || c.ID == uuid.Nil {
 			t.Errorf("FromContext = %+v, %v", c, ok)
@@ -31,14 +32,14 @@ func TestRegistration(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	err := command.Handle(bus, func(context.Context, Ping) error { return nil })
+	err := command.HandleFunc(bus, func(context.Context, Ping) error { return nil })
 	if !errors.Is(err, command.ErrDuplicateHandler) {
 		t.Fatalf("second handler: %v, want ErrDuplicateHandler", err)
 	}
-	if err := command.Register[*Pong](bus, command.HandlerFunc(func(context.Context, command.Command) error { return nil })); err == nil {
+	if err := command.Handle[*Pong](bus, command.HandlerFunc(func(context.Context, command.Command) error { return nil })); err == nil {
 		t.Fatal("registering a pointer type succeeded")
 	}
-	if err := command.Register[error](bus, command.HandlerFunc(func(context.Context, command.Command) error { return nil })); err == nil {
+	if err := command.Handle[error](bus, command.HandlerFunc(func(context.Context, command.Command) error { return nil })); err == nil {
 		t.Fatal("registering an interface type succeeded")
 	}
 	ctx := context.Background()
@@ -71,12 +72,40 @@ func TestConfigValidate(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "Middleware[0]") || !strings.Contains(err.Error(), "Middleware[2]") {
 		t.Fatalf("Validate = %v", err)
 	}
-	defer func() {
-		if recover() == nil {
-			t.Fatal("NewBus accepted a nil middleware")
-		}
-	}()
-	command.NewBus(cfg)
+	bus, err := command.NewBus(cfg)
+	if bus != nil || err == nil || !strings.Contains(err.Error(), "Middleware[0]") || !strings.Contains(err.Error(), "Middleware[2]") {
+		t.Fatalf("NewBus with nil middleware = %v, %v; want every problem", bus, err)
+	}
+}
+
+// TestMisconfiguredMiddleware: a RetryConflicts whose config does not
+// validate does not panic; registering a handler behind it fails, and a
+// handler chained by hand fails every command, with the problems.
+func TestMisconfiguredMiddleware(t *testing.T) {
+	bad := command.RetryConflicts(command.RetryConfig{MaxAttempts: -1, BaseDelay: -time.Second})
+	bus := newBus(t, command.Config{Middleware: []command.Middleware{command.Metadata(), bad}})
+	err := command.HandleFunc(bus, func(context.Context, Ping) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "MaxAttempts") || !strings.Contains(err.Error(), "negative") ||
+		!strings.Contains(err.Error(), "Middleware[1]") {
+		t.Fatalf("HandleFunc behind a misconfigured RetryConflicts = %v", err)
+	}
+	if bus.Handles(Ping{}) {
+		t.Fatal("the handler was registered")
+	}
+	h := command.Chain(command.HandlerFunc(func(context.Context, command.Command) error { return nil }), bad)
+	if err := h.Handle(context.Background(), command.New(Ping{})); err == nil || !strings.Contains(err.Error(), "MaxAttempts") {
+		t.Fatalf("a handler chained by hand behind it = %v", err)
+	}
+}
+
+// newBus is command.NewBus for a config that must be valid.
+func newBus(t testing.TB, cfg command.Config) *command.Bus {
+	t.Helper()
+	bus, err := command.NewBus(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bus
 }
 
 func TestMiddlewareOrder(t *testing.T) {
@@ -91,8 +120,8 @@ func TestMiddlewareOrder(t *testing.T) {
 			})
 		}
 	}
-	bus := command.NewBus(command.Config{Middleware: []command.Middleware{mw("a"), mw("b")}})
-	command.MustHandle(bus, func(context.Context, Ping) error { trace = append(trace, "h"); return nil })
+	bus := newBus(t, command.Config{Middleware: []command.Middleware{mw("a"), mw("b")}})
+	command.MustHandleFunc(bus, func(context.Context, Ping) error { trace = append(trace, "h"); return nil })
 	if _, err := bus.Send(context.Background(), command.New(Ping{})); err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +132,7 @@ func TestMiddlewareOrder(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	store := memory.New(memory.Config{})
-	bus := command.NewBus(command.Config{Middleware: []command.Middleware{
+	bus := newBus(t, command.Config{Middleware: []command.Middleware{
 		command.Validate(func(_ context.Context, c command.Command) error {
 			if c.CorrelationID == "forbidden" {
 				return errors.New("forbidden correlation")
@@ -134,7 +163,7 @@ func TestValidate(t *testing.T) {
 
 func TestMetadataFlowsIntoEvents(t *testing.T) {
 	store := memory.New(memory.Config{})
-	bus := command.NewBus(command.Config{Middleware: []command.Middleware{command.Metadata()}})
+	bus := newBus(t, command.Config{Middleware: []command.Middleware{command.Metadata()}})
 	tallyHandlers(bus, newTallies(store, nil, 0))
 	ctx := context.Background()
 	first := command.New(Count{TallyID: "t", N: 1})
@@ -164,7 +193,7 @@ func TestLogging(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	store := memory.New(memory.Config{})
-	bus := command.NewBus(command.Config{Middleware: command.DefaultMiddleware(logger)})
+	bus := newBus(t, command.Config{Middleware: command.DefaultMiddleware(logger)})
 	tallyHandlers(bus, newTallies(store, nil, 0))
 	ctx := context.Background()
 	cmd := command.New(Count{TallyID: "t", N: 1})

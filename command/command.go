@@ -23,7 +23,7 @@ type Command struct {
 	// means the command starts its own chain: its ID is used.
 	CorrelationID string
 	// Payload is the command itself, a value (or a pointer to a value) of a
-	// type registered with [Handle].
+	// type registered with [HandleFunc] or [Handle].
 	Payload any
 }
 

@@ -4,8 +4,9 @@
 //
 // # Use
 //
-//	bus := command.NewBus(command.Config{Middleware: command.DefaultMiddleware(logger)})
-//	command.MustHandle(bus, func(ctx context.Context, c PlaceOrder) error {
+//	bus, err := command.NewBus(command.Config{Middleware: command.DefaultMiddleware(logger)})
+//	...
+//	command.MustHandleFunc(bus, func(ctx context.Context, c PlaceOrder) error {
 //		o, err := orders.LoadOrNew(ctx, c.OrderID)
 //		if err != nil {
 //			return err
@@ -18,7 +19,9 @@
 //	})
 //	res, err := bus.Send(ctx, command.New(PlaceOrder{OrderID: "42"}))
 //
-// Registration is typed ([Handle], [Register]); a second handler for the
+// Registration is typed: [HandleFunc] takes a function of the payload,
+// [Handle] a [Handler] of the whole command, as net/http's HandleFunc and
+// Handle do; a second handler for the
 // same command type fails with [ErrDuplicateHandler] at start-up, and a
 // command without a handler fails with [ErrNoHandler]. Handlers are
 // [Handler]s ([HandlerFunc] adapts a function); [Middleware] wraps them, in

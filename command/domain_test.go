@@ -80,7 +80,7 @@ func newTallies(store eventstore.Store, snaps aggregate.SnapshotStore, every uin
 
 // tallyHandlers registers the handlers of Count and SetLimit on bus.
 func tallyHandlers(bus *command.Bus, repo *aggregate.Repository[*Tally]) {
-	command.MustHandle(bus, func(ctx context.Context, c Count) error {
+	command.MustHandleFunc(bus, func(ctx context.Context, c Count) error {
 		t, err := repo.LoadOrNew(ctx, c.TallyID)
 		if err != nil {
 			return err
@@ -91,7 +91,7 @@ func tallyHandlers(bus *command.Bus, repo *aggregate.Repository[*Tally]) {
 		_, err = repo.Save(ctx, t)
 		return err
 	})
-	command.MustHandle(bus, func(ctx context.Context, c SetLimit) error {
+	command.MustHandleFunc(bus, func(ctx context.Context, c SetLimit) error {
 		t, err := repo.LoadOrNew(ctx, c.TallyID)
 		if err != nil {
 			return err

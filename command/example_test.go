@@ -50,8 +50,11 @@ func Example() {
 		panic(err)
 	}
 
-	bus := command.NewBus(command.Config{Middleware: command.DefaultMiddleware(nil)})
-	command.MustHandle(bus, func(ctx context.Context, c Deposit) error {
+	bus, err := command.NewBus(command.Config{Middleware: command.DefaultMiddleware(nil)})
+	if err != nil {
+		panic(err)
+	}
+	command.MustHandleFunc(bus, func(ctx context.Context, c Deposit) error {
 		a, err := accounts.LoadOrNew(ctx, c.Account)
 		if err != nil {
 			return err

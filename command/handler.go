@@ -25,6 +25,14 @@ func (f HandlerFunc) Handle(ctx context.Context, cmd Command) error { return f(c
 // Middleware wraps a handler: logging, validation, retries, idempotency.
 type Middleware func(Handler) Handler
 
+// misconfigured is what a middleware built from a configuration that does
+// not validate wraps every handler in: registering a handler on a bus fails
+// with err (so the mistake surfaces at start-up, without a panic), and a
+// handler chained by hand fails every command with it.
+type misconfigured struct{ err error }
+
+func (m misconfigured) Handle(context.Context, Command) error { return m.err }
+
 // Chain returns h wrapped by mw, the first outermost:
 // Chain(h, a, b) handles a command through a, then b, then h.
 func Chain(h Handler, mw ...Middleware) Handler {

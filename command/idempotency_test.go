@@ -15,8 +15,8 @@ import (
 func TestReloadInsideTheSameCommand(t *testing.T) {
 	store := memory.New(memory.Config{})
 	repo := newTallies(store, nil, 0)
-	bus := command.NewBus(command.Config{Middleware: []command.Middleware{command.Idempotent()}})
-	command.MustHandle(bus, func(ctx context.Context, c Count) error {
+	bus := newBus(t, command.Config{Middleware: []command.Middleware{command.Idempotent()}})
+	command.MustHandleFunc(bus, func(ctx context.Context, c Count) error {
 		for range 2 {
 			t, err := repo.LoadOrNew(ctx, c.TallyID)
 			if err != nil {
@@ -47,7 +47,7 @@ func TestReplayWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bus := command.NewBus(command.Config{Middleware: []command.Middleware{command.Metadata(), command.Idempotent()}})
+	bus := newBus(t, command.Config{Middleware: []command.Middleware{command.Metadata(), command.Idempotent()}})
 	tallyHandlers(bus, repo)
 	cmd := command.New(Count{TallyID: "w", N: 1})
 	if _, err := bus.Send(ctx, cmd); err != nil {
@@ -68,7 +68,7 @@ func TestReplayWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wideBus := command.NewBus(command.Config{Middleware: []command.Middleware{command.Metadata(), command.Idempotent()}})
+	wideBus := newBus(t, command.Config{Middleware: []command.Middleware{command.Metadata(), command.Idempotent()}})
 	tallyHandlers(wideBus, wide)
 	res, err := wideBus.Send(ctx, cmd)
 	if err != nil || !res.Replayed || len(res.Appended) != 1 || res.Appended[0].To != 1 {

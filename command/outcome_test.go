@@ -48,8 +48,8 @@ func (s *lostReply) Append(ctx context.Context, stream string, expected eventsto
 
 func countBus(t *testing.T, store eventstore.Store, runs *atomic.Int32, mw ...command.Middleware) *command.Bus {
 	repo := newTallies(store, nil, 0)
-	bus := command.NewBus(command.Config{Middleware: mw})
-	command.MustHandle(bus, func(ctx context.Context, c Count) error {
+	bus := newBus(t, command.Config{Middleware: mw})
+	command.MustHandleFunc(bus, func(ctx context.Context, c Count) error {
 		runs.Add(1)
 		tally, err := repo.LoadOrNew(ctx, c.TallyID)
 		if err != nil {

@@ -50,9 +50,9 @@ func TestRefusalThroughTheBus(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	store := memory.New(memory.Config{})
-	bus := command.NewBus(command.Config{Middleware: command.DefaultMiddleware(logger)})
+	bus := newBus(t, command.Config{Middleware: command.DefaultMiddleware(logger)})
 	tallyHandlers(bus, newTallies(store, nil, 0))
-	command.MustHandle(bus, func(context.Context, Broken) error { return errors.New("disk on fire") })
+	command.MustHandleFunc(bus, func(context.Context, Broken) error { return errors.New("disk on fire") })
 	ctx := context.Background()
 	if _, err := bus.Send(ctx, command.New(SetLimit{TallyID: "t", Limit: 1})); err != nil {
 		t.Fatal(err)

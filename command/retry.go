@@ -47,8 +47,9 @@ func (c RetryConfig) Validate() error {
 // it decides again on the state that won. Any other error, and a conflict on
 // an event ID (which would conflict again), is returned at once. Between
 // attempts it waits a jittered, growing delay, and it gives up after
-// MaxAttempts with the last conflict. It panics if cfg does not
-// [RetryConfig.Validate].
+// MaxAttempts with the last conflict. If cfg does not [RetryConfig.Validate],
+// registering a handler on a bus with this middleware fails with the
+// problems (and a handler wrapped by hand fails every command with them).
 //
 // An append whose outcome the store could not tell
 // ([eventstore.IsOutcomeUnknown]) is run again too, but only when the
@@ -59,7 +60,7 @@ func (c RetryConfig) Validate() error {
 // again with the same ID, through a bus with [Idempotent].
 func RetryConflicts(cfg RetryConfig) Middleware {
 	if err := cfg.Validate(); err != nil {
-		panic(err)
+		return func(Handler) Handler { return misconfigured{err} }
 	}
 	if cfg.MaxAttempts == 0 {
 		cfg.MaxAttempts = 10

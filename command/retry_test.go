@@ -17,10 +17,10 @@ import (
 func TestRetryConflictsIsBounded(t *testing.T) {
 	var runs atomic.Int32
 	conflict := &eventstore.ConflictError{Stream: "s", Expected: eventstore.Exact(1), Actual: 2}
-	bus := command.NewBus(command.Config{Middleware: []command.Middleware{
+	bus := newBus(t, command.Config{Middleware: []command.Middleware{
 		command.RetryConflicts(command.RetryConfig{MaxAttempts: 4, BaseDelay: time.Microsecond, MaxDelay: time.Millisecond}),
 	}})
-	command.MustHandle(bus, func(context.Context, Ping) error {
+	command.MustHandleFunc(bus, func(context.Context, Ping) error {
 		runs.Add(1)
 		return conflict
 	})
@@ -43,10 +43,10 @@ func TestRetryConflictsRetriesOnlyVersionConflicts(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			var runs atomic.Int32
-			bus := command.NewBus(command.Config{Middleware: []command.Middleware{
+			bus := newBus(t, command.Config{Middleware: []command.Middleware{
 				command.RetryConflicts(command.RetryConfig{MaxAttempts: 3, BaseDelay: time.Microsecond}),
 			}})
-			command.MustHandle(bus, func(context.Context, Ping) error {
+			command.MustHandleFunc(bus, func(context.Context, Ping) error {
 				runs.Add(1)
 				return c.err
 			})
@@ -67,10 +67,10 @@ func (retryableErr) Retryable() bool { return true }
 
 func TestRetryConflictsStopsOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	bus := command.NewBus(command.Config{Middleware: []command.Middleware{
+	bus := newBus(t, command.Config{Middleware: []command.Middleware{
 		command.RetryConflicts(command.RetryConfig{MaxAttempts: 1000, BaseDelay: time.Hour, MaxDelay: time.Hour}),
 	}})
-	command.MustHandle(bus, func(context.Context, Ping) error {
+	command.MustHandleFunc(bus, func(context.Context, Ping) error {
 		cancel()
 		return &eventstore.ConflictError{Stream: "s"}
 	})
@@ -96,12 +96,12 @@ func TestRetryConfigValidate(t *testing.T) {
 func TestRetryAfterALostReplyAppendsNothing(t *testing.T) {
 	store := memory.New(memory.Config{})
 	repo := newTallies(store, nil, 0)
-	bus := command.NewBus(command.Config{Middleware: []command.Middleware{
+	bus := newBus(t, command.Config{Middleware: []command.Middleware{
 		command.Metadata(), command.Idempotent(),
 		command.RetryConflicts(command.RetryConfig{BaseDelay: time.Microsecond}),
 	}})
 	var runs atomic.Int32
-	command.MustHandle(bus, func(ctx context.Context, c Count) error {
+	command.MustHandleFunc(bus, func(ctx context.Context, c Count) error {
 		runs.Add(1)
 		t, err := repo.LoadOrNew(ctx, c.TallyID)
 		if err != nil {

@@ -83,10 +83,10 @@ func Example() {
 		}
 		return err
 	}
-	bus := command.NewBus(command.Config{})
-	command.MustHandle(bus, func(ctx context.Context, c HoldSeat) error { return record(ctx, "seat-"+c.Order, SeatHeld{c.Order}) })
-	command.MustHandle(bus, func(ctx context.Context, c ReleaseSeat) error { return nil })
-	command.MustHandle(bus, func(ctx context.Context, c TakePayment) error {
+	bus, _ := command.NewBus(command.Config{}) // the zero Config is valid
+	command.MustHandleFunc(bus, func(ctx context.Context, c HoldSeat) error { return record(ctx, "seat-"+c.Order, SeatHeld{c.Order}) })
+	command.MustHandleFunc(bus, func(ctx context.Context, c ReleaseSeat) error { return nil })
+	command.MustHandleFunc(bus, func(ctx context.Context, c TakePayment) error {
 		if c.Card == "declined" {
 			return record(ctx, "payment-"+c.Order, PaymentFailed{c.Order})
 		}

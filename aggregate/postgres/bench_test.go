@@ -78,10 +78,13 @@ func benchCommand(b *testing.B, size int, snapshots bool) {
 			}
 		}
 	}
-	bus := command.NewBus(command.Config{Middleware: []command.Middleware{
+	bus, err := command.NewBus(command.Config{Middleware: []command.Middleware{
 		command.Metadata(), command.Idempotent(), command.RetryConflicts(command.RetryConfig{}),
 	}})
-	command.MustHandle(bus, func(ctx context.Context, c addReading) error {
+	if err != nil {
+		b.Fatal(err)
+	}
+	command.MustHandleFunc(bus, func(ctx context.Context, c addReading) error {
 		m, err := repo.Load(ctx, c.Meter)
 		if err != nil {
 			return err

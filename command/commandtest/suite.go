@@ -132,13 +132,16 @@ func tallyBus(repo *aggregate.Repository[*tally], runs ...*atomic.Int64) *comman
 			return next.Handle(ctx, c)
 		})
 	}
-	bus := command.NewBus(command.Config{Middleware: []command.Middleware{
+	bus, err := command.NewBus(command.Config{Middleware: []command.Middleware{
 		command.Metadata(),
 		command.Idempotent(),
 		command.RetryConflicts(command.RetryConfig{MaxAttempts: 1000, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond}),
 		count,
 	}})
-	command.MustHandle(bus, func(ctx context.Context, c countCmd) error {
+	if err != nil {
+		panic(err) // the Config above is valid
+	}
+	command.MustHandleFunc(bus, func(ctx context.Context, c countCmd) error {
 		t, err := repo.LoadOrNew(ctx, c.ID)
 		if err != nil {
 			return err
@@ -151,7 +154,7 @@ func tallyBus(repo *aggregate.Repository[*tally], runs ...*atomic.Int64) *comman
 		_, err = repo.Save(ctx, t)
 		return err
 	})
-	command.MustHandle(bus, func(ctx context.Context, c limitCmd) error {
+	command.MustHandleFunc(bus, func(ctx context.Context, c limitCmd) error {
 		t, err := repo.LoadOrNew(ctx, c.ID)
 		if err != nil {
 			return err

@@ -72,7 +72,10 @@ func New(pool *pgxpool.Pool, schema string, events *espg.Store, logger *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	bus := command.NewBus(command.Config{Middleware: command.DefaultMiddleware(logger)})
+	bus, err := command.NewBus(command.Config{Middleware: command.DefaultMiddleware(logger)})
+	if err != nil {
+		return nil, err
+	}
 	if err := Handle(bus, accounts, transfers); err != nil {
 		return nil, err
 	}

@@ -46,31 +46,31 @@ func Handle(bus *command.Bus, accounts *aggregate.Repository[*Account], transfer
 		return err
 	}
 	return errors.Join(
-		command.Handle(bus, func(ctx context.Context, c OpenAccount) error {
+		command.HandleFunc(bus, func(ctx context.Context, c OpenAccount) error {
 			return onAccount(ctx, c.Account, false, func(a *Account) error { return a.Open(c.Owner) })
 		}),
-		command.Handle(bus, func(ctx context.Context, c Deposit) error {
+		command.HandleFunc(bus, func(ctx context.Context, c Deposit) error {
 			return onAccount(ctx, c.Account, true, func(a *Account) error { return a.Deposit(c.Amount) })
 		}),
-		command.Handle(bus, func(ctx context.Context, c FreezeAccount) error {
+		command.HandleFunc(bus, func(ctx context.Context, c FreezeAccount) error {
 			return onAccount(ctx, c.Account, true, func(a *Account) error { return a.Freeze(c.Reason) })
 		}),
-		command.Handle(bus, func(ctx context.Context, c DebitAccount) error {
+		command.HandleFunc(bus, func(ctx context.Context, c DebitAccount) error {
 			return onAccount(ctx, c.Account, true, func(a *Account) error { return a.Debit(c.Transfer, c.Amount) })
 		}),
-		command.Handle(bus, func(ctx context.Context, c CreditAccount) error {
+		command.HandleFunc(bus, func(ctx context.Context, c CreditAccount) error {
 			return onAccount(ctx, c.Account, true, func(a *Account) error { return a.Credit(c.Transfer, c.Amount) })
 		}),
-		command.Handle(bus, func(ctx context.Context, c RefundDebit) error {
+		command.HandleFunc(bus, func(ctx context.Context, c RefundDebit) error {
 			return onAccount(ctx, c.Account, true, func(a *Account) error { return a.Refund(c.Transfer, c.Amount) })
 		}),
-		command.Handle(bus, func(ctx context.Context, c RequestTransfer) error {
+		command.HandleFunc(bus, func(ctx context.Context, c RequestTransfer) error {
 			return onTransfer(ctx, c.Transfer, func(t *Transfer) error { return t.Request(c.From, c.To, c.Amount) })
 		}),
-		command.Handle(bus, func(ctx context.Context, c CompleteTransfer) error {
+		command.HandleFunc(bus, func(ctx context.Context, c CompleteTransfer) error {
 			return onTransfer(ctx, c.Transfer, func(t *Transfer) error { t.Complete(); return nil })
 		}),
-		command.Handle(bus, func(ctx context.Context, c FailTransfer) error {
+		command.HandleFunc(bus, func(ctx context.Context, c FailTransfer) error {
 			return onTransfer(ctx, c.Transfer, func(t *Transfer) error { t.Fail(); return nil })
 		}),
 	)

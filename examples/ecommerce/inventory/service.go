@@ -36,13 +36,13 @@ func NewService(store eventstore.Store, events *eventstore.Registry) (*Service, 
 // Register registers the service's command handlers on bus.
 func (s *Service) Register(bus *command.Bus) error {
 	return errors.Join(
-		command.Handle(bus, func(ctx context.Context, c AddProduct) error {
+		command.HandleFunc(bus, func(ctx context.Context, c AddProduct) error {
 			return s.do(ctx, c.SKU, true, func(p *Product) error { return p.Add(c) })
 		}),
-		command.Handle(bus, func(ctx context.Context, c Reserve) error {
+		command.HandleFunc(bus, func(ctx context.Context, c Reserve) error {
 			return s.do(ctx, c.SKU, false, func(p *Product) error { return p.Reserve(c.OrderID, c.Qty) })
 		}),
-		command.Handle(bus, func(ctx context.Context, c Release) error {
+		command.HandleFunc(bus, func(ctx context.Context, c Release) error {
 			return s.do(ctx, c.SKU, false, func(p *Product) error { return p.Release(c.OrderID) })
 		}),
 	)

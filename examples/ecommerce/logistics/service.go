@@ -27,10 +27,10 @@ func NewService(store eventstore.Store, events *eventstore.Registry) (*Service, 
 // Register registers the service's command handlers on bus.
 func (s *Service) Register(bus *command.Bus) error {
 	return errors.Join(
-		command.Handle(bus, func(ctx context.Context, c Create) error {
+		command.HandleFunc(bus, func(ctx context.Context, c Create) error {
 			return s.do(ctx, c.OrderID, true, func(sh *Shipment) error { return sh.Create(c) })
 		}),
-		command.Handle(bus, func(ctx context.Context, c Scan) error {
+		command.HandleFunc(bus, func(ctx context.Context, c Scan) error {
 			return s.do(ctx, c.OrderID, false, func(sh *Shipment) error { return sh.Scan(c) })
 		}),
 	)

@@ -27,22 +27,22 @@ func NewService(store eventstore.Store, events *eventstore.Registry) (*Service, 
 // Register registers the service's command handlers on bus.
 func (s *Service) Register(bus *command.Bus) error {
 	return errors.Join(
-		command.Handle(bus, func(ctx context.Context, c Place) error {
+		command.HandleFunc(bus, func(ctx context.Context, c Place) error {
 			return s.do(ctx, c.OrderID, true, func(o *Order) error { return o.Place(c) })
 		}),
-		command.Handle(bus, func(ctx context.Context, c Confirm) error {
+		command.HandleFunc(bus, func(ctx context.Context, c Confirm) error {
 			return s.do(ctx, c.OrderID, false, (*Order).Confirm)
 		}),
-		command.Handle(bus, func(ctx context.Context, c Cancel) error {
+		command.HandleFunc(bus, func(ctx context.Context, c Cancel) error {
 			return s.do(ctx, c.OrderID, false, func(o *Order) error { return o.Cancel(c.Reason) })
 		}),
-		command.Handle(bus, func(ctx context.Context, c RecordShipment) error {
+		command.HandleFunc(bus, func(ctx context.Context, c RecordShipment) error {
 			return s.do(ctx, c.OrderID, false, func(o *Order) error { return o.RecordShipment(c) })
 		}),
-		command.Handle(bus, func(ctx context.Context, c RequestShipment) error {
+		command.HandleFunc(bus, func(ctx context.Context, c RequestShipment) error {
 			return s.do(ctx, c.OrderID, false, func(o *Order) error { return o.RequestShipment(c) })
 		}),
-		command.Handle(bus, func(ctx context.Context, c Complete) error {
+		command.HandleFunc(bus, func(ctx context.Context, c Complete) error {
 			return s.do(ctx, c.OrderID, false, (*Order).Complete)
 		}),
 	)

@@ -27,13 +27,13 @@ func NewService(store eventstore.Store, events *eventstore.Registry) (*Service, 
 // Register registers the service's command handlers on bus.
 func (s *Service) Register(bus *command.Bus) error {
 	return errors.Join(
-		command.Handle(bus, func(ctx context.Context, c Charge) error {
+		command.HandleFunc(bus, func(ctx context.Context, c Charge) error {
 			return s.do(ctx, c.OrderID, func(p *Payment) error { return p.Charge(c) })
 		}),
-		command.Handle(bus, func(ctx context.Context, c Void) error {
+		command.HandleFunc(bus, func(ctx context.Context, c Void) error {
 			return s.do(ctx, c.OrderID, (*Payment).Void)
 		}),
-		command.Handle(bus, func(ctx context.Context, c Refund) error {
+		command.HandleFunc(bus, func(ctx context.Context, c Refund) error {
 			return s.do(ctx, c.OrderID, (*Payment).Refund)
 		}),
 	)

@@ -163,9 +163,11 @@ func NewApp(b Backend, cfg AppConfig) (*App, error) {
 	}
 	a := &App{Backend: b, Roles: roles, Transport: t}
 	a.Events, a.Commands = Registries()
-	a.Bus = command.NewBus(command.Config{Middleware: command.DefaultMiddleware(cfg.Logger)})
 	var errs []error
 	var err error
+	if a.Bus, err = command.NewBus(command.Config{Middleware: command.DefaultMiddleware(cfg.Logger)}); err != nil {
+		return nil, err
+	}
 	register := func(role Role, s interface{ Register(*command.Bus) error }, err error) error {
 		if err != nil || !roles.Has(role) {
 			return err
@@ -178,7 +180,9 @@ func NewApp(b Backend, cfg AppConfig) (*App, error) {
 	errs = append(errs, register(RoleInventory, a.Inventory, err))
 	a.Payments, err = payment.NewService(b.Events, a.Events)
 	errs = append(errs, register(RolePayment, a.Payments, err))
-	a.LogisticsBus = command.NewBus(command.Config{Middleware: command.DefaultMiddleware(cfg.Logger)})
+	if a.LogisticsBus, err = command.NewBus(command.Config{Middleware: command.DefaultMiddleware(cfg.Logger)}); err != nil {
+		return nil, err
+	}
 	a.Logistics, err = logistics.NewService(b.Logistics.Events, a.Events)
 	if err == nil && roles.Has(RoleLogistics) {
 		err = a.Logistics.Register(a.LogisticsBus)

@@ -126,7 +126,10 @@ func (a *App) bookShipment(ctx context.Context, store eventstore.Store, m broker
 	if err != nil {
 		return err
 	}
-	bus := command.NewBus(command.Config{Middleware: command.DefaultMiddleware(nil)})
+	bus, err := command.NewBus(command.Config{Middleware: command.DefaultMiddleware(nil)})
+	if err != nil {
+		return err
+	}
 	if err := svc.Register(bus); err != nil {
 		return err
 	}

@@ -200,7 +200,8 @@ type Services struct {
 
 // NewServices registers the services' handlers on a new bus.
 func NewServices(store eventstore.Store, events *eventstore.Registry) *Services {
-	s := &Services{Store: store, Events: events, Bus: command.NewBus(command.Config{}), delivered: map[uuid.UUID]int{}}
+	bus, _ := command.NewBus(command.Config{}) // the zero Config is valid
+	s := &Services{Store: store, Events: events, Bus: bus, delivered: map[uuid.UUID]int{}}
 	handle(s, func(c ReserveStock) (string, any) {
 		if c.Fail {
 			return "stock-" + c.OrderID, StockUnavailable{c.OrderID}
@@ -234,7 +235,7 @@ func NewServices(store eventstore.Store, events *eventstore.Registry) *Services 
 }
 
 func handle[C any](s *Services, decide func(C) (stream string, event any)) {
-	command.MustHandle(s.Bus, func(ctx context.Context, c C) error {
+	command.MustHandleFunc(s.Bus, func(ctx context.Context, c C) error {
 		env, ok := command.FromContext(ctx)
 		if !ok {
 			return errors.New("workflow: no command envelope")
