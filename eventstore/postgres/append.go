@@ -67,7 +67,8 @@ type appendOutcome struct {
 // case: a single INSERT (see sql/append_one.sql) reads the stream's
 // version from its last event, checks the expected version and the order
 // guard, and inserts every event, in one autocommit transaction. When that
-// statement writes nothing or loses the race for a version it expected, a
+// statement writes nothing (a check failed, or it lost the race for the
+// stream's next version: not an error, so the statement stays prepared), a
 // read-only query settles the common case, a version mismatch with none of
 // the events stored; the rest (an idempotent retry, an event ID stored
 // elsewhere, the order guard, an Any append that lost a race) goes to the
@@ -134,9 +135,16 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 			case err == nil && written:
 				s.NotifyAppended()
 				return res, nil
+			case err == nil && args.kind == kindAny:
+				// Nothing written: the append lost the race for the
+				// stream's next version, or the order guard did not hold;
+				// it runs again, queued in append_events (which also tells
+				// a store that needs Reanchor).
 			case err == nil:
 				// Nothing written: the expected version or the order guard
-				// did not hold.
+				// did not hold, or the append lost the race for the version
+				// it expected to write next (a mismatch, unless this is a
+				// retry).
 				diagnose = true
 			case eventstore.IsOutcomeUnknown(err):
 				return eventstore.AppendResult{}, err
@@ -155,12 +163,12 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 				// conflict; append_events tells which.
 				last = err
 			case isVersionViolation(err) && args.kind != kindAny:
-				// Another append took the version this one expected to
-				// write next: a mismatch, unless this is a retry.
+				// A writer outside this store took a later version of the
+				// stream while this append held its first (a lost race of
+				// the store's own appends writes nothing: see
+				// sql/append_one.sql): as above.
 				diagnose, last = true, err
 			case pgconn.SafeToRetry(err) || isVersionViolation(err):
-				// Another append took the stream's next version first;
-				// an Any append runs again, queued in append_events.
 				last = err
 				continue
 			default:

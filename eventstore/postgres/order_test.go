@@ -11,6 +11,7 @@ import (
 	"github.com/chronicle-go/chronicle/eventstore"
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/pgtest"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -334,5 +335,99 @@ func TestHotStream(t *testing.T) {
 	}
 	if n != writers*appends {
 		t.Fatalf("stream holds %d events, want %d", n, writers*appends)
+	}
+}
+
+// TestRacingAppendsAllOrNothing: writers race on one stream with appends of
+// different sizes (1, 2, 3, 9, 10, 12 events: every shape of the single
+// statement), each with the version it last saw, so most lose a race. A
+// lost race writes nothing (the statement skips the first event's version
+// and inserts the rest only after the first): a loser whose append was
+// longer than the winner's must not leave its tail behind. Every append
+// that succeeded is stored whole, in order, at the versions it was given;
+// none that failed left an event.
+func TestRacingAppendsAllOrNothing(t *testing.T) {
+	const writers, rounds = 8, 15
+	s, _, _ := newStore(t, pgtest.MaxConns(writers))
+	ctx := t.Context()
+	sizes := []int{1, 2, 3, 9, 10, 12}
+	type outcome struct {
+		events []eventstore.Event
+		res    eventstore.AppendResult
+		err    error
+	}
+	results := make(chan outcome, writers*rounds)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			var seen uint64
+			for i := range rounds {
+				evs := make([]eventstore.Event, sizes[(w+i)%len(sizes)])
+				for k := range evs {
+					evs[k] = eventstore.NewEvent("Raced", fmt.Appendf(nil, `{"w":%d,"i":%d,"k":%d}`, w, i, k))
+				}
+				res, err := s.Append(ctx, "race", eventstore.Exact(seen), evs...)
+				results <- outcome{evs, res, err}
+				var ce *eventstore.ConflictError
+				switch {
+				case err == nil:
+					seen = res.Version
+				case errors.As(err, &ce) && ce.EventID == uuid.Nil:
+					seen = ce.Actual
+				default:
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(results)
+	stored := map[uuid.UUID]eventstore.RecordedEvent{}
+	n := uint64(0)
+	for e, err := range s.ReadStream(ctx, "race", eventstore.ReadStreamOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if e.Version != n {
+			t.Fatalf("version %d at place %d", e.Version, n)
+		}
+		stored[e.ID] = e
+	}
+	won, lost, total := 0, 0, 0
+	for o := range results {
+		var ce *eventstore.ConflictError
+		switch {
+		case o.err == nil:
+			won++
+			total += len(o.events)
+			first := o.res.Version - uint64(len(o.events)) + 1
+			for k, ev := range o.events {
+				got, ok := stored[ev.ID]
+				if !ok || got.Version != first+uint64(k) || got.Position != o.res.Positions[k] {
+					t.Fatalf("event %d of a %d-event append (version %d): stored %v at %+v, want version %d at %v",
+						k, len(o.events), o.res.Version, ok, got, first+uint64(k), o.res.Positions[k])
+				}
+				if k > 0 && !got.Position.After(o.res.Positions[k-1]) {
+					t.Fatalf("event %d at %v, not after event %d at %v", k, got.Position, k-1, o.res.Positions[k-1])
+				}
+			}
+		case errors.As(o.err, &ce) && ce.EventID == uuid.Nil:
+			lost++
+			for k, ev := range o.events {
+				if got, ok := stored[ev.ID]; ok {
+					t.Fatalf("event %d of a refused %d-event append is stored as version %d", k, len(o.events), got.Version)
+				}
+			}
+		default:
+			t.Fatalf("append: %v", o.err)
+		}
+	}
+	if uint64(total) != n {
+		t.Fatalf("stream holds %d events, the successful appends wrote %d", n, total)
+	}
+	t.Logf("%d appends won, %d lost", won, lost)
+	if lost == 0 {
+		t.Log("no append lost a race this time")
 	}
 }

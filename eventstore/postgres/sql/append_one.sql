@@ -3,8 +3,22 @@
 -- highest-version event, the expected version ($2 kind, $3 version; see
 -- appendArgs) and the order guard are checked in the same statement, and it
 -- writes nothing when either fails (the caller then runs append_events to
--- learn why). Two appends racing for the same version meet at the primary
--- key: the second fails with a unique violation once the first commits.
+-- learn why).
+--
+-- Two appends racing for the same version meet at the primary key: the
+-- second waits for the first to end and then, if it committed, writes
+-- nothing (ON CONFLICT (stream_id, version) DO NOTHING on the append's first
+-- event), so a lost race is an empty result like a refused expected
+-- version, not an error. It must not be an error: pgx drops a cached
+-- prepared statement whenever the statement fails, so every lost race made
+-- the next append on that connection prepare and plan the statement again
+-- (five custom plans before a generic one). Only the first event may be
+-- skipped: a multi-event append inserts the rest only after it inserted the
+-- first (append_many.sql), so it is all or nothing. Once the first version
+-- is taken, no append of this store can hold a later one of the same
+-- stream (each inserts its versions in order, starting with the one it
+-- read as next), so the rest do not conflict; a writer outside the store
+-- that does gets the unique violation, and the whole statement fails.
 -- The leading comment names the statement in pg_stat_activity and
 -- pg_stat_statements.
 --
@@ -27,4 +41,5 @@
 			SELECT x.tid, $1, x.actual + 1, $4::uuid, $5::text, $6::json, $7::json
 			  FROM {{template "append_head.sql"}} x
 			 WHERE x.last_tid <= x.tid
+			    ON CONFLICT (stream_id, version) DO NOTHING
 			RETURNING transaction_id, position, version, {{template "stamp.sql"}}
