@@ -59,7 +59,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 				query = s.sql.readBack
 			}
 			var err error
-			buf, err = s.fetch(ctx, buf[:0], query, stream, next, page)
+			buf, err = s.fetchStream(ctx, buf[:0], query, stream, next, page)
 			if err != nil {
 				// Deliver what arrived, then look into the event that would
 				// have come next (see unreadable.go).
@@ -413,14 +413,23 @@ func (s *Store) readBelow(ctx context.Context, buf []eventstore.RecordedEvent, f
 	return s.fetch(ctx, buf, query, clampPos(from.Commit), clampPos(from.Prepare), horizon, limit)
 }
 
-// fetch runs a stream read and appends its events to buf.
+// fetchStream runs a page read of stream (its statement selects
+// stream_columns.sql: no stream_id) and appends its events to buf.
+func (s *Store) fetchStream(ctx context.Context, buf []eventstore.RecordedEvent, query, stream string, from int64, limit int) ([]eventstore.RecordedEvent, error) {
+	return s.fetchWith(ctx, buf, pageDecoder{stream: stream, streamKnown: true}, query, stream, from, limit)
+}
+
+// fetch runs a read of eventColumns and appends its events to buf.
 func (s *Store) fetch(ctx context.Context, buf []eventstore.RecordedEvent, query string, args ...any) ([]eventstore.RecordedEvent, error) {
+	return s.fetchWith(ctx, buf, pageDecoder{}, query, args...)
+}
+
+func (s *Store) fetchWith(ctx context.Context, buf []eventstore.RecordedEvent, d pageDecoder, query string, args ...any) ([]eventstore.RecordedEvent, error) {
 	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return buf, err
 	}
 	defer rows.Close()
-	var d pageDecoder
 	dest := d.targets()
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
@@ -457,8 +466,11 @@ type pageDecoder struct {
 	r      row
 	chunk  []byte
 	stream string
-	types  map[string]string
-	ids    interner
+	// streamKnown: every row is of stream, and the rows have no stream_id
+	// column (stream_columns.sql).
+	streamKnown bool
+	types       map[string]string
+	ids         interner
 }
 
 // pageChunk is the size of a payload chunk; larger payloads get their own
@@ -468,15 +480,19 @@ const pageChunk = 32 << 10
 // maxInterned bounds the distinct types a page shares strings for.
 const maxInterned = 256
 
-// targets returns the scan targets of eventColumns, in order.
+// targets returns the scan targets of event_columns.sql (or, streamKnown,
+// stream_columns.sql), in order.
 func (d *pageDecoder) targets() []any {
 	r := &d.r
+	if d.streamKnown {
+		return []any{&r.tid, &r.position, &r.version, &r.id, &r.typ, &r.data, &r.metadata, &r.recordedAt}
+	}
 	return []any{&r.tid, &r.position, &r.stream, &r.version, &r.id, &r.typ, &r.data, &r.metadata, &r.recordedAt}
 }
 
 func (d *pageDecoder) event() (eventstore.RecordedEvent, error) {
 	r := &d.r
-	if string(r.stream) != d.stream {
+	if !d.streamKnown && string(r.stream) != d.stream {
 		d.stream = string(r.stream)
 	}
 	typ, ok := d.types[string(r.typ)]

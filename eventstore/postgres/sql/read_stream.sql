@@ -1,3 +1,3 @@
 -- A page of stream $1 from version $2, $3 events at most.
-SELECT {{template "event_columns.sql"}} FROM {{schema}}.events ev
+SELECT {{template "stream_columns.sql"}} FROM {{schema}}.events ev
 			WHERE ev.stream_id = $1 AND ev.version >= $2 ORDER BY ev.version LIMIT $3
