@@ -61,7 +61,7 @@
 // # Commands
 //
 // The command bus ([github.com/chronicle-go/chronicle/command]) opens a
-// [Scope] per command in the handler's context: repositories stamp its
+// [Unit] per command in the handler's context: repositories stamp its
 // metadata (causation and correlation IDs) on the events they save and,
 // when it is seeded with the command's ID, give the events deterministic
 // IDs, so a command re-sent after it was applied appends nothing

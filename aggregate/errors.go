@@ -14,7 +14,7 @@ var (
 	// [*NotFoundError], which also matches [eventstore.ErrStreamNotFound].
 	ErrNotFound = errors.New("aggregate: not found")
 	// ErrAlreadyApplied: the command being handled (its ID seeds the event
-	// IDs, see [Scope]) was already applied to the aggregate. See
+	// IDs, see [Unit]) was already applied to the aggregate. See
 	// [AlreadyAppliedError].
 	ErrAlreadyApplied = errors.New("aggregate: command already applied")
 	// ErrInvalidID: an aggregate ID is empty.
@@ -59,7 +59,7 @@ func (e *NotFoundError) Unwrap() []error {
 }
 
 // AlreadyAppliedError reports that the command whose ID seeds the event IDs
-// of the current [Scope] was already applied to a stream: the events it
+// of the current [Unit] was already applied to a stream: the events it
 // appended then are stored, and Appended describes them. A repository
 // returns it from Load (the events are among those it read) or from Save (the
 // store refused the events' IDs as already stored). The command package's

@@ -23,8 +23,8 @@ import (
 // ignored (with a warning in the log) and the aggregate is loaded from all
 // of its events.
 //
-// Inside a seeded [Scope], Load fails with an [*AlreadyAppliedError] if the
-// events it reads include the scope's command's events.
+// Inside a seeded [Unit], Load fails with an [*AlreadyAppliedError] if the
+// events it reads include the unit's command's events.
 func (r *Repository[T]) Load(ctx context.Context, id string) (T, error) {
 	a, err := r.load(ctx, id)
 	if err != nil {
@@ -75,14 +75,14 @@ func (r *Repository[T]) loadEvents(ctx context.Context, id string) (T, error) {
 	root.version = from
 	root.snapshotAt = from
 
-	scope := ScopeFrom(ctx)
+	unit := UnitFrom(ctx)
 	var seen appliedMatcher
-	// A seeded scope checks the events read for the command's own, unless
+	// A seeded unit checks the events read for the command's own, unless
 	// the command itself saved to this stream already (a handler that
 	// reloads what it saved).
-	seeded := scope != nil && scope.Seed != uuid.Nil && !scope.savedTo(stream)
+	seeded := unit != nil && unit.Seed != uuid.Nil && !unit.savedTo(stream)
 	if seeded {
-		seen.start(scope.Seed, stream)
+		seen.start(unit.Seed, stream)
 	}
 	for e, err := range r.store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{From: from + 1}) {
 		if err != nil {
@@ -109,10 +109,10 @@ func (r *Repository[T]) loadEvents(ctx context.Context, id string) (T, error) {
 	}
 	if seeded {
 		if seen.found() {
-			return zero, &AlreadyAppliedError{Seed: scope.Seed, Appended: seen.result}
+			return zero, &AlreadyAppliedError{Seed: unit.Seed, Appended: seen.result}
 		}
 		if from > 0 {
-			scope.hide(hiddenHistory{stream: stream, snapshot: from, window: r.cfg.ReplayWindow, read: r.readStream(stream)})
+			unit.hide(hiddenHistory{stream: stream, snapshot: from, window: r.cfg.ReplayWindow, read: r.readStream(stream)})
 		}
 	}
 	return a, nil

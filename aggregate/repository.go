@@ -42,7 +42,7 @@ type Config[T Aggregate] struct {
 	SnapshotCodec eventstore.Codec
 
 	// ReplayWindow bounds the slow path of idempotency (see
-	// [Scope.FindApplied]): when a command re-sent through the bus fails or
+	// [Unit.FindApplied]): when a command re-sent through the bus fails or
 	// decides nothing on an aggregate loaded from a snapshot, the last this
 	// many events up to the snapshot's version are searched for the
 	// command's original events (default 1000). A re-sent command never appends twice

@@ -210,8 +210,8 @@ func TestScopeMetadataAndDeterministicIDs(t *testing.T) {
 	store := memory.New(memory.Config{})
 	repo := newAccounts(t, store, aggregate.Config[*Account]{})
 	cmdID := uuid.New()
-	scope := &aggregate.Scope{Seed: cmdID, Metadata: eventstore.Metadata{CausationID: cmdID.String(), CorrelationID: "corr-1"}}
-	ctx := aggregate.WithScope(context.Background(), scope)
+	unit := &aggregate.Unit{Seed: cmdID, Metadata: eventstore.Metadata{CausationID: cmdID.String(), CorrelationID: "corr-1"}}
+	ctx := aggregate.WithUnit(context.Background(), unit)
 	a, _ := repo.LoadOrNew(ctx, "1")
 	_ = a.Open("ann")
 	a.Deposit(3)
@@ -224,9 +224,9 @@ func TestScopeMetadataAndDeterministicIDs(t *testing.T) {
 			t.Fatalf("event %d ID %s, want %s", i, id, want)
 		}
 	}
-	got := scope.Appended()
+	got := unit.Appended()
 	if len(got) != 1 || got[0].To != 2 {
-		t.Fatalf("scope recorded %+v", got)
+		t.Fatalf("unit recorded %+v", got)
 	}
 	for e, err := range store.ReadStream(context.Background(), "account-1", eventstore.ReadStreamOptions{}) {
 		if err != nil {
@@ -237,24 +237,24 @@ func TestScopeMetadataAndDeterministicIDs(t *testing.T) {
 		}
 	}
 	// The same command loading the aggregate again learns it was applied.
-	replay := &aggregate.Scope{Seed: cmdID}
-	_, err = repo.Load(aggregate.WithScope(context.Background(), replay), "1")
+	replay := &aggregate.Unit{Seed: cmdID}
+	_, err = repo.Load(aggregate.WithUnit(context.Background(), replay), "1")
 	applied, ok := errors.AsType[*aggregate.AlreadyAppliedError](err)
 	if !ok || !errors.Is(err, aggregate.ErrAlreadyApplied) {
-		t.Fatalf("Load in the same command's scope = %v", err)
+		t.Fatalf("Load in the same command's unit = %v", err)
 	}
 	if applied.Appended.From != 1 || applied.Appended.To != 2 || applied.Appended.EventIDs[1] != res.EventIDs[1] ||
 		applied.Appended.Positions[1] != res.Positions[1] {
 		t.Fatalf("original result %+v, want %+v", applied.Appended, res)
 	}
 	// Another command loads normally.
-	if _, err := repo.Load(aggregate.WithScope(context.Background(), &aggregate.Scope{Seed: uuid.New()}), "1"); err != nil {
+	if _, err := repo.Load(aggregate.WithUnit(context.Background(), &aggregate.Unit{Seed: uuid.New()}), "1"); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // A save whose derived IDs are stored further back in the stream (the
-// handler decided on a state loaded outside the command's scope) is
+// handler decided on a state loaded outside the command's unit) is
 // recognised as already applied, and appends nothing.
 func TestSaveRecognisesAppliedIDsFurtherBack(t *testing.T) {
 	store := memory.New(memory.Config{})
@@ -267,7 +267,7 @@ func TestSaveRecognisesAppliedIDsFurtherBack(t *testing.T) {
 	}
 	cmdID := uuid.New()
 	seeded := func() context.Context {
-		return aggregate.WithScope(context.Background(), &aggregate.Scope{Seed: cmdID})
+		return aggregate.WithUnit(context.Background(), &aggregate.Unit{Seed: cmdID})
 	}
 	a.Deposit(5)
 	first, err := repo.Save(seeded(), a)
@@ -301,11 +301,11 @@ func TestSaveRecognisesAppliedIDsFurtherBack(t *testing.T) {
 	id2 := uuid.New()
 	b.Deposit(2)
 	c.Deposit(2)
-	r1, err := repo.Save(aggregate.WithScope(plain, &aggregate.Scope{Seed: id2}), b)
+	r1, err := repo.Save(aggregate.WithUnit(plain, &aggregate.Unit{Seed: id2}), b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := repo.Save(aggregate.WithScope(plain, &aggregate.Scope{Seed: id2}), c)
+	r2, err := repo.Save(aggregate.WithUnit(plain, &aggregate.Unit{Seed: id2}), c)
 	if err != nil || r2.To != r1.To || r2.Positions[0] != r1.Positions[0] || store.Len() != 4 {
 		t.Fatalf("duplicate save = %+v, %v (first %+v); log has %d", r2, err, r1, store.Len())
 	}

@@ -33,7 +33,7 @@ import (
 // Saving an aggregate with nothing recorded does nothing and returns a zero
 // [Appended] for its stream.
 //
-// Inside a [Scope], events carry the scope's metadata and, when it is
+// Inside a [Unit], events carry the unit's metadata and, when it is
 // seeded, deterministic IDs; a save whose IDs the store already holds
 // elsewhere in the stream fails with an [*AlreadyAppliedError].
 func (r *Repository[T]) Save(ctx context.Context, a T) (Appended, error) {
@@ -72,17 +72,17 @@ func (r *Repository[T]) save(ctx context.Context, a T) (Appended, error) {
 	if len(root.uncommitted) == 0 {
 		return Appended{Stream: stream}, nil
 	}
-	scope := ScopeFrom(ctx)
+	unit := UnitFrom(ctx)
 	var md eventstore.Metadata
-	if scope != nil {
-		md = scope.Metadata
+	if unit != nil {
+		md = unit.Metadata
 	}
-	ids := scope.nextIDs(stream, len(root.uncommitted))
+	ids := unit.nextIDs(stream, len(root.uncommitted))
 	events := make([]eventstore.Event, len(root.uncommitted))
 	for i, v := range root.uncommitted {
 		e, err := r.registry.Encode(v, md.Clone())
 		if err != nil {
-			scope.undoIDs(stream, len(ids))
+			unit.undoIDs(stream, len(ids))
 			return Appended{}, fmt.Errorf("aggregate: save %s %q: event %d: %w", r.cfg.Type, root.id, i, err)
 		}
 		if ids != nil {
@@ -104,9 +104,9 @@ func (r *Repository[T]) save(ctx context.Context, a T) (Appended, error) {
 		res, err = r.store.Append(ctx, stream, expected, events...)
 	}
 	if err != nil {
-		scope.undoIDs(stream, len(ids))
+		unit.undoIDs(stream, len(ids))
 		if ids != nil {
-			if applied := r.alreadyApplied(ctx, scope, stream, err); applied != nil {
+			if applied := r.alreadyApplied(ctx, unit, stream, err); applied != nil {
 				return Appended{}, applied
 			}
 		}
@@ -127,7 +127,7 @@ func (r *Repository[T]) save(ctx context.Context, a T) (Appended, error) {
 	}
 	root.version = res.Version
 	root.uncommitted = nil
-	scope.record(out)
+	unit.record(out)
 	return out, nil
 }
 
@@ -150,14 +150,14 @@ func (r *Repository[T]) snapshot(ctx context.Context, stream string, a T, to uin
 		Data: data, CreatedAt: time.Now().UTC()}, true
 }
 
-// alreadyApplied turns a store's refusal of the scope's deterministic event
+// alreadyApplied turns a store's refusal of the unit's deterministic event
 // IDs into an [*AlreadyAppliedError] describing where they are stored.
-func (r *Repository[T]) alreadyApplied(ctx context.Context, scope *Scope, stream string, err error) *AlreadyAppliedError {
+func (r *Repository[T]) alreadyApplied(ctx context.Context, unit *Unit, stream string, err error) *AlreadyAppliedError {
 	if !errors.Is(err, eventstore.ErrConcurrencyConflict) || !errors.Is(err, eventstore.ErrDuplicateEventID) {
 		return nil
 	}
 	var m appliedMatcher
-	m.start(scope.Seed, stream)
+	m.start(unit.Seed, stream)
 	for e, rerr := range r.store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{}) {
 		if rerr != nil {
 			return nil
@@ -169,5 +169,5 @@ func (r *Repository[T]) alreadyApplied(ctx context.Context, scope *Scope, stream
 	if !m.found() {
 		return nil
 	}
-	return &AlreadyAppliedError{Seed: scope.Seed, Appended: m.result}
+	return &AlreadyAppliedError{Seed: unit.Seed, Appended: m.result}
 }

@@ -153,7 +153,7 @@ func Handle[C any](b *Bus, h Handler) error {
 // what the handler appended. A command without an ID gets a new UUID v7. A
 // payload without a handler is an error matching [ErrNoHandler].
 //
-// Send opens a fresh [aggregate.Scope] for the command, whatever ctx
+// Send opens a fresh [aggregate.Unit] for the command, whatever ctx
 // carries, so commands sent from inside a handler are handled on their own.
 func (b *Bus) Send(ctx context.Context, cmd Command) (Result, error) {
 	t := reflect.TypeOf(cmd.Payload)
@@ -186,13 +186,13 @@ func (b *Bus) Send(ctx context.Context, cmd Command) (Result, error) {
 	if measure {
 		start = time.Now()
 	}
-	scope := &aggregate.Scope{}
-	ctx = aggregate.WithScope(ctx, scope)
+	unit := &aggregate.Unit{}
+	ctx = aggregate.WithUnit(ctx, unit)
 	ctx = context.WithValue(ctx, commandKey{}, cmd)
 	err := r.h.Handle(ctx, cmd)
 	var res Result
 	if err == nil {
-		res = Result{Appended: scope.Appended(), Replayed: scope.Replayed()}
+		res = Result{Appended: unit.Appended(), Replayed: unit.Replayed()}
 	}
 	if recording || measure {
 		outcome := telemetry.Outcome(err)

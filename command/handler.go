@@ -7,7 +7,7 @@ import (
 
 // Handler handles one command. Implementations load aggregates, run the
 // command on them and save them through an aggregate repository, using the
-// ctx they are given: it carries the command's [aggregate.Scope], through
+// ctx they are given: it carries the command's [aggregate.Unit], through
 // which the bus's middleware stamps metadata, derives event IDs and collects
 // the result.
 type Handler interface {

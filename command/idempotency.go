@@ -11,7 +11,7 @@ import (
 
 // Idempotent makes a command apply at most once per command ID: the events
 // its handler saves get IDs derived from the command ID (UUID v5, see
-// [aggregate.Scope]), and a command whose events are already stored appends
+// [aggregate.Unit]), and a command whose events are already stored appends
 // nothing and succeeds with the original result ([Result.Replayed] set).
 //
 // How a re-sent command is recognised, in the order it is tried:
@@ -26,7 +26,7 @@ import (
 //     repository finds them and fails with [aggregate.AlreadyAppliedError].
 //  4. The handler failed or appended nothing, and an aggregate was loaded
 //     from a snapshot, which hides the events before it: the streams are
-//     read from their start for the derived IDs ([aggregate.Scope.FindApplied]).
+//     read from their start for the derived IDs ([aggregate.Unit.FindApplied]).
 //
 // An append whose outcome the store could not tell
 // ([eventstore.IsOutcomeUnknown]) is settled by the same search when the
@@ -38,19 +38,19 @@ import (
 func Idempotent() Middleware {
 	return func(next Handler) Handler {
 		return HandlerFunc(func(ctx context.Context, cmd Command) error {
-			ctx, scope := ensureScope(ctx)
-			scope.Seed = cmd.ID
+			ctx, unit := ensureUnit(ctx)
+			unit.Seed = cmd.ID
 			err := next.Handle(ctx, cmd)
 			if applied, ok := errors.AsType[*aggregate.AlreadyAppliedError](err); ok {
-				scope.Replay(applied.Appended)
+				unit.Replay(applied.Appended)
 				return nil
 			}
-			if err == nil && len(scope.Appended()) > 0 {
+			if err == nil && len(unit.Appended()) > 0 {
 				return nil
 			}
-			applied, ferr := scope.FindApplied(ctx)
+			applied, ferr := unit.FindApplied(ctx)
 			if applied != nil {
-				scope.Replay(applied.Appended)
+				unit.Replay(applied.Appended)
 				return nil
 			}
 			if err != nil && ferr != nil {

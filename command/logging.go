@@ -35,12 +35,12 @@ func Logging(logger *slog.Logger) Middleware {
 				logger.LogAttrs(ctx, level, msg, append(attrs, slog.Any("error", err))...)
 				return err
 			}
-			if scope := aggregate.ScopeFrom(ctx); scope != nil {
+			if unit := aggregate.UnitFrom(ctx); unit != nil {
 				n := 0
-				for _, a := range scope.Appended() {
+				for _, a := range unit.Appended() {
 					n += len(a.EventIDs)
 				}
-				attrs = append(attrs, slog.Int("events", n), slog.Bool("replayed", scope.Replayed()))
+				attrs = append(attrs, slog.Int("events", n), slog.Bool("replayed", unit.Replayed()))
 			}
 			logger.LogAttrs(ctx, slog.LevelDebug, "command handled", attrs...)
 			return nil

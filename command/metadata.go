@@ -12,23 +12,23 @@ import (
 func Metadata() Middleware {
 	return func(next Handler) Handler {
 		return HandlerFunc(func(ctx context.Context, cmd Command) error {
-			ctx, scope := ensureScope(ctx)
-			scope.Metadata.CausationID = cmd.ID.String()
-			scope.Metadata.CorrelationID = cmd.CorrelationID
+			ctx, unit := ensureUnit(ctx)
+			unit.Metadata.CausationID = cmd.ID.String()
+			unit.Metadata.CorrelationID = cmd.CorrelationID
 			if cmd.CorrelationID == "" {
-				scope.Metadata.CorrelationID = cmd.ID.String()
+				unit.Metadata.CorrelationID = cmd.ID.String()
 			}
 			return next.Handle(ctx, cmd)
 		})
 	}
 }
 
-// ensureScope returns ctx's scope, adding one when a middleware runs outside
+// ensureUnit returns ctx's unit, adding one when a middleware runs outside
 // a [Bus] (in a test, say).
-func ensureScope(ctx context.Context) (context.Context, *aggregate.Scope) {
-	if s := aggregate.ScopeFrom(ctx); s != nil {
+func ensureUnit(ctx context.Context) (context.Context, *aggregate.Unit) {
+	if s := aggregate.UnitFrom(ctx); s != nil {
 		return ctx, s
 	}
-	s := &aggregate.Scope{}
-	return aggregate.WithScope(ctx, s), s
+	s := &aggregate.Unit{}
+	return aggregate.WithUnit(ctx, s), s
 }

@@ -54,7 +54,7 @@ func (c RetryConfig) Validate() error {
 // An append whose outcome the store could not tell
 // ([eventstore.IsOutcomeUnknown]) is run again too, but only when the
 // command's event IDs are derived from its ID ([Idempotent] seeded the
-// scope): the second run then finds the first one's events, or stores the
+// unit): the second run then finds the first one's events, or stores the
 // same events, never new ones. Otherwise, or once the context has ended,
 // the error is returned as it is (not as a cancellation): send the command
 // again with the same ID, through a bus with [Idempotent].
@@ -73,13 +73,13 @@ func RetryConflicts(cfg RetryConfig) Middleware {
 	}
 	return func(next Handler) Handler {
 		return HandlerFunc(func(ctx context.Context, cmd Command) error {
-			ctx, scope := ensureScope(ctx)
+			ctx, unit := ensureUnit(ctx)
 			pause := backoff.Backoff{Min: cfg.BaseDelay, Max: cfg.MaxDelay, Jitter: backoff.Full}
 			for attempt := 1; ; attempt++ {
 				err := next.Handle(ctx, cmd)
 				// An unknown outcome is safe to run again only with the same
 				// event IDs: derived from the command's ID.
-				unknown := eventstore.IsOutcomeUnknown(err) && scope.Seed != uuid.Nil
+				unknown := eventstore.IsOutcomeUnknown(err) && unit.Seed != uuid.Nil
 				if err == nil || (!retryable(err) && !unknown) {
 					return err
 				}
@@ -97,7 +97,7 @@ func RetryConflicts(cfg RetryConfig) Middleware {
 					}
 					return errors.Join(ctx.Err(), err)
 				}
-				scope.Reset()
+				unit.Reset()
 			}
 		})
 	}

@@ -125,7 +125,7 @@ func TestRetryAfterALostReplyAppendsNothing(t *testing.T) {
 	}
 }
 
-// Idempotent works outside a bus too (it opens its own scope).
+// Idempotent works outside a bus too (it opens its own unit).
 func TestIdempotentWithoutBus(t *testing.T) {
 	store := memory.New(memory.Config{})
 	repo := newTallies(store, nil, 0)

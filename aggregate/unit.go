@@ -24,26 +24,27 @@ type Appended struct {
 	Positions []eventstore.Position
 }
 
-// Scope is what the context of a command handler tells every [Repository]
-// used while handling it: the metadata to stamp on the events saved, the seed
-// of deterministic event IDs, and what was saved. The command bus opens one
-// scope per command ([WithScope]); its middleware fills it in. Without a
-// scope a repository stamps no metadata and lets the store choose event IDs.
+// Unit is one command's unit of work, carried by the context of its
+// handler and read by every [Repository] used while handling it: the
+// metadata to stamp on the events saved, the seed of deterministic event
+// IDs, and what was saved. The command bus opens one unit per command
+// ([WithUnit]); its middleware fills it in. Without a unit a repository
+// stamps no metadata and lets the store choose event IDs.
 //
 // # Deterministic event IDs
 //
-// When Seed is set (the command's ID), the n-th event (from 0) a scope saves
+// When Seed is set (the command's ID), the n-th event (from 0) a unit saves
 // to a stream gets the ID UUIDv5(Seed, stream + "\x00" + n): the same command
 // always produces the same IDs, so the store never stores its events twice.
-// Loading a stream in such a scope checks whether those IDs are already
+// Loading a stream in such a unit checks whether those IDs are already
 // there and, if so, fails with an [*AlreadyAppliedError] describing the
 // original append; so does a save that the store refuses because the IDs are
 // already stored further back.
 //
-// A Scope is safe for concurrent use; set Metadata and Seed before handing it
+// A Unit is safe for concurrent use; set Metadata and Seed before handing it
 // to handlers.
-type Scope struct {
-	// Metadata is stamped on every event saved in the scope (the registry
+type Unit struct {
+	// Metadata is stamped on every event saved in the unit (the registry
 	// sets its schema version).
 	Metadata eventstore.Metadata
 	// Seed, when not [uuid.Nil], makes event IDs deterministic.
@@ -56,7 +57,7 @@ type Scope struct {
 	hidden   []hiddenHistory
 }
 
-// hiddenHistory is a stream loaded from a snapshot in a seeded scope: the
+// hiddenHistory is a stream loaded from a snapshot in a seeded unit: the
 // events up to the snapshot's version were not checked for the seed's IDs.
 // read yields the stream from version from.
 type hiddenHistory struct {
@@ -66,16 +67,16 @@ type hiddenHistory struct {
 	read     func(ctx context.Context, from uint64) iter.Seq2[eventstore.RecordedEvent, error]
 }
 
-type scopeKey struct{}
+type unitKey struct{}
 
-// WithScope returns a context carrying s.
-func WithScope(ctx context.Context, s *Scope) context.Context {
-	return context.WithValue(ctx, scopeKey{}, s)
+// WithUnit returns a context carrying s.
+func WithUnit(ctx context.Context, s *Unit) context.Context {
+	return context.WithValue(ctx, unitKey{}, s)
 }
 
-// ScopeFrom returns the scope ctx carries, or nil.
-func ScopeFrom(ctx context.Context) *Scope {
-	s, _ := ctx.Value(scopeKey{}).(*Scope)
+// UnitFrom returns the unit ctx carries, or nil.
+func UnitFrom(ctx context.Context) *Unit {
+	s, _ := ctx.Value(unitKey{}).(*Unit)
 	return s
 }
 
@@ -85,16 +86,16 @@ func EventID(seed uuid.UUID, stream string, n int) uuid.UUID {
 	return uuid.NewSHA1(seed, []byte(stream+"\x00"+strconv.Itoa(n)))
 }
 
-// Appended returns what was saved in the scope, in order (or, after
-// [Scope.Replay], the original result).
-func (s *Scope) Appended() []Appended {
+// Appended returns what was saved in the unit, in order (or, after
+// [Unit.Replay], the original result).
+func (s *Unit) Appended() []Appended {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.appended)
 }
 
-// Replayed reports whether [Scope.Replay] set the result.
-func (s *Scope) Replayed() bool {
+// Replayed reports whether [Unit.Replay] set the result.
+func (s *Unit) Replayed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.replayed
@@ -103,16 +104,16 @@ func (s *Scope) Replayed() bool {
 // Reset forgets what an attempt saved and loaded, keeping Metadata and Seed:
 // the conflict retry middleware calls it before it runs a handler again, so
 // the retry derives the same event IDs as the first attempt.
-func (s *Scope) Reset() {
+func (s *Unit) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.counts)
 	s.appended, s.hidden, s.replayed = nil, nil, false
 }
 
-// Replay replaces the scope's result with an earlier run's: what the
+// Replay replaces the unit's result with an earlier run's: what the
 // idempotency middleware reports for a command that was already applied.
-func (s *Scope) Replay(original ...Appended) {
+func (s *Unit) Replay(original ...Appended) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.appended = slices.Clone(original)
@@ -120,12 +121,12 @@ func (s *Scope) Replay(original ...Appended) {
 }
 
 // FindApplied looks for the seed's event IDs in the part of each stream that
-// a snapshot hid when it was loaded in this scope (history that Load did not
+// a snapshot hid when it was loaded in this unit (history that Load did not
 // read). It is the slow path of idempotency, for a handler that failed or
 // appended nothing: it reads, for each such stream, at most
 // [Config.ReplayWindow] events before the snapshot (and the rest of the
 // command's run after it).
-func (s *Scope) FindApplied(ctx context.Context) (*AlreadyAppliedError, error) {
+func (s *Unit) FindApplied(ctx context.Context) (*AlreadyAppliedError, error) {
 	s.mu.Lock()
 	hidden := slices.Clone(s.hidden)
 	seed := s.Seed
@@ -156,8 +157,8 @@ func (s *Scope) FindApplied(ctx context.Context) (*AlreadyAppliedError, error) {
 }
 
 // nextIDs returns the deterministic IDs of the next n events saved to stream,
-// or nil when the scope has no seed.
-func (s *Scope) nextIDs(stream string, n int) []uuid.UUID {
+// or nil when the unit has no seed.
+func (s *Unit) nextIDs(stream string, n int) []uuid.UUID {
 	if s == nil || s.Seed == uuid.Nil {
 		return nil
 	}
@@ -176,7 +177,7 @@ func (s *Scope) nextIDs(stream string, n int) []uuid.UUID {
 }
 
 // undoIDs gives back n IDs taken by nextIDs for a save that failed.
-func (s *Scope) undoIDs(stream string, n int) {
+func (s *Unit) undoIDs(stream string, n int) {
 	if s == nil || s.Seed == uuid.Nil {
 		return
 	}
@@ -185,7 +186,7 @@ func (s *Scope) undoIDs(stream string, n int) {
 	s.counts[stream] -= n
 }
 
-func (s *Scope) record(a Appended) {
+func (s *Unit) record(a Appended) {
 	if s == nil {
 		return
 	}
@@ -194,14 +195,14 @@ func (s *Scope) record(a Appended) {
 	s.appended = append(s.appended, a)
 }
 
-// savedTo reports whether the scope already saved events to stream.
-func (s *Scope) savedTo(stream string) bool {
+// savedTo reports whether the unit already saved events to stream.
+func (s *Unit) savedTo(stream string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.counts[stream] > 0
 }
 
-func (s *Scope) hide(h hiddenHistory) {
+func (s *Unit) hide(h hiddenHistory) {
 	if s == nil || s.Seed == uuid.Nil {
 		return
 	}
