@@ -11,9 +11,9 @@ var (
 	// rescheduled or fired by someone else. Nothing of the commit was written;
 	// the engine reloads and runs again.
 	ErrConflict = errors.New("saga: concurrent modification")
-	// ErrFenced: the engine's subscription lease was taken over by another
+	// ErrLeaseLost: the engine's subscription lease was taken over by another
 	// process; its checkpoint write was refused and nothing was written.
-	ErrFenced = errors.New("saga: subscription lease lost")
+	ErrLeaseLost = errors.New("saga: subscription lease lost")
 	// ErrInvalidDefinition: a saga definition is incomplete or inconsistent.
 	ErrInvalidDefinition = errors.New("saga: invalid definition")
 	// ErrInvalidConfig: a Config does not validate.

@@ -36,7 +36,7 @@ type Store interface {
 //     0 for an instance that exists) fails with a [*ConflictError], as does a
 //     fired deadline that is no longer stored with the same due time.
 //   - A checkpoint write whose lease token is not the latest fails with
-//     [ErrFenced].
+//     [ErrLeaseLost].
 type StateStore interface {
 	// Load returns the stored instances of saga among ids; missing IDs are
 	// absent from the map.
@@ -93,7 +93,7 @@ type Inspector interface {
 // Lease is the ownership of a saga's event subscription.
 type Lease interface {
 	// Token fences checkpoint writes: a commit made with an older token
-	// fails with [ErrFenced].
+	// fails with [ErrLeaseLost].
 	Token() int64
 	// Lost is closed when the store detects the lease is gone (its
 	// connection died); commits with the token then fail.

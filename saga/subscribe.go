@@ -110,7 +110,7 @@ func (e *Engine) subscribeOnce(ctx context.Context, lease Lease) error {
 	go func() {
 		select {
 		case <-lease.Lost():
-			cancel(ErrFenced)
+			cancel(ErrLeaseLost)
 		case <-rctx.Done():
 		}
 	}()
@@ -134,7 +134,7 @@ func (e *Engine) ended(ctx context.Context, lease Lease, err error) error {
 	}
 	select {
 	case <-lease.Lost():
-		return ErrFenced
+		return ErrLeaseLost
 	default:
 	}
 	return err
@@ -146,12 +146,12 @@ func (e *Engine) commitBatch(ctx context.Context, batch []eventstore.RecordedEve
 	pause := backoff.Backoff{Min: e.cfg.RetryMin, Max: e.cfg.RetryMax}
 	for {
 		err := e.handleBatch(ctx, batch, lease)
-		if err == nil || errors.Is(err, ErrFenced) || ctx.Err() != nil {
+		if err == nil || errors.Is(err, ErrLeaseLost) || ctx.Err() != nil {
 			return err
 		}
 		select {
 		case <-lease.Lost():
-			return ErrFenced
+			return ErrLeaseLost
 		default:
 		}
 		e.log.Warn("saga: handling a batch failed; retrying", "from", batch[0].Position.String(), "events", len(batch), "error", err)
@@ -163,7 +163,7 @@ func (e *Engine) commitBatch(ctx context.Context, batch []eventstore.RecordedEve
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return ErrFenced
+			return ErrLeaseLost
 		}
 	}
 }

@@ -29,7 +29,7 @@ func (s *gatedStore) Commit(ctx context.Context, c saga.Commit) error {
 }
 
 // The subscription ends with the context's error when the context ends, and
-// with ErrFenced when the lease is lost — while it waits for events or while
+// with ErrLeaseLost when the lease is lost — while it waits for events or while
 // a batch commits, whichever of the reader goroutine and the engine sees it
 // first. This is the race projection.Batches' test caught (d553e37), run
 // against the engine, which reads through the same batching reader (its
@@ -70,7 +70,7 @@ func TestSubscribeEndsWithTheContextOrTheLease(t *testing.T) {
 		err = <-done
 		cancel()
 		switch {
-		case loseLease && !errors.Is(err, saga.ErrFenced):
+		case loseLease && !errors.Is(err, saga.ErrLeaseLost):
 			t.Fatalf("run %d (during commit %v): the lease was lost, the subscription ended with %v", run, duringCommit, err)
 		case !loseLease && err != context.Canceled:
 			t.Fatalf("run %d (during commit %v): the context ended, the subscription ended with %v", run, duringCommit, err)

@@ -48,7 +48,7 @@ type deadline struct {
 
 type checkpoint struct {
 	pos   eventstore.Position
-	epoch int64
+	token int64
 }
 
 var _ saga.Store = (*Store)(nil)
@@ -125,8 +125,8 @@ func (s *Store) Commit(ctx context.Context, c saga.Commit) error {
 	var cp *checkpoint
 	if c.Checkpoint != nil {
 		cp = s.checkpoints[c.Saga]
-		if cp == nil || cp.epoch != c.Checkpoint.Token {
-			return fmt.Errorf("%w: %s: token %d", saga.ErrFenced, c.Saga, c.Checkpoint.Token)
+		if cp == nil || cp.token != c.Checkpoint.Token {
+			return fmt.Errorf("%w: %s: token %d", saga.ErrLeaseLost, c.Saga, c.Checkpoint.Token)
 		}
 	}
 	// Everything checks out: write.
@@ -204,7 +204,7 @@ func (s *Store) Checkpoint(ctx context.Context, name string) (eventstore.Positio
 }
 
 // Acquire implements [saga.StateStore]: one holder per saga in this process
-// (internal/lease), whose epoch fences every earlier holder's checkpoint.
+// (internal/lease), whose token fences every earlier holder's checkpoint.
 func (s *Store) Acquire(ctx context.Context, name string) (saga.Lease, error) {
 	held, err := s.leases.Acquire(ctx, name)
 	if err != nil {
@@ -217,11 +217,11 @@ func (s *Store) Acquire(ctx context.Context, name string) (saga.Lease, error) {
 		cp = &checkpoint{}
 		s.checkpoints[name] = cp
 	}
-	cp.epoch++
-	return &subscription{held: held, token: cp.epoch, lost: make(chan struct{})}, nil
+	cp.token++
+	return &subscription{held: held, token: cp.token, lost: make(chan struct{})}, nil
 }
 
-// subscription is the saga's view of a lease: who holds it, and the epoch
+// subscription is the saga's view of a lease: who holds it, and the token
 // its checkpoint writes are fenced with. In one process nothing can take it
 // away, so Lost never fires.
 type subscription struct {

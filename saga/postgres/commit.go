@@ -149,7 +149,7 @@ func (s *Store) Commit(ctx context.Context, c saga.Commit) (err error) {
 			}
 			if tag.RowsAffected() != 1 {
 				res.Close()
-				return fmt.Errorf("%w: %s: checkpoint token %d is not the latest", saga.ErrFenced, c.Saga, c.Checkpoint.Token)
+				return fmt.Errorf("%w: %s: checkpoint token %d is not the latest", saga.ErrLeaseLost, c.Saga, c.Checkpoint.Token)
 			}
 		default:
 			var n int64

@@ -10,14 +10,15 @@
 // instances' new states, checked against the versions they were loaded at;
 // the new outbox rows; deadlines scheduled, cancelled or fired; history;
 // parked events; and the checkpoint, fenced by the subscription lease's
-// epoch. A crash leaves either all of it or none of it.
+// token. A crash leaves either all of it or none of it.
 //
 // # Several processes
 //
 // The event subscription of a saga is owned by one process at a time, the
 // holder of a session advisory lock on a dedicated connection; taking the
-// lock increments the checkpoint row's epoch, and a checkpoint write with an
-// older epoch fails with [saga.ErrFenced]. Commands and deadlines are
+// lock increments the checkpoint row's lease token (its column is named
+// epoch), and a checkpoint write with an older token fails with
+// [saga.ErrLeaseLost]. Commands and deadlines are
 // claimed with FOR UPDATE SKIP LOCKED and a lease (a claim time-out), so
 // every process dispatches and fires, never the same row at once; a claim
 // of a process that died expires and another process takes the row,

@@ -11,8 +11,8 @@ import (
 // Acquire implements [saga.StateStore]: it takes the saga's lease
 // (internal/pglease: a session advisory lock on a dedicated connection,
 // polled every [Config.LockPollInterval] while another engine holds it),
-// then increments the checkpoint's epoch, which fences every earlier
-// holder. The lock lives as long as the connection, which is pinged every
+// then increments the checkpoint row's lease token (column epoch), which
+// fences every earlier holder. The lock lives as long as the connection, which is pinged every
 // [Config.LeaseCheckInterval]: if the process dies, PostgreSQL releases the
 // lock and a standby takes over; if the connection dies, [saga.Lease.Lost]
 // fires.
@@ -25,15 +25,15 @@ func (s *Store) Acquire(ctx context.Context, name string) (saga.Lease, error) {
 		}
 		return nil, fmt.Errorf("saga/postgres: %w", err)
 	}
-	var epoch int64
-	if err := s.pool.QueryRow(ctx, s.sql.fence, name).Scan(&epoch); err != nil {
+	var token int64
+	if err := s.pool.QueryRow(ctx, s.sql.fence, name).Scan(&token); err != nil {
 		_ = l.Release(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("saga/postgres: fence: %w", err)
 	}
-	return &lease{Lease: l, token: epoch}, nil
+	return &lease{Lease: l, token: token}, nil
 }
 
-// lease is the saga's view of a pglease.Lease: the lock, and the epoch it
+// lease is the saga's view of a pglease.Lease: the lock, and the token it
 // fences checkpoint writes with.
 type lease struct {
 	*pglease.Lease

@@ -182,7 +182,7 @@ func checkpointFencing(t *testing.T, s saga.Store) {
 	err = s.Commit(ctx, saga.Commit{Saga: name,
 		Instances:  []saga.InstanceWrite{{Instance: inst("a", saga.Completed, `{}`), Expected: 1}},
 		Checkpoint: &saga.CheckpointWrite{Position: eventstore.Position{Commit: 9, Prepare: 9}, Token: l1.Token()}})
-	require.ErrorIs(t, err, saga.ErrFenced)
+	require.ErrorIs(t, err, saga.ErrLeaseLost)
 	loaded, err := s.Load(ctx, name, []string{"a"})
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), loaded["a"].Version)
