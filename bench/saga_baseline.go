@@ -59,16 +59,16 @@ func (e *env) newBaselineSagas(ctx context.Context, events, cmds *eventstore.Reg
 			WHERE (transaction_id, position) > ($1, $2) AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
 			AND type = ANY ($3) ORDER BY transaction_id, position LIMIT 256`,
 		load: `SELECT id, status, state, version, steps, seq FROM ` + inst + ` WHERE saga = $1 AND id = ANY ($2)`,
-		insert: `INSERT INTO ` + inst + ` (saga, id, status, state, version, steps, seq, position_commit, position_prepare, started_at, updated_at)
+		insert: `INSERT INTO ` + inst + ` (saga, id, status, state, version, steps, seq, commit_pos, prepare_pos, started_at, updated_at)
 			VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, now(), now())`,
 		update: `UPDATE ` + inst + ` SET status = $3, state = $4, version = version + 1, steps = $5, seq = $6,
-			position_commit = $7, position_prepare = $8, updated_at = now() WHERE saga = $1 AND id = $2 AND version = $9`,
+			commit_pos = $7, prepare_pos = $8, updated_at = now() WHERE saga = $1 AND id = $2 AND version = $9`,
 		outbox: `INSERT INTO ` + outbox + ` (id, saga, instance_id, seq, type, data, created_at, next_attempt_at)
 			VALUES ($1, $2, $3, $4, $5, $6, now(), now())`,
-		cp: `INSERT INTO ` + cps + ` (saga, position_commit, position_prepare) VALUES ($1, $2, $3)
-			ON CONFLICT (saga) DO UPDATE SET position_commit = EXCLUDED.position_commit,
-			position_prepare = EXCLUDED.position_prepare, updated_at = now()`,
-		checkpointSQL: `SELECT position_commit, position_prepare FROM ` + cps + ` WHERE saga = $1`,
+		cp: `INSERT INTO ` + cps + ` (saga, commit_pos, prepare_pos) VALUES ($1, $2, $3)
+			ON CONFLICT (saga) DO UPDATE SET commit_pos = EXCLUDED.commit_pos,
+			prepare_pos = EXCLUDED.prepare_pos, updated_at = now()`,
+		checkpointSQL: `SELECT commit_pos, prepare_pos FROM ` + cps + ` WHERE saga = $1`,
 		claim: `UPDATE ` + outbox + ` o SET lease_until = now() + interval '30 seconds', attempts = o.attempts + 1
 			WHERE o.id IN (SELECT id FROM ` + outbox + ` WHERE saga = $1 AND sent_at IS NULL
 				AND (lease_until IS NULL OR lease_until < now()) ORDER BY next_attempt_at LIMIT 128 FOR UPDATE SKIP LOCKED)

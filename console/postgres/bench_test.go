@@ -152,7 +152,7 @@ func seedBench(b *testing.B, ctx context.Context, pool *pgxpool.Pool, schema str
 	for _, q := range []string{
 		// One fulfilment instance per order: most completed, some
 		// compensated, a few still running or compensating.
-		`INSERT INTO ` + t("saga_instances") + ` (saga, id, status, reason, state, version, steps, seq, position_commit, position_prepare, started_at, updated_at)
+		`INSERT INTO ` + t("saga_instances") + ` (saga, id, status, reason, state, version, steps, seq, commit_pos, prepare_pos, started_at, updated_at)
 		SELECT 'fulfilment', 'o-' || lpad(g::text, 6, '0'),
 			CASE WHEN g % 100 < 90 THEN 'completed' WHEN g % 100 < 97 THEN 'compensated' WHEN g % 100 < 99 THEN 'running' ELSE 'compensating' END,
 			CASE WHEN g % 100 BETWEEN 90 AND 96 THEN 'payment-declined' ELSE '' END,
@@ -165,12 +165,12 @@ func seedBench(b *testing.B, ctx context.Context, pool *pgxpool.Pool, schema str
 		`INSERT INTO ` + t("saga_deadlines") + ` (saga, instance_id, name, due_at)
 		SELECT 'fulfilment', 'o-' || lpad(g::text, 6, '0'), 'payment', now() + interval '1 hour'
 		FROM generate_series(0, ` + fmt.Sprint(benchOrders-1) + `) g WHERE g % 100 BETWEEN 97 AND 98`,
-		`INSERT INTO ` + t("saga_parked") + ` (saga, instance_id, event_id, event_type, stream_id, stream_version, position_commit, position_prepare, error, attempts, parked_at)
+		`INSERT INTO ` + t("saga_parked") + ` (saga, instance_id, event_id, event_type, stream_id, stream_version, commit_pos, prepare_pos, error, attempts, parked_at)
 		SELECT 'fulfilment', instance_id, gen_random_uuid(), 'PaymentCharged', 'payment-' || instance_id, 3, 0, 0, 'decode: unexpected end of JSON input', 3, now()
 		FROM (SELECT DISTINCT instance_id FROM ` + t("saga_outbox") + ` ORDER BY 1 LIMIT 20) x`,
 		`UPDATE ` + t("saga_outbox") + ` SET sent_at = NULL, last_error = 'payment service unavailable', attempts = 7, next_attempt_at = now() + interval '30 s'
 		WHERE id IN (SELECT id FROM ` + t("saga_outbox") + ` ORDER BY id LIMIT 10)`,
-		`INSERT INTO ` + t("saga_checkpoints") + ` (saga, position_commit, position_prepare) SELECT 'fulfilment', transaction_id, position
+		`INSERT INTO ` + t("saga_checkpoints") + ` (saga, commit_pos, prepare_pos) SELECT 'fulfilment', transaction_id, position
 		FROM ` + t("events") + ` ORDER BY transaction_id DESC, position DESC LIMIT 1`,
 		// Four projections: caught up, half the log behind, stopped at a
 		// failed event, and filtered by type and behind.
@@ -180,7 +180,7 @@ func seedBench(b *testing.B, ctx context.Context, pool *pgxpool.Pool, schema str
 		`INSERT INTO ` + t("projection_checkpoints") + ` (name, commit_pos, prepare_pos, checkpoint_at, handled, state, event_types, owner)
 		SELECT 'payments', transaction_id, position, recorded_at, 500000, 'running', '{PaymentCharged,PaymentCaptured}', 'bench/1'
 		FROM ` + t("events") + ` WHERE position = 500000`,
-		`INSERT INTO ` + t("projection_checkpoints") + ` (name, commit_pos, prepare_pos, checkpoint_at, handled, state, failed_commit, failed_prepare,
+		`INSERT INTO ` + t("projection_checkpoints") + ` (name, commit_pos, prepare_pos, checkpoint_at, handled, state, failed_commit_pos, failed_prepare_pos,
 			failed_event_id, failed_stream, failed_version, failed_type, failed_recorded_at, failed_attempts, failed_at, last_error, event_types, owner)
 		SELECT 'shipments', transaction_id, position - 1, recorded_at, 900000, 'failed', transaction_id, position, event_id, stream_id, version, type,
 			recorded_at, 5, now(), 'shipments: carrier "Zoom" is unknown', '{ShipmentCreated,ShipmentDelivered}', 'bench/2'

@@ -83,7 +83,7 @@ func newStatements(schema string) statements {
 		sagaFailing: `SELECT saga, count(*) FROM ` + out + ` WHERE sent_at IS NULL AND last_error <> '' GROUP BY saga`,
 		commands: `SELECT id, saga, instance_id, seq, type, data, causation_id, compensation, step, created_at, attempts, last_error, next_attempt_at, sent_at
 			FROM ` + out + ` WHERE id = ANY ($1::uuid[])`,
-		parked: `SELECT instance_id, event_id, event_type, stream_id, stream_version, position_commit, position_prepare, error, attempts, parked_at
+		parked: `SELECT instance_id, event_id, event_type, stream_id, stream_version, commit_pos, prepare_pos, error, attempts, parked_at
 			FROM ` + park + ` WHERE saga = $1 ORDER BY n LIMIT $2`,
 		failing: `SELECT id, saga, instance_id, seq, type, data, causation_id, compensation, step, created_at, attempts, last_error, next_attempt_at, sent_at
 			FROM ` + out + ` WHERE saga = $1 AND sent_at IS NULL AND last_error <> '' ORDER BY created_at, instance_id, seq LIMIT $2`,

@@ -188,7 +188,7 @@ func (c *claim) Fail(ctx context.Context, from eventstore.Position, f projection
 	if err != nil {
 		return err
 	}
-	return c.inTx(ctx, nil, `UPDATE `+c.s.table+` SET state = 'failed', failed_commit = $4, failed_prepare = $5,
+	return c.inTx(ctx, nil, `UPDATE `+c.s.table+` SET state = 'failed', failed_commit_pos = $4, failed_prepare_pos = $5,
 		failed_event_id = $6, failed_stream = $7, failed_version = $8, failed_type = $9, failed_recorded_at = $10,
 		failed_attempts = $11, failed_at = $12, last_error = $13, updated_at = now()`+fence+` AND state IN ('running', 'rebuilding')`,
 		c.name, fc, fp, ec, ep, f.EventID, f.Stream, int64(f.Version), f.Type, timeOrNil(f.RecordedAt),
@@ -213,7 +213,7 @@ func (c *claim) Reset(ctx context.Context, from eventstore.Position, reset func(
 			c.name, shadow, shadowTables)
 		return nil
 	}, `UPDATE `+c.s.table+` SET commit_pos = 0, prepare_pos = 0, checkpoint_at = NULL,
-		handled = 0, state = 'rebuilding', failed_commit = NULL, failed_prepare = NULL, failed_event_id = NULL,
+		handled = 0, state = 'rebuilding', failed_commit_pos = NULL, failed_prepare_pos = NULL, failed_event_id = NULL,
 		failed_stream = NULL, failed_version = NULL, failed_type = NULL, failed_recorded_at = NULL,
 		failed_attempts = NULL, failed_at = NULL, last_error = '', updated_at = now()`+fence,
 		c.name, fc, fp)

@@ -24,7 +24,7 @@ type DB interface {
 }
 
 const recordColumns = `name, commit_pos, prepare_pos, checkpoint_at, handled, state,
-	failed_commit, failed_prepare, failed_event_id, failed_stream, failed_version, failed_type,
+	failed_commit_pos, failed_prepare_pos, failed_event_id, failed_stream, failed_version, failed_type,
 	failed_recorded_at, failed_attempts, failed_at, last_error, event_types, stream_prefixes, owner, updated_at`
 
 func scanRecord(row pgx.Row, extra ...any) (projection.Record, error) {
@@ -122,10 +122,10 @@ func resume(ctx context.Context, db DB, schema, name string, skip bool) error {
 	}
 	table := checkpointTable(schema)
 	tag, err := db.Exec(ctx, `UPDATE `+table+` SET
-			commit_pos    = CASE WHEN $2 THEN failed_commit ELSE commit_pos END,
-			prepare_pos   = CASE WHEN $2 THEN failed_prepare ELSE prepare_pos END,
+			commit_pos    = CASE WHEN $2 THEN failed_commit_pos ELSE commit_pos END,
+			prepare_pos   = CASE WHEN $2 THEN failed_prepare_pos ELSE prepare_pos END,
 			checkpoint_at = CASE WHEN $2 THEN failed_recorded_at ELSE checkpoint_at END,
-			state = CASE WHEN shadow_schema IS NOT NULL THEN 'rebuilding' ELSE 'running' END, failed_commit = NULL, failed_prepare = NULL, failed_event_id = NULL,
+			state = CASE WHEN shadow_schema IS NOT NULL THEN 'rebuilding' ELSE 'running' END, failed_commit_pos = NULL, failed_prepare_pos = NULL, failed_event_id = NULL,
 			failed_stream = NULL, failed_version = NULL, failed_type = NULL, failed_recorded_at = NULL,
 			failed_attempts = NULL, failed_at = NULL, updated_at = now()
 		WHERE name = $1 AND state = 'failed'`, name, skip)

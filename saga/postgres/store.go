@@ -120,18 +120,18 @@ func newStatements(schema string) statements {
 	hist := pgmigrate.Table(schema, "saga_history")
 	park := pgmigrate.Table(schema, "saga_parked")
 	cp := pgmigrate.Table(schema, "saga_checkpoints")
-	const instCols = `id, status, reason, state, version, steps::text, seq, position_commit, position_prepare, started_at, updated_at`
+	const instCols = `id, status, reason, state, version, steps::text, seq, commit_pos, prepare_pos, started_at, updated_at`
 	const cmdCols = `id, instance_id, seq, type, data, causation_id, compensation, step, created_at, attempts, last_error, next_attempt_at, sent_at, refused, traceparent, tracestate`
-	const parkCols = `instance_id, event_id, event_type, stream_id, stream_version, position_commit, position_prepare, error, attempts, parked_at`
+	const parkCols = `instance_id, event_id, event_type, stream_id, stream_version, commit_pos, prepare_pos, error, attempts, parked_at`
 	return statements{
 		load: `SELECT ` + instCols + ` FROM ` + inst + ` WHERE saga = $1 AND id = ANY($2::text[])`,
-		insertInst: `WITH w AS (INSERT INTO ` + inst + ` AS t (saga, id, status, reason, state, version, steps, seq, position_commit, position_prepare, started_at, updated_at)
+		insertInst: `WITH w AS (INSERT INTO ` + inst + ` AS t (saga, id, status, reason, state, version, steps, seq, commit_pos, prepare_pos, started_at, updated_at)
 SELECT $1, u.id, u.status, u.reason, u.state, u.version, u.steps::jsonb, u.seq, u.pc, u.pp, u.started, u.updated
 FROM unnest($2::text[], $3::text[], $4::text[], $5::bytea[], $6::bigint[], $7::text[], $8::bigint[], $9::bigint[], $10::bigint[], $11::timestamptz[], $12::timestamptz[])
 	AS u(id, status, reason, state, version, steps, seq, pc, pp, started, updated)
 ON CONFLICT (saga, id) DO NOTHING RETURNING 1) SELECT count(*) FROM w`,
 		updateInst: `WITH w AS (UPDATE ` + inst + ` AS t SET status = u.status, reason = u.reason, state = u.state, version = u.version,
-	steps = u.steps::jsonb, seq = u.seq, position_commit = u.pc, position_prepare = u.pp, updated_at = u.updated
+	steps = u.steps::jsonb, seq = u.seq, commit_pos = u.pc, prepare_pos = u.pp, updated_at = u.updated
 FROM unnest($2::text[], $3::text[], $4::text[], $5::bytea[], $6::bigint[], $7::text[], $8::bigint[], $9::bigint[], $10::bigint[], $11::timestamptz[], $12::timestamptz[])
 	AS u(id, status, reason, state, version, steps, seq, pc, pp, started, updated)
 WHERE t.saga = $1 AND t.id = u.id AND t.version = u.version - 1 RETURNING 1) SELECT count(*) FROM w`,
@@ -147,7 +147,7 @@ ON CONFLICT (saga, instance_id, name) DO UPDATE SET due_at = excluded.due_at, le
 SELECT $1, o.id, o.inst, o.seq, o.type, o.data, o.cause, o.comp, o.step, o.created, o.next, o.tp, o.ts
 FROM unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::bytea[], $7::text[], $8::boolean[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::text[], $13::text[])
 	AS o(id, inst, seq, type, data, cause, comp, step, created, next, tp, ts)`,
-		history: `INSERT INTO ` + hist + ` (saga, instance_id, at, kind, event_id, event_type, position_commit, position_prepare, detail)
+		history: `INSERT INTO ` + hist + ` (saga, instance_id, at, kind, event_id, event_type, commit_pos, prepare_pos, detail)
 SELECT $1, h.inst, h.at, h.kind, NULLIF(h.eid, '')::uuid, h.etype, h.pc, h.pp, h.detail
 FROM unnest($2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::text[])
 	AS h(inst, at, kind, eid, etype, pc, pp, detail)`,
@@ -162,8 +162,8 @@ FROM unnest($2::text[], $3::uuid[], $4::text[], $5::text[], $6::bigint[], $7::bi
 		refused: `WITH r AS (UPDATE ` + out + ` AS o SET sent_at = f.at, refused = true, last_error = f.err, lease_until = NULL
 FROM unnest($2::uuid[], $3::text[], $4::timestamptz[]) AS f(id, err, at)
 WHERE o.saga = $1 AND o.id = f.id AND o.sent_at IS NULL RETURNING 1) SELECT count(*) FROM r`,
-		checkpoint:    `UPDATE ` + cp + ` SET position_commit = $2, position_prepare = $3, updated_at = now() WHERE saga = $1 AND epoch = $4`,
-		getCheckpoint: `SELECT position_commit, position_prepare FROM ` + cp + ` WHERE saga = $1`,
+		checkpoint:    `UPDATE ` + cp + ` SET commit_pos = $2, prepare_pos = $3, updated_at = now() WHERE saga = $1 AND epoch = $4`,
+		getCheckpoint: `SELECT commit_pos, prepare_pos FROM ` + cp + ` WHERE saga = $1`,
 		fence: `INSERT INTO ` + cp + ` AS t (saga, epoch) VALUES ($1, 1)
 ON CONFLICT (saga) DO UPDATE SET epoch = t.epoch + 1, updated_at = now() RETURNING epoch`,
 		// The head check is a scalar subquery on purpose: it runs as an
@@ -200,7 +200,7 @@ RETURNING d.instance_id, d.name, d.due_at, d.traceparent, d.tracestate`,
 		instances: `SELECT ` + instCols + ` FROM ` + inst + ` WHERE saga = $1 AND ($2 = '' OR status = $2) AND id > $3 ORDER BY id LIMIT $4`,
 		count:     `SELECT status, count(*) FROM ` + inst + ` WHERE saga = $1 GROUP BY status`,
 		one:       `SELECT ` + instCols + ` FROM ` + inst + ` WHERE saga = $1 AND id = $2`,
-		historyOf: `SELECT at, kind, COALESCE(event_id::text, ''), event_type, position_commit, position_prepare, detail FROM ` + hist + `
+		historyOf: `SELECT at, kind, COALESCE(event_id::text, ''), event_type, commit_pos, prepare_pos, detail FROM ` + hist + `
 WHERE saga = $1 AND instance_id = $2 ORDER BY n`,
 		commandsOf:  `SELECT ` + cmdCols + ` FROM ` + out + ` WHERE saga = $1 AND instance_id = $2 ORDER BY seq`,
 		deadlinesOf: `SELECT name, due_at FROM ` + dl + ` WHERE saga = $1 AND instance_id = $2 ORDER BY due_at, name`,
