@@ -35,6 +35,9 @@ type ImportResult struct {
 // against [Config.Limits]; an event ID already stored, or given twice, is a
 // [*eventstore.ConflictError] with EventID set. Zero IDs get a UUID v7.
 //
+// The events are checked as their rows stream into COPY: an event refused
+// part-way stops the COPY, and the batch writes nothing.
+//
 // A batch is one transaction: all of it or nothing. Split a large log into
 // batches of, say, 10,000 to 100,000 events; a batch holds the horizon while
 // it runs, so live subscribers wait for it.
@@ -51,25 +54,29 @@ func (s *Store) Import(ctx context.Context, events []eventstore.RecordedEvent) (
 	if err := s.requireSchema(ctx, s.pool); err != nil {
 		return ImportResult{}, err
 	}
+	// Before the transaction, what decides its locks and its version
+	// check: each stream's first and last version in the batch, and that
+	// they are contiguous. The rest of the validation (limits, payloads,
+	// metadata, event IDs) runs while the rows stream into COPY (see
+	// importSource): the server ingests one part of the batch while the
+	// client checks the next, instead of waiting for all of it.
 	first := map[string]uint64{} // each stream's first version in the batch
 	last := map[string]uint64{}
-	ids := make(map[uuid.UUID]int, len(events))
-	rows := make([][]any, len(events))
 	for i := range events {
 		e := &events[i]
-		if err := s.cfg.Limits.CheckAppend(e.StreamID, []eventstore.Event{e.Event}); err != nil {
-			var inv *eventstore.InvalidAppendError
-			if errors.As(err, &inv) {
-				inv.Index = i
-			}
-			return ImportResult{}, err
-		}
 		if prev, ok := last[e.StreamID]; ok {
 			if e.Version != prev+1 {
 				return ImportResult{}, &eventstore.ConflictError{Stream: e.StreamID, Expected: eventstore.Exact(prev), Actual: prev,
 					Reason: fmt.Sprintf("import event %d has version %d; the batch's versions of a stream must be contiguous", i, e.Version)}
 			}
 		} else {
+			if err := s.cfg.Limits.CheckStreamID(e.StreamID); err != nil {
+				var inv *eventstore.InvalidAppendError
+				if errors.As(err, &inv) {
+					inv.Index = i
+				}
+				return ImportResult{}, err
+			}
 			if e.Version == 0 || e.Version > 1<<62 {
 				return ImportResult{}, &eventstore.InvalidAppendError{Stream: e.StreamID, Index: i, Err: eventstore.ErrInvalidEvent,
 					Reason: fmt.Sprintf("version %d", e.Version)}
@@ -77,41 +84,17 @@ func (s *Store) Import(ctx context.Context, events []eventstore.RecordedEvent) (
 			first[e.StreamID] = e.Version
 		}
 		last[e.StreamID] = e.Version
-		id := e.ID
-		if id == uuid.Nil {
-			id = eventstore.NewEventID()
-		}
-		if j, dup := ids[id]; dup {
-			return ImportResult{}, &eventstore.InvalidAppendError{Stream: e.StreamID, Index: i, Err: eventstore.ErrDuplicateEventID,
-				Reason: fmt.Sprintf("event ID %s also at index %d", id, j)}
-		}
-		ids[id] = i
-		var data, md []byte
-		if len(e.Data) > 0 {
-			data = e.Data
-		}
-		if !e.Metadata.IsZero() {
-			var err error
-			if md, err = encodeMetadata(e.Metadata); err != nil {
-				return ImportResult{}, &eventstore.InvalidAppendError{Stream: e.StreamID, Index: i, Err: eventstore.ErrInvalidEvent, Reason: err.Error()}
-			}
-		}
-		var at any
-		if !e.RecordedAt.IsZero() {
-			at = e.RecordedAt
-		}
-		// transaction_id (index 0) is filled in once known.
-		rows[i] = []any{int64(0), e.StreamID, int64(e.Version), [16]byte(id), e.Type, data, md, at}
 	}
 	streams := make([]string, 0, len(first))
 	for st := range first {
 		streams = append(streams, st)
 	}
 	slices.Sort(streams)
+	src := &importSource{limits: s.cfg.Limits, events: events, ids: make([][16]byte, len(events))}
 
 	var last2 error
 	for range s.cfg.AppendAttempts {
-		res, retry, err := s.importOnce(ctx, streams, first, last, rows)
+		res, retry, err := s.importOnce(ctx, streams, first, last, src)
 		if err == nil {
 			s.NotifyAppended()
 			return res, nil
@@ -126,7 +109,7 @@ func (s *Store) Import(ctx context.Context, events []eventstore.RecordedEvent) (
 
 // importOnce runs one import transaction; retry reports an order-guard
 // refusal worth running again.
-func (s *Store) importOnce(ctx context.Context, streams []string, first, last map[string]uint64, rows [][]any) (ImportResult, bool, error) {
+func (s *Store) importOnce(ctx context.Context, streams []string, first, last map[string]uint64, src *importSource) (ImportResult, bool, error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return ImportResult{}, false, s.mapError("import", "", err)
@@ -184,22 +167,21 @@ func (s *Store) importOnce(ctx context.Context, streams []string, first, last ma
 		return ImportResult{}, true, &eventstore.ConflictError{Stream: streams[0], Retry: true, Expected: eventstore.Any,
 			Reason: fmt.Sprintf("per-stream order guard: a stream's last append has transaction id %d, above the import's %d", lastTid, tid)}
 	}
-	for _, r := range rows {
-		r[0] = tid
-		if r[7] == nil {
-			r[7] = now
-		}
-	}
+	src.start(tid, now)
 	_, err = tx.CopyFrom(ctx, pgx.Identifier{schema, "events"},
-		[]string{"transaction_id", "stream_id", "version", "event_id", "type", "data", "metadata", "recorded_at"},
-		pgx.CopyFromRows(rows))
+		[]string{"transaction_id", "stream_id", "version", "event_id", "type", "data", "metadata", "recorded_at"}, src)
+	if src.err != nil {
+		// An event the source refused (pgx sent the server CopyFail with
+		// its text and returns the server's error).
+		return ImportResult{}, false, src.err
+	}
 	if err != nil {
 		if isEventIDViolation(err) {
 			ce := &eventstore.ConflictError{Stream: "", Expected: eventstore.Any, Reason: "import: event ID already stored"}
-			ce.EventID = violatingEventID(err, appendArgs{ids: [][16]byte{rows[0][3].([16]byte)}})
-			for _, r := range rows {
-				if r[3].([16]byte) == ce.EventID {
-					ce.Stream = r[1].(string)
+			ce.EventID = violatingEventID(err, appendArgs{ids: src.ids[:1]})
+			for i, id := range src.ids {
+				if id == ce.EventID {
+					ce.Stream = src.events[i].StreamID
 				}
 			}
 			return ImportResult{}, false, ce
@@ -214,7 +196,7 @@ func (s *Store) importOnce(ctx context.Context, streams []string, first, last ma
 		}
 		return ImportResult{}, false, s.mapError("import", "", err)
 	}
-	res := ImportResult{Events: len(rows), Streams: make(map[string]uint64, len(streams))}
+	res := ImportResult{Events: len(src.events), Streams: make(map[string]uint64, len(streams))}
 	for _, st := range streams {
 		res.Streams[st] = last[st]
 	}
@@ -226,10 +208,7 @@ func (s *Store) importOnce(ctx context.Context, streams []string, first, last ma
 		// The commit's reply was lost: settle it by the batch's event IDs,
 		// all stored or none.
 		closeConn(ctx, tx.Conn())
-		ids := make([][16]byte, len(rows))
-		for i, r := range rows {
-			ids[i] = r[3].([16]byte)
-		}
+		ids := src.ids
 		stored, rerr := s.resolve(ctx, sess, func(ctx context.Context) (bool, error) {
 			found, err := s.findIDs(ctx, ids)
 			switch {
@@ -257,3 +236,95 @@ func (s *Store) importOnce(ctx context.Context, streams []string, first, last ma
 	}
 	return res, false, nil
 }
+
+// importSource is an import's rows for COPY (a [pgx.CopyFromSource]). It
+// checks each event as COPY asks for it, against the limits and for an ID
+// given twice, and encodes its metadata: a refused event stops the COPY
+// (the transaction then writes nothing) and is kept in err.
+type importSource struct {
+	limits eventstore.Limits
+	events []eventstore.RecordedEvent
+	// ids are the events' IDs as imported, zero IDs replaced by a new
+	// UUID v7 the first time (a retry keeps them).
+	ids [][16]byte
+	// err is the first event refused.
+	err error
+
+	next int
+	seen map[[16]byte]int
+	row  importRow
+	vals []any
+}
+
+// importRow is one row's values, which vals points into: pgx encodes them
+// before it asks for the next row.
+type importRow struct {
+	tid, version int64
+	stream, typ  string
+	id           [16]byte
+	data, md     []byte
+	at           time.Time
+	now          time.Time
+}
+
+// start readies the source for a COPY by the transaction tid, which began
+// at now (the time of events without one).
+func (src *importSource) start(tid int64, now time.Time) {
+	src.next, src.err = 0, nil
+	src.seen = make(map[[16]byte]int, len(src.events))
+	r := &src.row
+	r.tid, r.now = tid, now
+	if src.vals == nil {
+		src.vals = []any{&r.tid, &r.stream, &r.version, &r.id, &r.typ, &r.data, &r.md, &r.at}
+	}
+}
+
+func (src *importSource) Next() bool { return src.err == nil && src.next < len(src.events) }
+
+func (src *importSource) Values() ([]any, error) {
+	i := src.next
+	src.next++
+	e := &src.events[i]
+	if err := src.limits.CheckAppend(e.StreamID, []eventstore.Event{e.Event}); err != nil {
+		var inv *eventstore.InvalidAppendError
+		if errors.As(err, &inv) {
+			inv.Index = i
+		}
+		src.err = err
+		return nil, err
+	}
+	id := src.ids[i]
+	if id == ([16]byte{}) {
+		if id = e.ID; id == uuid.Nil {
+			id = eventstore.NewEventID()
+		}
+		src.ids[i] = id
+	}
+	if j, dup := src.seen[id]; dup {
+		src.err = &eventstore.InvalidAppendError{Stream: e.StreamID, Index: i, Err: eventstore.ErrDuplicateEventID,
+			Reason: fmt.Sprintf("event ID %s also at index %d", uuid.UUID(id), j)}
+		return nil, src.err
+	}
+	src.seen[id] = i
+	r := &src.row
+	r.stream, r.version, r.id, r.typ = e.StreamID, int64(e.Version), id, e.Type
+	r.data, r.md = nil, nil
+	if len(e.Data) > 0 {
+		r.data = e.Data
+	}
+	if !e.Metadata.IsZero() {
+		md, err := encodeMetadata(e.Metadata)
+		if err != nil {
+			src.err = &eventstore.InvalidAppendError{Stream: e.StreamID, Index: i, Err: eventstore.ErrInvalidEvent, Reason: err.Error()}
+			return nil, src.err
+		}
+		r.md = md
+	}
+	r.at = e.RecordedAt
+	if r.at.IsZero() {
+		r.at = r.now
+	}
+	return src.vals, nil
+}
+
+func (src *importSource) Err() error { return src.err }

@@ -144,3 +144,79 @@ func TestImportAfterReanchor(t *testing.T) {
 		t.Fatalf("after the restored event: %d events, want the two imported ones", len(got))
 	}
 }
+
+// Import checks events while their rows stream into COPY: an event refused
+// deep in the batch, after the server has taken thousands of rows, stops
+// the COPY with that event's typed error, and nothing of the batch is
+// written. Events without payload or metadata are stored as NULL, and zero
+// IDs get one.
+func TestImportRefusesMidBatch(t *testing.T) {
+	s, pool, _ := newStore(t)
+	ctx := t.Context()
+	batch := func() []eventstore.RecordedEvent {
+		var b []eventstore.RecordedEvent
+		for i := range 5000 {
+			b = append(b, eventstore.RecordedEvent{StreamID: fmt.Sprintf("s-%d", i%7), Version: uint64(i/7 + 1),
+				Event: eventstore.Event{ID: eventstore.NewEventID(), Type: "Imported", Data: fmt.Appendf(nil, `{"i":%d,"pad":"%0100d"}`, i, i),
+					Metadata: eventstore.Metadata{CorrelationID: "legacy", Values: map[string]string{"i": fmt.Sprint(i)}}}})
+		}
+		return b
+	}
+	count := func() int {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	refusals := []struct {
+		name  string
+		spoil func([]eventstore.RecordedEvent)
+		want  error
+	}{
+		{"BadPayload", func(b []eventstore.RecordedEvent) { b[4321].Data = []byte(`{"nope"`) }, eventstore.ErrInvalidEvent},
+		{"BadType", func(b []eventstore.RecordedEvent) { b[4321].Type = "" }, eventstore.ErrInvalidEvent},
+		{"IDTwice", func(b []eventstore.RecordedEvent) { b[4321].ID = b[17].ID }, eventstore.ErrDuplicateEventID},
+	}
+	for _, c := range refusals {
+		b := batch()
+		c.spoil(b)
+		_, err := s.Import(ctx, b)
+		var inv *eventstore.InvalidAppendError
+		if !errors.As(err, &inv) || !errors.Is(err, c.want) || inv.Index != 4321 || inv.Stream != b[4321].StreamID {
+			t.Fatalf("%s: got %v, want an *InvalidAppendError at index 4321 that is %v", c.name, err, c.want)
+		}
+		if n := count(); n != 0 {
+			t.Fatalf("%s: %d events stored after a refused import", c.name, n)
+		}
+	}
+	// The same batch, unspoiled, goes in whole; then bare events.
+	b := batch()
+	if res, err := s.Import(ctx, b); err != nil || res.Events != len(b) {
+		t.Fatalf("import: %+v, %v", res, err)
+	}
+	bare := []eventstore.RecordedEvent{{StreamID: "bare", Version: 1, Event: eventstore.Event{Type: "Bare"}}}
+	if _, err := s.Import(ctx, bare); err != nil {
+		t.Fatal(err)
+	}
+	var nulls int
+	var id [16]byte
+	if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE data IS NULL AND metadata IS NULL), max(event_id::text)::uuid FROM events WHERE stream_id = 'bare'`).Scan(&nulls, &id); err != nil {
+		t.Fatal(err)
+	}
+	if nulls != 1 || id == ([16]byte{}) {
+		t.Fatalf("bare event: %d stored with NULL payload and metadata, ID %x", nulls, id)
+	}
+	requireStreamInGlobalOrder(t, s, "s-3", 5000/7)
+	i := 0
+	for e, err := range s.ReadStream(ctx, "s-3", eventstore.ReadStreamOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := b[3+7*i]
+		if e.ID != w.ID || string(e.Data) != string(w.Data) || e.Metadata.Values["i"] != w.Metadata.Values["i"] {
+			t.Fatalf("s-3 event %d: %s %s %v, want %s %s %v", i, e.ID, e.Data, e.Metadata, w.ID, w.Data, w.Metadata)
+		}
+		i++
+	}
+}
