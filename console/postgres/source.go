@@ -80,7 +80,7 @@ type Source struct {
 	pool   *pgxpool.Pool
 	cfg    Config
 	events *espg.Store
-	sagas  *sagapg.Store
+	sagas  saga.Inspector // instances and histories; the rest has bounded queries of its own
 	sql    statements
 	// byteOrder: the events' stream IDs sort in byte order (a C or POSIX
 	// collation), so a prefix listing can stop at the prefix's end.
