@@ -32,7 +32,9 @@ type Status struct {
 	LagEvents  int
 	LagAtLeast bool
 	// Lag is how long the oldest event the projection has not handled has
-	// been waiting; zero when it is caught up.
+	// been waiting; zero when it is caught up. For a projection stopped at
+	// an event the store cannot return (whose recording time is unknown),
+	// it is the wait of the first one after it.
 	Lag time.Duration
 }
 
@@ -80,8 +82,22 @@ func Describe(ctx context.Context, store eventstore.Store, records ...Record) ([
 	for i, r := range records {
 		s := Status{Record: r, Head: head, Tip: h.Tip, HeldBy: h.Holder}
 		if r.Checkpoint.Before(head) {
+			from, aged := r.Checkpoint, false
+			if f := r.Failure; r.State == Failed && f != nil && f.Position.After(r.Checkpoint) {
+				// Stopped at an event: it counts, and the scan starts
+				// after it. Reading it again could cost as much as the
+				// runner's reads did — for an event the store cannot
+				// return (a payload a PostgreSQL schema before migration
+				// 4 cannot print), seconds of the server's time and a
+				// gigabyte of its memory — on every status call, every
+				// metrics collection.
+				s.LagEvents, from = 1, f.Position
+				if !f.RecordedAt.IsZero() {
+					s.Lag, aged = max(now.Sub(f.RecordedAt), 0), true
+				}
+			}
 			scanned := 0
-			for e, err := range store.ReadAll(ctx, eventstore.ReadAllOptions{From: r.Checkpoint, Limit: LagScanLimit + 1}) {
+			for e, err := range store.ReadAll(ctx, eventstore.ReadAllOptions{From: from, Limit: LagScanLimit + 1}) {
 				if ue, ok := errors.AsType[*eventstore.UnreadableEventError](err); ok {
 					// The scan cannot go past an event the store cannot
 					// return: count it, and what follows is unknown.
@@ -99,8 +115,8 @@ func Describe(ctx context.Context, store eventstore.Store, records ...Record) ([
 					break
 				}
 				if r.Filter.Match(e.StreamID, e.Type) {
-					if s.LagEvents == 0 {
-						s.Lag = max(now.Sub(e.RecordedAt), 0)
+					if !aged {
+						s.Lag, aged = max(now.Sub(e.RecordedAt), 0), true
 					}
 					s.LagEvents++
 				}
