@@ -63,10 +63,20 @@
 //
 // # Stores
 //
+// A [Store] is three interfaces over one storage: a [StateStore] (load,
+// the atomic commit of a step, checkpoint and lease), an [Outbox]
+// (commands and deadlines claimed under leases) and an [Inspector]
+// (read-only queries). The engine uses all three; a tool that only reads,
+// such as the command-line tool, asks for an [Inspector].
 // [github.com/chronicle-go/chronicle/saga/postgres] keeps sagas in
 // PostgreSQL; [github.com/chronicle-go/chronicle/saga/memory] is the
-// in-process store for tests and examples. Both pass
-// [github.com/chronicle-go/chronicle/saga/sagatest].
+// in-process store for tests and examples. Both pass the suites of
+// [github.com/chronicle-go/chronicle/saga/sagatest]: the store contract
+// call by call ([sagatest.Run]) and whole workflows on real engines
+// ([sagatest.RunWorkflow]).
+//
+// [sagatest.Run]: https://pkg.go.dev/github.com/chronicle-go/chronicle/saga/sagatest#Run
+// [sagatest.RunWorkflow]: https://pkg.go.dev/github.com/chronicle-go/chronicle/saga/sagatest#RunWorkflow
 //
 // # Inspection
 //
