@@ -75,13 +75,13 @@
 // call by call ([sagatest.Run]) and whole workflows on real engines
 // ([sagatest.RunWorkflow]).
 //
-// [sagatest.Run]: https://pkg.go.dev/github.com/chronicle-go/chronicle/saga/sagatest#Run
-// [sagatest.RunWorkflow]: https://pkg.go.dev/github.com/chronicle-go/chronicle/saga/sagatest#RunWorkflow
-//
 // # Inspection
 //
 // [Engine.Instances] and [Engine.Count] list instances by status;
 // [Engine.History] returns one instance's state, handled and ignored
 // events with the decisions each led to, commands and compensations with
 // their delivery status, pending deadlines and parked events.
+//
+// [sagatest.Run]: https://pkg.go.dev/github.com/chronicle-go/chronicle/saga/sagatest#Run
+// [sagatest.RunWorkflow]: https://pkg.go.dev/github.com/chronicle-go/chronicle/saga/sagatest#RunWorkflow
 package saga
