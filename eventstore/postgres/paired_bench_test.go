@@ -362,6 +362,42 @@ func BenchmarkPaired(b *testing.B) {
 			},
 			func(int) error { return rawpgxCopy(ctx, pool, rawBatch) })
 	})
+	// What the event ID index (the third: the raw shape has only the
+	// primary key and the stream's unique key) costs Import: the store
+	// against a second store whose events table lacks it, the same
+	// batches. v7: IDs as chronicle makes them (time-ordered, so the index
+	// grows at its right edge); v4: random IDs, as an export from another
+	// store may carry. The index stays: it is what makes an event ID
+	// unique, and so appends idempotent.
+	for _, kind := range []string{"v7", "v4"} {
+		b.Run("import-idindex/"+kind, func(b *testing.B) {
+			s, _ := pairedStore(b)
+			bare, barePool := pairedStore(b)
+			if _, err := barePool.Exec(ctx, `ALTER TABLE events DROP CONSTRAINT events_event_id_key`); err != nil {
+				b.Fatal(err)
+			}
+			size := 10_000
+			if testing.Short() {
+				size = 1_000
+			}
+			var batches [2][]eventstore.RecordedEvent
+			prepared(b, true, []string{"store", "noindex"},
+				func(i int) {
+					for j := range batches {
+						batches[j] = make([]eventstore.RecordedEvent, size)
+						for k := range batches[j] {
+							e := benchEvent()
+							if kind == "v4" {
+								e.ID = uuid.New()
+							}
+							batches[j][k] = eventstore.RecordedEvent{Event: e, StreamID: fmt.Sprintf("import-%d-%d", i, k%10), Version: uint64(k/10 + 1)}
+						}
+					}
+				},
+				func(int) error { _, err := s.Import(ctx, batches[0]); return err },
+				func(int) error { _, err := bare.Import(ctx, batches[1]); return err })
+		})
+	}
 }
 
 // pairedStore is benchStore with the rawpgx table beside chronicle's.
