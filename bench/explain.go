@@ -58,7 +58,7 @@ func workloadDoc(s sizes) string {
 	p("`command.Bus` whose handlers append the next event (its ID the command's, so a re-send is an idempotent ")
 	p("append). Baseline: a hand-written engine on tables `LIKE` the saga store's — read the log after the ")
 	p("checkpoint (256 events), load the instances, write states, outbox rows and checkpoint in one transaction; ")
-	p("claim outbox rows `FOR UPDATE SKIP LOCKED`, append each command's event, mark them sent — with no history, ")
+	p("reserve outbox rows `FOR UPDATE SKIP LOCKED`, append each command's event, mark them sent — with no history, ")
 	p("parked events, deadlines or leases, polling every 2 ms when idle. Each engine runs only during its own ")
 	p("rounds (its start-up is in the time). The check: every saga completed, nothing parked, no command failing.\n")
 	return b.String()

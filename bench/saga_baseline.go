@@ -25,7 +25,7 @@ import (
 //     the events concern with one query, applies the transitions in Go and
 //     writes the instances (version-checked), the outbox rows and the
 //     checkpoint in one transaction, one pipeline;
-//   - a dispatcher claims unsent outbox rows (FOR UPDATE SKIP LOCKED, 128
+//   - a dispatcher reserves unsent outbox rows (FOR UPDATE SKIP LOCKED, 128
 //     at a time), appends each command's event with the baseline append (8
 //     at once) and marks them sent.
 //
@@ -38,7 +38,7 @@ type baselineSagas struct {
 	read, load     string
 	insert, update string
 	outbox, cp     string
-	claim, sent    string
+	reserve, sent  string
 	completedSQL   string
 	checkSQL       string
 	checkpointSQL  string
@@ -69,7 +69,7 @@ func (e *env) newBaselineSagas(ctx context.Context, events, cmds *eventstore.Reg
 			ON CONFLICT (saga) DO UPDATE SET commit_pos = EXCLUDED.commit_pos,
 			prepare_pos = EXCLUDED.prepare_pos, updated_at = now()`,
 		checkpointSQL: `SELECT commit_pos, prepare_pos FROM ` + cps + ` WHERE saga = $1`,
-		claim: `UPDATE ` + outbox + ` o SET lease_until = now() + interval '30 seconds', attempts = o.attempts + 1
+		reserve: `UPDATE ` + outbox + ` o SET lease_until = now() + interval '30 seconds', attempts = o.attempts + 1
 			WHERE o.id IN (SELECT id FROM ` + outbox + ` WHERE saga = $1 AND sent_at IS NULL
 				AND (lease_until IS NULL OR lease_until < now()) ORDER BY next_attempt_at LIMIT 128 FOR UPDATE SKIP LOCKED)
 			RETURNING o.id, o.instance_id, o.type, o.data`,
@@ -278,17 +278,17 @@ func (b *baselineSagas) handle(ctx context.Context, batch []eventstore.RecordedE
 }
 
 func (b *baselineSagas) dispatchLoop(ctx context.Context) error {
-	type claimed struct {
+	type reserved struct {
 		id       uuid.UUID
 		instance string
 		typ      string
 		data     []byte
 	}
 	for {
-		rows, err := b.e.pool.Query(ctx, b.claim, sagaName)
-		var cmds []claimed
+		rows, err := b.e.pool.Query(ctx, b.reserve, sagaName)
+		var cmds []reserved
 		if err == nil {
-			var c claimed
+			var c reserved
 			_, err = pgx.ForEachRow(rows, []any{&c.id, &c.instance, &c.typ, &c.data}, func() error {
 				cmds = append(cmds, c)
 				return nil

@@ -8,16 +8,16 @@ import (
 	"github.com/chronicle-go/chronicle/internal/backoff"
 )
 
-// FireDeadlines runs one round of the deadline scheduler: it claims the
+// FireDeadlines runs one round of the deadline scheduler: it reserves the
 // deadlines of this saga due by the engine's clock (rows locked with FOR
 // UPDATE SKIP LOCKED on PostgreSQL, so several processes share the work)
 // and, per deadline, in one transaction: runs the deadline's handler (by
 // default the saga fails and compensates), stores the new state, queues the
 // commands and removes the deadline. A deadline of a finished instance is
 // removed and recorded as ignored. FireDeadlines returns how many deadlines
-// it claimed.
+// it reserved.
 func (e *Engine) FireDeadlines(ctx context.Context) (int, error) {
-	ds, err := e.store.ClaimDeadlines(ctx, e.Name(), e.now(), e.cfg.ClaimLease, e.cfg.DeadlineBatch)
+	ds, err := e.store.ReserveDeadlines(ctx, e.Name(), e.now(), e.cfg.ReserveFor, e.cfg.DeadlineBatch)
 	if err != nil {
 		return 0, err
 	}
@@ -27,7 +27,7 @@ func (e *Engine) FireDeadlines(ctx context.Context) (int, error) {
 			if ctx.Err() != nil {
 				return len(ds), ctx.Err()
 			}
-			e.log.Warn("saga: deadline failed; it fires again when its claim expires", "instance", d.Instance, "deadline", d.Name, "error", err)
+			e.log.Warn("saga: deadline failed; it fires again when its reservation expires", "instance", d.Instance, "deadline", d.Name, "error", err)
 			errs = append(errs, err)
 		}
 	}

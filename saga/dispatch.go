@@ -14,7 +14,7 @@ import (
 	"github.com/chronicle-go/chronicle/internal/backoff"
 )
 
-// Dispatch runs one round of the dispatcher: it claims due commands of this
+// Dispatch runs one round of the dispatcher: it reserves due commands of this
 // saga (in every process's outbox rows), sends them through the [Sender]
 // with their deterministic IDs, and marks them sent. A failed send is
 // retried later with exponential back-off and stays visible in
@@ -22,10 +22,10 @@ import (
 // unknown ([eventstore.IsOutcomeUnknown]: the command's events may be
 // stored) is sent again after RetryMin, whatever the back-off: the same ID
 // makes the second send count once. Dispatch returns how many
-// commands it claimed.
+// commands it reserved.
 func (e *Engine) Dispatch(ctx context.Context) (int, error) {
 	name := e.Name()
-	cmds, err := e.store.ClaimCommands(ctx, name, e.now(), e.cfg.ClaimLease, e.cfg.DispatchBatch)
+	cmds, err := e.store.ReserveCommands(ctx, name, e.now(), e.cfg.ReserveFor, e.cfg.DispatchBatch)
 	if err != nil || len(cmds) == 0 {
 		return 0, err
 	}
@@ -41,7 +41,7 @@ func (e *Engine) Dispatch(ctx context.Context) (int, error) {
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
-		// Shutting down: leave the claims to expire; the sends are resent
+		// Shutting down: leave the reservations to expire; the sends are resent
 		// with the same IDs.
 		return len(cmds), ctx.Err()
 	}
@@ -127,9 +127,9 @@ func (e *Engine) backoff(attempts int) time.Duration {
 }
 
 // dispatchLoop is the dispatcher of [Engine.Run]: a pipeline rather than
-// rounds. The loop claims commands whenever at most half of DispatchBatch
+// rounds. The loop reserves commands whenever at most half of DispatchBatch
 // are in flight; DispatchWorkers goroutines send them; a settler records
-// the results as they come, in batches. Claiming, sending and recording
+// the results as they come, in batches. Reserving, sending and recording
 // overlap, and no send waits for the slowest of a round.
 func (e *Engine) dispatchLoop(ctx context.Context) {
 	jobs := make(chan Command, e.cfg.DispatchBatch)
@@ -162,10 +162,10 @@ func (e *Engine) dispatchLoop(ctx context.Context) {
 				}
 			}
 			if ctx.Err() != nil {
-				continue // shutting down: the claims expire, the commands are sent again
+				continue // shutting down: the reservations expire, the commands are sent again
 			}
 			if err := e.settle(ctx, batch); err != nil && ctx.Err() == nil {
-				// The sends happened; their claims expire and they are sent
+				// The sends happened; their reservations expire and they are sent
 				// again, with the same IDs.
 				e.log.Warn("saga: recording sends failed", "error", err)
 			}
@@ -186,9 +186,9 @@ func (e *Engine) dispatchLoop(ctx context.Context) {
 	defer t.Stop()
 	for ctx.Err() == nil {
 		if n := int(inflight.Load()); n <= e.cfg.DispatchBatch/2 {
-			cmds, err := e.store.ClaimCommands(ctx, e.Name(), e.now(), e.cfg.ClaimLease, e.cfg.DispatchBatch-n)
+			cmds, err := e.store.ReserveCommands(ctx, e.Name(), e.now(), e.cfg.ReserveFor, e.cfg.DispatchBatch-n)
 			if err != nil && ctx.Err() == nil {
-				e.log.Warn("saga: claiming commands failed", "error", err)
+				e.log.Warn("saga: reserving commands failed", "error", err)
 			}
 			inflight.Add(int64(len(cmds)))
 			for _, c := range cmds {

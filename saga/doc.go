@@ -50,7 +50,7 @@
 // # Deadlines
 //
 // Deadlines are stored with the state in the same commit, fired by a
-// scheduler in every process (rows claimed with FOR UPDATE SKIP LOCKED on
+// scheduler in every process (rows reserved with FOR UPDATE SKIP LOCKED on
 // PostgreSQL), and removed when the instance finishes. Time comes from a
 // [Clock]; tests use a [ManualClock] and never sleep.
 //

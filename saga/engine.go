@@ -31,14 +31,14 @@ type Config struct {
 	HandlerAttempts int
 	HandlerBackoff  time.Duration
 
-	// DispatchBatch caps the commands claimed per dispatcher round; default
+	// DispatchBatch caps the commands reserved per dispatcher round; default
 	// 128. DispatchWorkers sends that many commands at once; default 16.
 	DispatchBatch   int
 	DispatchWorkers int
-	// ClaimLease is how long a claimed command or deadline stays reserved
-	// for the claiming process; if it crashes, another takes the row after
+	// ReserveFor is how long a reserved command or deadline stays reserved
+	// for the reserving process; if it crashes, another takes the row after
 	// this. Default 30s.
-	ClaimLease time.Duration
+	ReserveFor time.Duration
 	// RetryMin and RetryMax bound the exponential back-off between sends of
 	// a failing command, and between retries of a batch whose commit failed;
 	// defaults 100ms and 1m. Pauses are jittered: each later one is drawn
@@ -75,7 +75,7 @@ func (c Config) Validate() error {
 	neg("HandlerBackoff", int64(c.HandlerBackoff))
 	neg("DispatchBatch", int64(c.DispatchBatch))
 	neg("DispatchWorkers", int64(c.DispatchWorkers))
-	neg("ClaimLease", int64(c.ClaimLease))
+	neg("ReserveFor", int64(c.ReserveFor))
 	neg("RetryMin", int64(c.RetryMin))
 	neg("RetryMax", int64(c.RetryMax))
 	neg("PollInterval", int64(c.PollInterval))
@@ -108,7 +108,7 @@ func (c *Config) setDefaults() {
 	dur(&c.HandlerBackoff, 10*time.Millisecond)
 	def(&c.DispatchBatch, 128)
 	def(&c.DispatchWorkers, 16)
-	dur(&c.ClaimLease, 30*time.Second)
+	dur(&c.ReserveFor, 30*time.Second)
 	dur(&c.RetryMin, 100*time.Millisecond)
 	dur(&c.RetryMax, time.Minute)
 	dur(&c.PollInterval, 250*time.Millisecond)

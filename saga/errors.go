@@ -7,7 +7,7 @@ import (
 
 var (
 	// ErrConflict: a store write lost a race. The instance was changed since it
-	// was loaded (its version moved), or a claimed deadline was cancelled,
+	// was loaded (its version moved), or a reserved deadline was cancelled,
 	// rescheduled or fired by someone else. Nothing of the commit was written;
 	// the engine reloads and runs again.
 	ErrConflict = errors.New("saga: concurrent modification")

@@ -52,15 +52,15 @@ type StateStore interface {
 }
 
 // Outbox hands out the work that commits left behind: commands to send and
-// deadlines to fire. Claims ([Outbox.ClaimCommands],
-// [Outbox.ClaimDeadlines]) never hand the same unexpired row to two
+// deadlines to fire. Reservations ([Outbox.ReserveCommands],
+// [Outbox.ReserveDeadlines]) never hand the same unexpired row to two
 // callers, and hand out only the oldest unsent command of an instance, so
 // an instance's commands are sent in order.
 type Outbox interface {
-	// ClaimCommands leases up to limit due, unsent commands of saga until
-	// now+lease: for each instance only its oldest unsent command, and only
+	// ReserveCommands reserves up to limit due, unsent commands of saga
+	// until now+reserveFor: for each instance only its oldest unsent command, and only
 	// if its NextAttempt is due. Attempts is incremented.
-	ClaimCommands(ctx context.Context, saga string, now time.Time, lease time.Duration, limit int) ([]Command, error)
+	ReserveCommands(ctx context.Context, saga string, now time.Time, reserveFor time.Duration, limit int) ([]Command, error)
 	// MarkSent records commands as sent at now. An instance that is
 	// [Compensating] and has no unsent command left becomes [Compensated],
 	// in the same transaction, with a history entry.
@@ -68,9 +68,9 @@ type Outbox interface {
 	// MarkFailed records a failed send: the error, and when to retry. The
 	// lease is released.
 	MarkFailed(ctx context.Context, saga string, id uuid.UUID, sendErr string, retryAt time.Time) error
-	// ClaimDeadlines leases up to limit deadlines of saga due at or before
-	// now, until now+lease.
-	ClaimDeadlines(ctx context.Context, saga string, now time.Time, lease time.Duration, limit int) ([]Deadline, error)
+	// ReserveDeadlines reserves up to limit deadlines of saga due at or
+	// before now, until now+reserveFor.
+	ReserveDeadlines(ctx context.Context, saga string, now time.Time, reserveFor time.Duration, limit int) ([]Deadline, error)
 }
 
 // Inspector answers an operator's questions about a saga's instances, its
@@ -137,7 +137,7 @@ type Commit struct {
 	Parked   []Parked
 	// Refused settles outbox commands that their receiver refused for good
 	// ([command.IsRefused]): each is marked sent at At, refused, with
-	// Error as its last error, and is never claimed again. Each must still
+	// Error as its last error, and is never reserved again. Each must still
 	// be unsent, otherwise the commit fails with a [*ConflictError].
 	Refused []RefusedCommand
 	// Checkpoint, if set, moves the saga's checkpoint; fenced by its token.

@@ -8,6 +8,6 @@
 //
 // The same as every [saga.Store] (the shared suite in
 // [github.com/chronicle-go/chronicle/saga/sagatest] checks them): versioned
-// instance writes, fenced checkpoints, claims that never hand one row to
+// instance writes, fenced checkpoints, reservations that never hand one row to
 // two callers and serve each instance's commands in order.
 package memory

@@ -23,7 +23,7 @@ type Store struct {
 	commands    []*row // in insertion order
 	byID        map[uuid.UUID]*row
 	pending     map[key][]*row // unsent rows per instance, by seq
-	order       int64          // insertion counter, for stable claim order
+	order       int64          // insertion counter, for a stable reservation order
 	deadlines   map[dkey]*deadline
 	history     map[key][]saga.HistoryEntry
 	parked      []saga.Parked
@@ -37,13 +37,13 @@ type dkey struct{ saga, instance, name string }
 
 type row struct {
 	saga.Command
-	leaseUntil time.Time
-	order      int64
+	reservedUntil time.Time
+	order         int64
 }
 
 type deadline struct {
 	saga.Deadline
-	leaseUntil time.Time
+	reservedUntil time.Time
 }
 
 type checkpoint struct {
@@ -165,7 +165,7 @@ func (s *Store) Commit(ctx context.Context, c saga.Commit) error {
 	}
 	for _, r := range c.Refused {
 		done := s.byID[r.ID]
-		done.SentAt, done.Refused, done.LastError, done.leaseUntil = r.At, true, r.Error, time.Time{}
+		done.SentAt, done.Refused, done.LastError, done.reservedUntil = r.At, true, r.Error, time.Time{}
 		k := key{c.Saga, done.Instance}
 		s.pending[k] = slices.DeleteFunc(s.pending[k], func(p *row) bool { return p == done })
 		if len(s.pending[k]) == 0 {
@@ -238,8 +238,8 @@ func (l *subscription) Release(context.Context) error {
 	return nil
 }
 
-// ClaimCommands implements [saga.Outbox].
-func (s *Store) ClaimCommands(ctx context.Context, name string, now time.Time, leaseFor time.Duration, limit int) ([]saga.Command, error) {
+// ReserveCommands implements [saga.Outbox].
+func (s *Store) ReserveCommands(ctx context.Context, name string, now time.Time, reserveFor time.Duration, limit int) ([]saga.Command, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -250,7 +250,7 @@ func (s *Store) ClaimCommands(ctx context.Context, name string, now time.Time, l
 		if k.saga != name || len(rows) == 0 {
 			continue
 		}
-		if r := rows[0]; !r.NextAttempt.After(now) && !r.leaseUntil.After(now) {
+		if r := rows[0]; !r.NextAttempt.After(now) && !r.reservedUntil.After(now) {
 			heads = append(heads, r)
 		}
 	}
@@ -259,7 +259,7 @@ func (s *Store) ClaimCommands(ctx context.Context, name string, now time.Time, l
 	})
 	var out []saga.Command
 	for _, r := range heads[:min(limit, len(heads))] {
-		r.leaseUntil = now.Add(leaseFor)
+		r.reservedUntil = now.Add(reserveFor)
 		r.Attempts++
 		c := r.Command
 		c.Data = slices.Clone(c.Data)
@@ -278,7 +278,7 @@ func (s *Store) MarkSent(ctx context.Context, name string, ids []uuid.UUID, now 
 	touched := map[string]bool{}
 	for _, id := range ids {
 		if r := s.byID[id]; r != nil && r.Saga == name && !r.Sent() {
-			r.SentAt, r.leaseUntil = now, time.Time{}
+			r.SentAt, r.reservedUntil = now, time.Time{}
 			touched[r.Instance] = true
 			k := key{name, r.Instance}
 			s.pending[k] = slices.DeleteFunc(s.pending[k], func(p *row) bool { return p == r })
@@ -309,13 +309,13 @@ func (s *Store) MarkFailed(ctx context.Context, name string, id uuid.UUID, sendE
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r := s.byID[id]; r != nil && r.Saga == name && !r.Sent() {
-		r.LastError, r.NextAttempt, r.leaseUntil = sendErr, retryAt, time.Time{}
+		r.LastError, r.NextAttempt, r.reservedUntil = sendErr, retryAt, time.Time{}
 	}
 	return nil
 }
 
-// ClaimDeadlines implements [saga.Outbox].
-func (s *Store) ClaimDeadlines(ctx context.Context, name string, now time.Time, leaseFor time.Duration, limit int) ([]saga.Deadline, error) {
+// ReserveDeadlines implements [saga.Outbox].
+func (s *Store) ReserveDeadlines(ctx context.Context, name string, now time.Time, reserveFor time.Duration, limit int) ([]saga.Deadline, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -323,7 +323,7 @@ func (s *Store) ClaimDeadlines(ctx context.Context, name string, now time.Time, 
 	defer s.mu.Unlock()
 	var due []*deadline
 	for k, d := range s.deadlines {
-		if k.saga == name && !d.DueAt.After(now) && !d.leaseUntil.After(now) {
+		if k.saga == name && !d.DueAt.After(now) && !d.reservedUntil.After(now) {
 			due = append(due, d)
 		}
 	}
@@ -332,7 +332,7 @@ func (s *Store) ClaimDeadlines(ctx context.Context, name string, now time.Time, 
 	})
 	var out []saga.Deadline
 	for _, d := range due[:min(limit, len(due))] {
-		d.leaseUntil = now.Add(leaseFor)
+		d.reservedUntil = now.Add(reserveFor)
 		out = append(out, d.Deadline)
 	}
 	return out, nil

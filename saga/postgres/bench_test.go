@@ -44,7 +44,7 @@ func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEnd
 // outbox and checkpoint in the PostgreSQL saga store, in-process command
 // handlers appending to the event store. It reports completed sagas per
 // second, the saga store's database round trips per saga step (engine
-// loads and commits, claims, marks, deadline polls; not the progress polls
+// loads and commits, reservations, marks, deadline polls; not the progress polls
 // of the benchmark itself) and the event store's (the services' appends, the
 // subscription's reads, wake-ups). The eventstore=memory variant keeps the
 // events in memory, to show the saga machinery's own cost on PostgreSQL.

@@ -19,8 +19,8 @@
 // lock increments the checkpoint row's lease token (its column is named
 // epoch), and a checkpoint write with an older token fails with
 // [saga.ErrLeaseLost]. Commands and deadlines are
-// claimed with FOR UPDATE SKIP LOCKED and a lease (a claim time-out), so
-// every process dispatches and fires, never the same row at once; a claim
+// reserved with FOR UPDATE SKIP LOCKED and a reservation time-out, so
+// every process dispatches and fires, never the same row at once; a reservation
 // of a process that died expires and another process takes the row,
 // sending the command again with the same ID.
 //

@@ -109,7 +109,7 @@ func conflict(sagaName string, err error) error {
 type statements struct {
 	load, insertInst, updateInst, fired, cancel, schedule, outbox, history, unparked, parked, refused, checkpoint string
 	getCheckpoint, fence                                                                                          string
-	claimCommands, markSent, compensated, markFailed, claimDeadlines                                              string
+	reserveCommands, markSent, compensated, markFailed, reserveDeadlines                                          string
 	instances, count, one, historyOf, commandsOf, deadlinesOf, parkedOf, parkedAll, failing                       string
 }
 
@@ -170,8 +170,8 @@ ON CONFLICT (saga) DO UPDATE SET epoch = t.epoch + 1, updated_at = now() RETURNI
 		// index lookup per candidate row whatever the table's statistics
 		// say; a NOT EXISTS became a nested-loop anti join scanning every
 		// pending row per candidate on a fresh, unanalysed table (seconds
-		// per claim at a few thousand rows).
-		claimCommands: `WITH c AS (
+		// per reservation at a few thousand rows).
+		reserveCommands: `WITH c AS (
 	SELECT o.id FROM ` + out + ` AS o
 	WHERE o.saga = $1 AND o.sent_at IS NULL AND o.next_attempt_at <= $2 AND (o.lease_until IS NULL OR o.lease_until <= $2)
 	  AND o.seq = (SELECT p.seq FROM ` + out + ` AS p WHERE p.saga = $1 AND p.instance_id = o.instance_id AND p.sent_at IS NULL ORDER BY p.seq LIMIT 1)
@@ -189,7 +189,7 @@ RETURNING o.id, o.instance_id, o.seq, o.type, o.data, o.causation_id, o.compensa
 	RETURNING i.id)
 INSERT INTO ` + hist + ` (saga, instance_id, at, kind, detail) SELECT $1, id, $3, 'status', 'compensated' FROM done`,
 		markFailed: `UPDATE ` + out + ` SET last_error = $3, next_attempt_at = $4, lease_until = NULL WHERE saga = $1 AND id = $2 AND sent_at IS NULL`,
-		claimDeadlines: `WITH c AS (
+		reserveDeadlines: `WITH c AS (
 	SELECT instance_id, name FROM ` + dl + `
 	WHERE saga = $1 AND due_at <= $2 AND (lease_until IS NULL OR lease_until <= $2)
 	ORDER BY due_at, instance_id, name

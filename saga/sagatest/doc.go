@@ -30,11 +30,11 @@
 //
 // [Run] is the suite every [saga.Store] runs, each case on a fresh store:
 // of the [saga.StateStore], versioned instance writes, atomic commits and
-// fenced checkpoints; of the [saga.Outbox], command and deadline claims
-// (order, leases, concurrency, including two handles on one storage
-// claiming deadlines at once, as two processes would) and refused
+// fenced checkpoints; of the [saga.Outbox], command and deadline reservations
+// (order, expiry, concurrency, including two handles on one storage
+// reserving deadlines at once, as two processes would) and refused
 // commands; of the [saga.Inspector], every query. The parts are checked
-// together, as the engine uses them: a claim hands out what a commit wrote.
+// together, as the engine uses them: a reservation hands out what a commit wrote.
 //
 //	func TestStore(t *testing.T) {
 //		sagatest.Run(t, func(t *testing.T) (saga.Store, func(*testing.T) saga.Store) {

@@ -31,14 +31,14 @@ func Run(t *testing.T, newStore func(t *testing.T) (saga.Store, func(t *testing.
 		{"InstanceVersions", one(instanceVersions)},
 		{"CommitIsAtomic", one(commitIsAtomic)},
 		{"CheckpointFencing", one(checkpointFencing)},
-		{"CommandClaimsInOrder", one(commandClaimsInOrder)},
+		{"CommandReservationsInOrder", one(commandReservationsInOrder)},
 		{"CommandRetries", one(commandRetries)},
-		{"ConcurrentClaims", one(concurrentClaims)},
+		{"ConcurrentReservations", one(concurrentReservations)},
 		{"CompensatedWhenLastSent", one(compensatedWhenLastSent)},
 		{"RefusedCommands", one(refusedCommands)},
 		{"Unparked", one(unparked)},
 		{"Deadlines", one(deadlines)},
-		{"ConcurrentDeadlineClaimsAcrossHandles", concurrentDeadlineClaims},
+		{"ConcurrentDeadlineReservationsAcrossHandles", concurrentDeadlineReservations},
 		{"Inspection", one(inspection)},
 	}
 	for _, c := range cases {
@@ -136,9 +136,9 @@ func commitIsAtomic(t *testing.T, s saga.Store) {
 	assert.Empty(t, h.Commands)
 	assert.Empty(t, h.Deadlines)
 	assert.Empty(t, h.Entries)
-	claimed, err := s.ClaimCommands(ctx, name, t0, time.Minute, 10)
+	reserved, err := s.ReserveCommands(ctx, name, t0, time.Minute, 10)
 	require.NoError(t, err)
-	assert.Empty(t, claimed)
+	assert.Empty(t, reserved)
 }
 
 func checkpointFencing(t *testing.T, s saga.Store) {
@@ -206,14 +206,14 @@ func ids(cs []saga.Command) []string {
 	return out
 }
 
-func commandClaimsInOrder(t *testing.T, s saga.Store) {
+func commandReservationsInOrder(t *testing.T, s saga.Store) {
 	ctx := t.Context()
 	create(t, s, "a", "b")
 	require.NoError(t, s.Commit(ctx, saga.Commit{Saga: name,
 		Commands: []saga.Command{cmd("a", 1, "A1"), cmd("a", 2, "A2"), cmd("a", 3, "A3"), cmd("b", 1, "B1")}}))
 
 	// Only the oldest unsent command of each instance is handed out.
-	c1, err := s.ClaimCommands(ctx, name, t0, time.Minute, 10)
+	c1, err := s.ReserveCommands(ctx, name, t0, time.Minute, 10)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"a1", "b1"}, ids(c1))
 	for _, c := range c1 {
@@ -221,19 +221,19 @@ func commandClaimsInOrder(t *testing.T, s saga.Store) {
 		assert.Equal(t, saga.CommandID(name, c.Instance, c.Seq), c.ID)
 		assert.JSONEq(t, fmt.Sprintf(`{"n":%d}`, c.Seq), string(c.Data))
 	}
-	// Claimed rows are leased; a1 blocks a2.
-	c2, err := s.ClaimCommands(ctx, name, t0.Add(time.Second), time.Minute, 10)
+	// Reserved rows stay reserved; a1 blocks a2.
+	c2, err := s.ReserveCommands(ctx, name, t0.Add(time.Second), time.Minute, 10)
 	require.NoError(t, err)
 	assert.Empty(t, c2)
 
 	require.NoError(t, s.MarkSent(ctx, name, []uuid.UUID{c1[0].ID, c1[1].ID}, t0.Add(time.Second)))
-	c3, err := s.ClaimCommands(ctx, name, t0.Add(time.Second), time.Minute, 10)
+	c3, err := s.ReserveCommands(ctx, name, t0.Add(time.Second), time.Minute, 10)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"a2"}, ids(c3))
 
-	// An expired lease (its claimer died) hands the row out again, with the
+	// An expired reservation (its holder died) hands the row out again, with the
 	// same ID.
-	c4, err := s.ClaimCommands(ctx, name, t0.Add(2*time.Minute), time.Minute, 10)
+	c4, err := s.ReserveCommands(ctx, name, t0.Add(2*time.Minute), time.Minute, 10)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"a2"}, ids(c4))
 	assert.Equal(t, c3[0].ID, c4[0].ID)
@@ -253,7 +253,7 @@ func commandRetries(t *testing.T, s saga.Store) {
 	ctx := t.Context()
 	create(t, s, "a")
 	require.NoError(t, s.Commit(ctx, saga.Commit{Saga: name, Commands: []saga.Command{cmd("a", 1, "A1")}}))
-	c, err := s.ClaimCommands(ctx, name, t0, time.Minute, 10)
+	c, err := s.ReserveCommands(ctx, name, t0, time.Minute, 10)
 	require.NoError(t, err)
 	require.Len(t, c, 1)
 	require.NoError(t, s.MarkFailed(ctx, name, c[0].ID, "bus down", t0.Add(10*time.Second)))
@@ -265,10 +265,10 @@ func commandRetries(t *testing.T, s saga.Store) {
 	assert.Equal(t, 1, failing[0].Attempts)
 
 	// Not before its retry time (the lease was released, the back-off holds).
-	c, err = s.ClaimCommands(ctx, name, t0.Add(5*time.Second), time.Minute, 10)
+	c, err = s.ReserveCommands(ctx, name, t0.Add(5*time.Second), time.Minute, 10)
 	require.NoError(t, err)
 	assert.Empty(t, c)
-	c, err = s.ClaimCommands(ctx, name, t0.Add(10*time.Second), time.Minute, 10)
+	c, err = s.ReserveCommands(ctx, name, t0.Add(10*time.Second), time.Minute, 10)
 	require.NoError(t, err)
 	require.Len(t, c, 1)
 	assert.Equal(t, 2, c[0].Attempts)
@@ -278,7 +278,7 @@ func commandRetries(t *testing.T, s saga.Store) {
 	assert.Empty(t, failing)
 }
 
-func concurrentClaims(t *testing.T, s saga.Store) {
+func concurrentReservations(t *testing.T, s saga.Store) {
 	ctx := t.Context()
 	const instances, per = 40, 3
 	var c saga.Commit
@@ -299,8 +299,8 @@ func concurrentClaims(t *testing.T, s saga.Store) {
 	errs := make(chan error, 8)
 	for range 8 {
 		wg.Go(func() {
-			claim := func() ([]saga.Command, error) { return s.ClaimCommands(ctx, name, t0, time.Hour, 7) }
-			err := claimUntilIdle(claim, func(got []saga.Command) error {
+			reserve := func() ([]saga.Command, error) { return s.ReserveCommands(ctx, name, t0, time.Hour, 7) }
+			err := reserveUntilIdle(reserve, func(got []saga.Command) error {
 				var ids []uuid.UUID
 				mu.Lock()
 				for _, g := range got {
@@ -322,7 +322,7 @@ func concurrentClaims(t *testing.T, s saga.Store) {
 	reportWorkers(t, &wg, errs)
 	assert.Len(t, sent, instances*per)
 	for id, n := range sent {
-		assert.Equal(t, 1, n, "command %s claimed %d times", id, n)
+		assert.Equal(t, 1, n, "command %s reserved %d times", id, n)
 	}
 }
 
@@ -393,16 +393,16 @@ func unparked(t *testing.T, s saga.Store) {
 }
 
 // refusedCommands: a commit settles a refused command with the instance's
-// failure, atomically; the command is never claimed again and the next one
+// failure, atomically; the command is never reserved again and the next one
 // of its instance is.
 func refusedCommands(t *testing.T, s saga.Store) {
 	ctx := t.Context()
 	create(t, s, "a", "b")
 	require.NoError(t, s.Commit(ctx, saga.Commit{Saga: name,
 		Commands: []saga.Command{cmd("a", 1, "Credit"), cmd("a", 2, "Notify"), cmd("b", 1, "Credit")}}))
-	claimed, err := s.ClaimCommands(ctx, name, t0, time.Minute, 10)
+	reserved, err := s.ReserveCommands(ctx, name, t0, time.Minute, 10)
 	require.NoError(t, err)
-	require.Equal(t, []string{"a1", "b1"}, ids(claimed))
+	require.Equal(t, []string{"a1", "b1"}, ids(reserved))
 	refusal := saga.RefusedCommand{ID: cmd("a", 1, "").ID, Error: "account frozen", At: t0.Add(time.Second)}
 	failed := inst("a", saga.Compensating, `{}`)
 	failed.Reason, failed.Seq = "Credit refused: account frozen", 3
@@ -410,7 +410,7 @@ func refusedCommands(t *testing.T, s saga.Store) {
 	undo.Compensation, undo.Step = true, "debit"
 
 	// With a stale instance version nothing is written: the command stays
-	// claimed and unsent.
+	// reserved and unsent.
 	err = s.Commit(ctx, saga.Commit{Saga: name, Refused: []saga.RefusedCommand{refusal},
 		Instances: []saga.InstanceWrite{{Instance: failed, Expected: 7}}})
 	require.ErrorIs(t, err, saga.ErrConflict)
@@ -448,8 +448,8 @@ func refusedCommands(t *testing.T, s saga.Store) {
 	require.NoError(t, err)
 	assert.Len(t, h.Entries, 1)
 
-	// The next command of a is handed out; b's is still leased.
-	next, err := s.ClaimCommands(ctx, name, t0.Add(2*time.Second), time.Minute, 10)
+	// The next command of a is handed out; b's is still reserved.
+	next, err := s.ReserveCommands(ctx, name, t0.Add(2*time.Second), time.Minute, 10)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"a2"}, ids(next))
 	assert.False(t, next[0].Refused)
@@ -463,21 +463,21 @@ func deadlines(t *testing.T, s saga.Store) {
 		{Instance: "a", Name: "ship", DueAt: t0.Add(time.Hour)},
 		{Instance: "b", Name: "pay", DueAt: t0.Add(2 * time.Minute)},
 	}}))
-	got, err := s.ClaimDeadlines(ctx, name, t0, time.Minute, 10)
+	got, err := s.ReserveDeadlines(ctx, name, t0, time.Minute, 10)
 	require.NoError(t, err)
 	assert.Empty(t, got, "nothing is due yet")
 
-	got, err = s.ClaimDeadlines(ctx, name, t0.Add(3*time.Minute), time.Minute, 10)
+	got, err = s.ReserveDeadlines(ctx, name, t0.Add(3*time.Minute), time.Minute, 10)
 	require.NoError(t, err)
 	require.Len(t, got, 2)
 	assert.Equal(t, "a", got[0].Instance)
 	assert.Equal(t, "pay", got[0].Name)
 	assert.True(t, got[0].DueAt.Equal(t0.Add(time.Minute)))
-	again, err := s.ClaimDeadlines(ctx, name, t0.Add(3*time.Minute), time.Minute, 10)
+	again, err := s.ReserveDeadlines(ctx, name, t0.Add(3*time.Minute), time.Minute, 10)
 	require.NoError(t, err)
-	assert.Empty(t, again, "claimed deadlines are leased")
+	assert.Empty(t, again, "reserved deadlines stay reserved")
 
-	// b's deadline is rescheduled meanwhile: firing the claimed one fails.
+	// b's deadline is rescheduled meanwhile: firing the reserved one fails.
 	require.NoError(t, s.Commit(ctx, saga.Commit{Saga: name, Schedule: []saga.Deadline{{Instance: "b", Name: "pay", DueAt: t0.Add(time.Hour)}}}))
 	err = s.Commit(ctx, saga.Commit{Saga: name, Fired: []saga.Deadline{got[1]}})
 	require.ErrorIs(t, err, saga.ErrConflict)
@@ -488,10 +488,10 @@ func deadlines(t *testing.T, s saga.Store) {
 	require.Len(t, h.Deadlines, 1)
 	assert.Equal(t, "ship", h.Deadlines[0].Name)
 
-	// An expired lease hands a deadline out again; cancelling all of an
+	// An expired reservation hands a deadline out again; cancelling all of an
 	// instance's deadlines removes them.
 	require.NoError(t, s.Commit(ctx, saga.Commit{Saga: name, Cancel: []saga.Deadline{{Instance: "a"}}}))
-	got, err = s.ClaimDeadlines(ctx, name, t0.Add(2*time.Hour), time.Minute, 10)
+	got, err = s.ReserveDeadlines(ctx, name, t0.Add(2*time.Hour), time.Minute, 10)
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	assert.Equal(t, "b", got[0].Instance)
@@ -500,11 +500,11 @@ func deadlines(t *testing.T, s saga.Store) {
 	assert.Empty(t, h.Deadlines)
 }
 
-// concurrentDeadlineClaims has two handles on one storage (two processes)
-// claim many due deadlines at once, several goroutines each: every deadline
-// is handed out exactly once while the leases hold, and none is lost: the
-// ones fired are gone, the others come back once their leases expire.
-func concurrentDeadlineClaims(t *testing.T, s saga.Store, open func(*testing.T) saga.Store) {
+// concurrentDeadlineReservations has two handles on one storage (two processes)
+// reserve many due deadlines at once, several goroutines each: every deadline
+// is handed out exactly once while the reservations hold, and none is lost: the
+// ones fired are gone, the others come back once their reservations expire.
+func concurrentDeadlineReservations(t *testing.T, s saga.Store, open func(*testing.T) saga.Store) {
 	ctx := t.Context()
 	other := open(t)
 	const instances, names = 60, 4
@@ -523,29 +523,29 @@ func concurrentDeadlineClaims(t *testing.T, s saga.Store, open func(*testing.T) 
 	key := func(d saga.Deadline) string { return d.Instance + "/" + d.Name }
 
 	now := t0.Add(time.Minute) // every deadline is due
-	const lease = time.Hour
+	const reserveFor = time.Hour
 	var mu sync.Mutex
-	claimed := map[string]int{}
+	reserved := map[string]int{}
 	fired := map[string]bool{}
 	errs := make(chan error, 16)
 	var wg sync.WaitGroup
 	for h, handle := range []saga.Store{s, other} {
 		for w := range 4 {
 			wg.Go(func() {
-				claim := func() ([]saga.Deadline, error) {
-					got, err := handle.ClaimDeadlines(ctx, name, now, lease, 5)
+				reserve := func() ([]saga.Deadline, error) {
+					got, err := handle.ReserveDeadlines(ctx, name, now, reserveFor, 5)
 					if err != nil {
-						return nil, fmt.Errorf("handle %d, worker %d: claim: %w", h, w, err)
+						return nil, fmt.Errorf("handle %d, worker %d: reserve: %w", h, w, err)
 					}
 					return got, nil
 				}
-				err := claimUntilIdle(claim, func(got []saga.Deadline) error {
+				err := reserveUntilIdle(reserve, func(got []saga.Deadline) error {
 					var fire []saga.Deadline
 					mu.Lock()
 					for _, d := range got {
-						claimed[key(d)]++
+						reserved[key(d)]++
 						// Fire every other one, through the handle that
-						// claimed it, while the others keep claiming.
+						// reserved it, while the others keep reserving.
 						if d.Name == "d0" || d.Name == "d2" {
 							fire = append(fire, d)
 							fired[key(d)] = true
@@ -567,23 +567,23 @@ func concurrentDeadlineClaims(t *testing.T, s saga.Store, open func(*testing.T) 
 		}
 	}
 	reportWorkers(t, &wg, errs)
-	assert.Len(t, claimed, total, "every deadline claimed")
-	for k, n := range claimed {
-		assert.Equal(t, 1, n, "deadline %s claimed %d times", k, n)
+	assert.Len(t, reserved, total, "every deadline reserved")
+	for k, n := range reserved {
+		assert.Equal(t, 1, n, "deadline %s reserved %d times", k, n)
 	}
 	require.Len(t, fired, total/2)
 
-	// While the leases hold, neither handle gets any of them again.
+	// While the reservations hold, neither handle gets any of them again.
 	for _, handle := range []saga.Store{s, other} {
-		got, err := handle.ClaimDeadlines(ctx, name, now.Add(lease-time.Second), lease, total)
+		got, err := handle.ReserveDeadlines(ctx, name, now.Add(reserveFor-time.Second), reserveFor, total)
 		require.NoError(t, err)
-		assert.Empty(t, got, "leased deadlines are not handed out again")
+		assert.Empty(t, got, "reserved deadlines are not handed out again")
 	}
 	// Once they expire, exactly the deadlines not fired come back, each once.
-	later := now.Add(2 * lease)
+	later := now.Add(2 * reserveFor)
 	again := map[string]int{}
 	for _, handle := range []saga.Store{other, s} {
-		got, err := handle.ClaimDeadlines(ctx, name, later, lease, total)
+		got, err := handle.ReserveDeadlines(ctx, name, later, reserveFor, total)
 		require.NoError(t, err)
 		for _, d := range got {
 			again[key(d)]++
@@ -591,17 +591,17 @@ func concurrentDeadlineClaims(t *testing.T, s saga.Store, open func(*testing.T) 
 	}
 	assert.Len(t, again, total/2, "the deadlines not fired are still stored")
 	for k, n := range again {
-		assert.Equal(t, 1, n, "deadline %s claimed %d times after expiry", k, n)
+		assert.Equal(t, 1, n, "deadline %s reserved %d times after expiry", k, n)
 		assert.False(t, fired[k], "fired deadline %s is gone", k)
 	}
 }
 
-// claimUntilIdle calls claim until it has come back empty three times in a
+// reserveUntilIdle calls reserve until it has come back empty three times in a
 // row (5 ms apart), passing every non-empty batch to handle; the first
 // error of either ends it.
-func claimUntilIdle[T any](claim func() ([]T, error), handle func([]T) error) error {
+func reserveUntilIdle[T any](reserve func() ([]T, error), handle func([]T) error) error {
 	for idle := 0; idle < 3; {
-		got, err := claim()
+		got, err := reserve()
 		if err != nil {
 			return err
 		}

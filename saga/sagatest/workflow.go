@@ -40,7 +40,7 @@ type WorkflowEnv struct {
 
 // workflowConfig is an engine configuration with short polls for tests.
 func workflowConfig(clock saga.Clock) saga.Config {
-	return saga.Config{Clock: clock, PollInterval: 20 * time.Millisecond, ClaimLease: 2 * time.Second,
+	return saga.Config{Clock: clock, PollInterval: 20 * time.Millisecond, ReserveFor: 2 * time.Second,
 		RetryMin: 10 * time.Millisecond, RetryMax: 200 * time.Millisecond, HandlerBackoff: time.Millisecond}
 }
 
@@ -318,7 +318,7 @@ func deadlineAfterFinish(t *testing.T, env WorkflowEnv) {
 	assert.Zero(t, n)
 
 	// A deadline still stored for the finished saga (as when the scheduler
-	// claimed it just before the saga completed) is removed and recorded as
+	// reserved it just before the saga completed) is removed and recorded as
 	// ignored; nothing is sent.
 	before, err := e.History(t.Context(), "done")
 	require.NoError(t, err)
@@ -527,7 +527,7 @@ func refusedCommand(t *testing.T, env WorkflowEnv) {
 	for attempts := 1; attempts <= 2; attempts++ {
 		waitFor(t, fmt.Sprintf("CreateShipment failing %d time(s)", attempts), func() error {
 			f, err := e.FailingCommands(t.Context())
-			// Attempts counts claims; the failure is recorded once the next
+			// Attempts counts reservations; the failure is recorded once the next
 			// try is set (in the future: the clock stands still).
 			if err != nil || len(f) != 1 || f[0].Type != "CreateShipment" || f[0].Attempts != attempts || f[0].NextAttempt.Before(r.clock.Now()) {
 				return fmt.Errorf("failing %v, %v", f, err)
@@ -775,7 +775,7 @@ func killOne(t *testing.T, env WorkflowEnv) {
 			atKill, g.held.Load())
 	}
 	close(g.release)
-	// A's claims die with it; they expire by the clock, and B takes them.
+	// A's reservations die with it; they expire by the clock, and B takes them.
 	r.clock.Advance(3 * time.Second)
 	waitFinished(t, b, n, "every instance finished by B")
 	waitFor(t, "B owning the subscription", func() error {
@@ -883,7 +883,7 @@ func stopRestart(t *testing.T, env WorkflowEnv) {
 		if done {
 			break
 		}
-		// The stopped engine's claims expire; the next one takes them.
+		// The stopped engine's reservations expire; the next one takes them.
 		r.clock.Advance(3 * time.Second)
 	}
 	t.Logf("stopped the engine %d times with commands in flight; %d sends", stops, sends.Load())

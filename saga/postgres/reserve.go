@@ -11,13 +11,13 @@ import (
 	"github.com/chronicle-go/chronicle/saga"
 )
 
-// ClaimCommands implements [saga.Outbox]: one statement, FOR UPDATE SKIP
+// ReserveCommands implements [saga.Outbox]: one statement, FOR UPDATE SKIP
 // LOCKED.
-func (s *Store) ClaimCommands(ctx context.Context, name string, now time.Time, lease time.Duration, limit int) ([]saga.Command, error) {
-	rows, err := s.pool.Query(ctx, s.sql.claimCommands, name, now, now.Add(lease), limit)
+func (s *Store) ReserveCommands(ctx context.Context, name string, now time.Time, reserveFor time.Duration, limit int) ([]saga.Command, error) {
+	rows, err := s.pool.Query(ctx, s.sql.reserveCommands, name, now, now.Add(reserveFor), limit)
 	out, err := rowsOf(rows, err, scanCommand(name))
 	if err != nil {
-		return nil, fmt.Errorf("saga/postgres: claim commands: %w", err)
+		return nil, fmt.Errorf("saga/postgres: reserve commands: %w", err)
 	}
 	return out, nil
 }
@@ -45,10 +45,10 @@ func (s *Store) MarkFailed(ctx context.Context, name string, id uuid.UUID, sendE
 	return nil
 }
 
-// ClaimDeadlines implements [saga.Outbox]: one statement, FOR UPDATE SKIP
+// ReserveDeadlines implements [saga.Outbox]: one statement, FOR UPDATE SKIP
 // LOCKED.
-func (s *Store) ClaimDeadlines(ctx context.Context, name string, now time.Time, lease time.Duration, limit int) ([]saga.Deadline, error) {
-	rows, err := s.pool.Query(ctx, s.sql.claimDeadlines, name, now, now.Add(lease), limit)
+func (s *Store) ReserveDeadlines(ctx context.Context, name string, now time.Time, reserveFor time.Duration, limit int) ([]saga.Deadline, error) {
+	rows, err := s.pool.Query(ctx, s.sql.reserveDeadlines, name, now, now.Add(reserveFor), limit)
 	out, err := rowsOf(rows, err, func(r pgx.Rows) (saga.Deadline, error) {
 		d := saga.Deadline{Saga: name}
 		err := r.Scan(&d.Instance, &d.Name, &d.DueAt, &d.TraceParent, &d.TraceState)
@@ -56,7 +56,7 @@ func (s *Store) ClaimDeadlines(ctx context.Context, name string, now time.Time, 
 		return d, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("saga/postgres: claim deadlines: %w", err)
+		return nil, fmt.Errorf("saga/postgres: reserve deadlines: %w", err)
 	}
 	return out, nil
 }
