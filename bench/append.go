@@ -16,6 +16,7 @@ func (e *env) appendVariants() map[string]appender {
 	return map[string]appender{
 		chronicleVariant: storeAppender(e.events),
 		baselineVariant:  e.baselineAppender(),
+		rawpgxVariant:    e.rawpgxAppender(),
 		memoryVariant:    storeAppender(memory.New(memory.Config{})),
 	}
 }
@@ -27,7 +28,7 @@ func (e *env) appendCase(id, title string, writers, appends, batch int) *benchCa
 	if batch > 1 {
 		c.unit = "events"
 	}
-	for _, name := range []string{chronicleVariant, baselineVariant, memoryVariant} {
+	for _, name := range []string{chronicleVariant, baselineVariant, rawpgxVariant, memoryVariant} {
 		app := e.appendVariants()[name]
 		c.variants = append(c.variants, variant{name: name, round: func(ctx context.Context, round int) (sample, error) {
 			// The events are built before the clock starts: the same bytes

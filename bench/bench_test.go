@@ -13,8 +13,8 @@ import (
 )
 
 // TestQuickRun runs the harness in quick mode on a fresh schema: W4 (the
-// racing writers and their contiguity check) and W5 (loads, every state
-// checked). It proves the harness runs end to end and its checks pass on
+// racing writers and their contiguity check), W5 (loads, every state
+// checked) and W9 (imports). It proves the harness runs end to end and its checks pass on
 // every backend; it asserts no timings.
 func TestQuickRun(t *testing.T) {
 	schema := pgtest.Schema(t)
@@ -23,13 +23,13 @@ func TestQuickRun(t *testing.T) {
 	cfg.Schema = schema
 	cfg.Quick = true
 	cfg.Runs = 1
-	cfg.Workloads = []string{"W4", "W5"}
+	cfg.Workloads = []string{"W4", "W5", "W9"}
 	var out bytes.Buffer
 	if err := run(context.Background(), cfg, &out); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	for _, want := range []string{"| W4 8 writers racing on one stream | appends/s |", "| W4 8 writers racing on one stream | conflicts/s |",
-		"| W5a load", "| W5b load"} {
+		"| W5a load", "| W5b load", "| W9 bulk import"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
@@ -94,8 +94,8 @@ func TestFlags(t *testing.T) {
 	if cfg, err := parseFlags(nil); err != nil || cfg.Out != "docs/benchmarks.md" || cfg.Runs != 5 {
 		t.Errorf("full: %+v, %v", cfg, err)
 	}
-	if _, err := parseFlags([]string{"-schema", "x; DROP", "-runs", "-1", "-workloads", "W9"}); err == nil ||
-		!strings.Contains(err.Error(), "schema") || !strings.Contains(err.Error(), "runs") || !strings.Contains(err.Error(), "W9") {
+	if _, err := parseFlags([]string{"-schema", "x; DROP", "-runs", "-1", "-workloads", "W10"}); err == nil ||
+		!strings.Contains(err.Error(), "schema") || !strings.Contains(err.Error(), "runs") || !strings.Contains(err.Error(), "W10") {
 		t.Errorf("bad flags: %v", err)
 	}
 	if got := commandLine([]string{"-postgres", "postgres://u:secret@h/db", "-quick"}); strings.Contains(got, "secret") {

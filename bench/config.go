@@ -25,7 +25,7 @@ type Config struct {
 	// Quick sizes every workload to finish in seconds: a smoke test, not a
 	// measurement.
 	Quick bool
-	// Workloads lists the workloads to run (W1 … W8); empty means all.
+	// Workloads lists the workloads to run (W1 … W9); empty means all.
 	Workloads []string
 	// Runs is the number of rounds; each round runs chronicle and the
 	// baseline back to back, alternating which goes first.
@@ -55,7 +55,7 @@ func defaultConfig() Config {
 	}
 }
 
-var allWorkloads = []string{"W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"}
+var allWorkloads = []string{"W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9"}
 
 // parseFlags reads the command line into a Config.
 func parseFlags(args []string) (Config, error) {
@@ -137,16 +137,17 @@ type sizes struct {
 	readEvents    int // W6: events read per round
 	rebuildEvents int // W7: events in the log
 	sagas         int // W8: sagas per round
+	importEvents  int // W9: events per batch
 	timeout       time.Duration
 }
 
 func (c Config) sizes() sizes {
 	if c.Quick {
 		return sizes{appends: 20, writerAppends: 4, racing: 4, batches: 5, loads: 1, aggregate: 1_000,
-			readEvents: 1_000, rebuildEvents: orDefault(c.Events, 2_000), sagas: 8, timeout: 5 * time.Minute}
+			readEvents: 1_000, rebuildEvents: orDefault(c.Events, 2_000), sagas: 8, importEvents: 1_000, timeout: 5 * time.Minute}
 	}
 	return sizes{appends: 1_000, writerAppends: 150, racing: 50, batches: 200, loads: 5, aggregate: 10_000,
-		readEvents: 100_000, rebuildEvents: orDefault(c.Events, 1_000_000), sagas: 300, timeout: 2 * time.Hour}
+		readEvents: 100_000, rebuildEvents: orDefault(c.Events, 1_000_000), sagas: 300, importEvents: 100_000, timeout: 2 * time.Hour}
 }
 
 func orDefault(v, def int) int {

@@ -24,16 +24,18 @@ func (e *env) conflictCase(writers, appends int) *benchCase {
 	apps := map[string]appender{
 		chronicleVariant: storeAppender(e.events),
 		baselineVariant:  e.baselineAppender(),
+		rawpgxVariant:    e.rawpgxAppender(),
 		memoryVariant:    storeAppender(mem),
 	}
 	readers := map[string]streamReader{
 		chronicleVariant: storeReader(e.events),
 		baselineVariant:  e.baselineReader(),
+		rawpgxVariant:    e.rawpgxReader(),
 		memoryVariant:    storeReader(mem),
 	}
 	var mu sync.Mutex
 	rounds := map[string][]string{} // variant → streams written
-	for _, name := range []string{chronicleVariant, baselineVariant, memoryVariant} {
+	for _, name := range []string{chronicleVariant, baselineVariant, rawpgxVariant, memoryVariant} {
 		app := apps[name]
 		c.variants = append(c.variants, variant{name: name, round: func(ctx context.Context, round int) (sample, error) {
 			stream := fmt.Sprintf("W4-%s-r%d", name, round)
@@ -72,24 +74,27 @@ func (e *env) conflictCase(writers, appends int) *benchCase {
 		}})
 	}
 	c.check = func(ctx context.Context) error {
-		baselineInversions := 0
-		for _, name := range []string{chronicleVariant, baselineVariant, memoryVariant} {
+		baselineInversions, rawInversions := 0, 0
+		for _, name := range []string{chronicleVariant, baselineVariant, rawpgxVariant, memoryVariant} {
 			for _, stream := range rounds[name] {
 				rep, err := checkStream(ctx, readers[name], stream, writers*appends)
 				if err != nil {
 					return fmt.Errorf("%s: %w", name, err)
 				}
-				if name == baselineVariant {
+				switch {
+				case name == baselineVariant:
 					baselineInversions += rep.inversions
-				} else if rep.inversions > 0 {
+				case name == rawpgxVariant:
+					rawInversions += rep.inversions
+				case rep.inversions > 0:
 					return fmt.Errorf("%s: stream %s: %d events sort before their predecessor in the global log", name, stream, rep.inversions)
 				}
 			}
 		}
 		c.note = fmt.Sprintf("W4 check passed: every stream holds exactly one event per successful append, versions contiguous, "+
 			"no event ID twice; chronicle's and the memory store's streams follow the global log's order. "+
-			"The baseline (no per-stream order guard) had %d events whose global position sorts before their predecessor's in the stream.",
-			baselineInversions)
+			"The baseline (no per-stream order guard) had %d events whose global position sorts before their predecessor's in the stream, raw pgx %d.",
+			baselineInversions, rawInversions)
 		return nil
 	}
 	return c

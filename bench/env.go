@@ -35,6 +35,7 @@ type env struct {
 	events    *espg.Store
 	snapshots *aggpg.SnapshotStore
 	base      baselineSQL
+	raw       rawpgxSQL
 }
 
 // newSchemaName returns bench_<12 hex digits>.
@@ -93,6 +94,10 @@ func openEnv(ctx context.Context, cfg Config, log *slog.Logger) (_ *env, err err
 		return nil, err
 	}
 	e.base = newBaselineSQL(schema)
+	e.raw = newRawpgxSQL(schema)
+	if _, err := pool.Exec(ctx, e.raw.table); err != nil {
+		return nil, fmt.Errorf("bench: create rawpgx_events: %w", err)
+	}
 	return e, nil
 }
 

@@ -77,7 +77,7 @@ func (e *env) loadCases(ctx context.Context, size int) ([]*benchCase, error) {
 	mem := memory.New(memory.Config{})
 	memSnaps := &aggregate.MemorySnapshots{}
 	for _, stream := range []string{plainStream, snapStream} {
-		for _, app := range []appender{storeAppender(e.events), e.baselineAppender(), storeAppender(mem)} {
+		for _, app := range []appender{storeAppender(e.events), e.baselineAppender(), e.rawpgxAppender(), storeAppender(mem)} {
 			var v uint64
 			for chunk := range slices.Chunk(events[stream], 1000) {
 				next, ok, err := app(ctx, stream, v, chunk)
@@ -145,6 +145,10 @@ func (e *env) loadCases(ctx context.Context, size int) ([]*benchCase, error) {
 			{name: chronicleVariant, round: timed(repoLoad(ctx, pgRepo, id))},
 			{name: baselineVariant, round: timed(func() (*ledger, uint64, error) { return e.baselineLoad(ctx, "ledger-"+id, withSnap) })},
 			{name: memoryVariant, round: timed(repoLoad(ctx, memRepo, id))},
+		}
+		if !withSnap { // the raw shape keeps no snapshots
+			c.variants = append(c.variants, variant{name: rawpgxVariant,
+				round: timed(func() (*ledger, uint64, error) { return e.rawpgxLoad(ctx, "ledger-"+id) })})
 		}
 		cases = append(cases, c)
 	}

@@ -12,14 +12,16 @@
 // streams; W3 10-event appends; W4 eight writers racing on one stream
 // (appends/s, conflicts/s and a contiguity check); W5 loading a 10,000-event
 // aggregate without and with a snapshot; W6 reading the global log; W7
-// rebuilding a three-table read model; W8 sagas end to end.
+// rebuilding a three-table read model; W8 sagas end to end; W9 a bulk import.
 //
-// Each workload runs on three variants: chronicle on PostgreSQL, a raw-pgx
+// Each workload runs on four variants: chronicle on PostgreSQL, a raw-pgx
 // baseline doing the same SQL work on tables of the same shape (the cost
-// floor of that work on this PostgreSQL), and chronicle's memory store. The
-// chronicle and baseline rounds are interleaved, alternating which goes
-// first; the report gives medians, min–max and chronicle's cost over the
-// baseline's.
+// floor of that work on this PostgreSQL), "raw pgx": what a team writes by
+// hand without a framework, on its own simpler table (the shape issue 21's
+// targets are stated against; see rawpgx.go), and chronicle's memory store.
+// The chronicle, baseline and raw pgx rounds are interleaved, rotating which
+// goes first; the report gives medians, min–max and chronicle's cost over
+// the baseline's and over raw pgx's.
 //
 // # Schema
 //

@@ -11,6 +11,7 @@ import (
 const (
 	chronicleVariant = "chronicle"
 	baselineVariant  = "baseline"
+	rawpgxVariant    = "rawpgx"
 	memoryVariant    = "memory"
 )
 
@@ -61,8 +62,8 @@ type result struct {
 	samples map[string][]sample
 }
 
-// measure runs every round of c: chronicle and the baseline back to back,
-// alternating which goes first, then the memory store. With warmup, an
+// measure runs every round of c: chronicle, the baseline and raw pgx back
+// to back, rotating which goes first, then the memory store. With warmup, an
 // untimed round of each variant goes first, so that first-use costs
 // (connections, prepared statements, plans, caches) are not measured. It
 // stops at the first error.
@@ -84,10 +85,8 @@ func measure(ctx context.Context, c *benchCase, runs int, warmup bool, progress 
 		}
 	}
 	for r := range runs {
-		order := []string{baselineVariant, chronicleVariant, memoryVariant}
-		if r%2 == 1 {
-			order[0], order[1] = order[1], order[0]
-		}
+		paired := []string{baselineVariant, chronicleVariant, rawpgxVariant}
+		order := slices.Concat(paired[r%3:], paired[:r%3], []string{memoryVariant})
 		for _, name := range order {
 			v, ok := byName[name]
 			if !ok {
@@ -164,8 +163,11 @@ func summarize(samples []sample, metric func(sample) float64) stat {
 
 // costRatio is chronicle's median time per unit divided by the baseline's:
 // 1.0 means chronicle costs what the raw SQL costs, 2.0 twice as much.
-func (r result) costRatio() (float64, bool) {
-	c, b := r.samples[chronicleVariant], r.samples[baselineVariant]
+func (r result) costRatio() (float64, bool) { return r.costRatioTo(baselineVariant) }
+
+// costRatioTo is costRatio against another variant.
+func (r result) costRatioTo(variant string) (float64, bool) {
+	c, b := r.samples[chronicleVariant], r.samples[variant]
 	if len(c) == 0 || len(b) == 0 {
 		return 0, false
 	}

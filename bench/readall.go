@@ -20,7 +20,7 @@ func (e *env) readAllCase(ctx context.Context, n int) (*benchCase, error) {
 	for i := range (n + 999) / 1000 {
 		stream := fmt.Sprintf("W6-%d", i)
 		evs := orderEvents(stream, 1, min(1000, n-i*1000))
-		for _, app := range []appender{storeAppender(e.events), e.baselineAppender(), storeAppender(mem)} {
+		for _, app := range []appender{storeAppender(e.events), e.baselineAppender(), e.rawpgxAppender(), storeAppender(mem)} {
 			if _, ok, err := app(ctx, stream, 0, slices.Clone(evs)); err != nil || !ok {
 				return nil, fmt.Errorf("W6 setup: append to %s: ok=%v: %v", stream, ok, err)
 			}
@@ -68,6 +68,18 @@ func (e *env) readAllCase(ctx context.Context, n int) (*benchCase, error) {
 				prev = ev.Position
 				return nil
 			})
+			elapsed := time.Since(start)
+			if err != nil {
+				return sample{}, err
+			}
+			if count != n {
+				return sample{}, fmt.Errorf("read %d events, want %d", count, n)
+			}
+			return sample{n: count, elapsed: elapsed}, nil
+		}},
+		{name: rawpgxVariant, round: func(ctx context.Context, round int) (sample, error) {
+			start := time.Now()
+			count, err := e.rawpgxReadAll(ctx, n)
 			elapsed := time.Since(start)
 			if err != nil {
 				return sample{}, err

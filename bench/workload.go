@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// workload is one of W1 … W8: build prepares its data (untimed) and returns
+// workload is one of W1 … W9: build prepares its data (untimed) and returns
 // the cases to measure.
 type workload struct {
 	id    string
@@ -59,6 +59,10 @@ func workloads() []workload {
 			build: func(ctx context.Context, e *env) ([]*benchCase, error) {
 				c, err := e.sagaCase(ctx, e.sizes.sagas)
 				return one(c), err
+			}},
+		{id: "W9", title: func(s sizes) string { return fmt.Sprintf("bulk import, %d events in one batch", s.importEvents) },
+			build: func(ctx context.Context, e *env) ([]*benchCase, error) {
+				return one(e.importCase(e.sizes.importEvents)), nil
 			}},
 	}
 }
