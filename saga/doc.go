@@ -65,8 +65,8 @@
 //
 // A [Store] is three interfaces over one storage: a [StateStore] (load,
 // the atomic commit of a step, checkpoint and lease), an [Outbox]
-// (commands and deadlines claimed under leases) and an [Inspector]
-// (read-only queries). The engine uses all three; a tool that only reads,
+// (commands to send and deadlines to fire, handed out under reservations
+// that expire) and an [Inspector] (read-only queries). The engine uses all three; a tool that only reads,
 // such as the command-line tool, asks for an [Inspector].
 // [github.com/chronicle-go/chronicle/saga/postgres] keeps sagas in
 // PostgreSQL; [github.com/chronicle-go/chronicle/saga/memory] is the
