@@ -13,9 +13,6 @@ import (
 // given.
 const EnvPostgresURL = "CHRONICLE_POSTGRES_URL"
 
-// DefaultSchema is the schema used when --schema is not given.
-const DefaultSchema = "chronicle"
-
 // globals are the flags every command accepts, before or after its name.
 type globals struct {
 	postgres string

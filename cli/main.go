@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+
+	"github.com/chronicle-go/chronicle/pgmigrate"
 )
 
 // command is one sub-command of the CLI.
@@ -65,7 +67,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	out := bufio.NewWriterSize(stdout, 64<<10)
-	a := &app{opts: opts, g: globals{schema: DefaultSchema, prog: opts.Name}, stdin: stdin, stdout: out, stderr: stderr}
+	a := &app{opts: opts, g: globals{schema: pgmigrate.DefaultSchema, prog: opts.Name}, stdin: stdin, stdout: out, stderr: stderr}
 	err := a.run(ctx, args)
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		err = a.explain(ctx, err) // may look at the database: before it closes
@@ -131,7 +133,7 @@ func (a *app) usage(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\nFlags (before or after the command):\n")
 	fmt.Fprintf(w, "  --postgres URL  connection URL; default $%s\n", EnvPostgresURL)
-	fmt.Fprintf(w, "  --schema NAME   schema of chronicle's tables; default %q\n", DefaultSchema)
+	fmt.Fprintf(w, "  --schema NAME   schema of chronicle's tables; default %q\n", pgmigrate.DefaultSchema)
 	fmt.Fprintf(w, "  --json          JSON output for scripts\n")
 	if a.opts.Telemetry != nil {
 		fmt.Fprintf(w, "  --metrics-addr ADDR  serve the metrics for Prometheus at http://ADDR/metrics; OTEL_* variables send traces and metrics over OTLP\n")

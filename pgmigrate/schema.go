@@ -7,6 +7,10 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// DefaultSchema is the schema chronicle's PostgreSQL packages and the
+// command-line tool use when none is given: the one definition of it.
+const DefaultSchema = "chronicle"
+
 // ErrInvalidSchema reports a schema name that is not a plain SQL identifier.
 var ErrInvalidSchema = errors.New("pgmigrate: invalid schema name")
 

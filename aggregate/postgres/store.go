@@ -81,7 +81,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*SnapshotStore, error) {
 	if cfg.Schema == "" && cfg.EventStore != nil {
 		cfg.Schema = cfg.EventStore.Schema()
 	}
-	cfg.Schema = cmp.Or(cfg.Schema, espg.DefaultSchema)
+	cfg.Schema = cmp.Or(cfg.Schema, pgmigrate.DefaultSchema)
 	cfg.Attempts = cmp.Or(cfg.Attempts, DefaultAttempts)
 	table := pgmigrate.Table(cfg.Schema, "snapshots")
 	return &SnapshotStore{

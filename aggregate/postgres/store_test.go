@@ -15,6 +15,7 @@ import (
 	"github.com/chronicle-go/chronicle/command/commandtest"
 	"github.com/chronicle-go/chronicle/eventstore"
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
+	"github.com/chronicle-go/chronicle/pgmigrate"
 	"github.com/chronicle-go/chronicle/pgtest"
 )
 
@@ -69,7 +70,7 @@ func TestConfig(t *testing.T) {
 	}
 	pool, _ := pgtest.Pool(t)
 	s, err := aggpg.New(pool, aggpg.Config{})
-	if err != nil || s.Schema() != espg.DefaultSchema || s.EventStore() != nil {
+	if err != nil || s.Schema() != pgmigrate.DefaultSchema || s.EventStore() != nil {
 		t.Fatalf("zero config: schema %q, event store %v, %v", s.Schema(), s.EventStore(), err)
 	}
 }

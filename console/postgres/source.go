@@ -38,7 +38,7 @@ const DefaultScanLimit = 50_000
 
 // Config configures a [Source]. The zero value works.
 type Config struct {
-	// Schema holds chronicle's tables; default "chronicle".
+	// Schema holds chronicle's tables; default [pgmigrate.DefaultSchema].
 	Schema string
 	// Projections, if set, is the application's projection runner: skip,
 	// retry and rebuild go through it (so its projections react at once,
@@ -109,7 +109,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Source, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg.Schema = cmp.Or(cfg.Schema, espg.DefaultSchema)
+	cfg.Schema = cmp.Or(cfg.Schema, pgmigrate.DefaultSchema)
 	cfg.ScanLimit = cmp.Or(cfg.ScanLimit, DefaultScanLimit)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

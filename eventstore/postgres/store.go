@@ -22,9 +22,6 @@ import (
 	"github.com/chronicle-go/chronicle/pgmigrate"
 )
 
-// DefaultSchema is the schema [Config.Schema] defaults to.
-const DefaultSchema = "chronicle"
-
 // Defaults for [Config].
 const (
 	DefaultPollInterval   = 250 * time.Millisecond
@@ -52,13 +49,14 @@ var Migrations = pgmigrate.MustLoad("eventstore", migrationsFS, "migrations")
 
 // Config configures a [Store]. The zero value works.
 type Config struct {
-	// Schema holds the store's tables; default [DefaultSchema]. It must be a
+	// Schema holds the store's tables; default [pgmigrate.DefaultSchema]. It must be a
 	// plain identifier (see [pgmigrate.ValidateSchema]).
 	Schema string
 	// Limits bounds appends; zero fields take the defaults.
 	Limits eventstore.Limits
 	// Logger receives background problems (a dropped LISTEN connection, a
-	// failed wake-up); default slog.Default().
+	// failed wake-up, a retried subscription read); nil discards them, as
+	// everywhere in chronicle (docs/architecture.md, "Defaults").
 	Logger *slog.Logger
 	// PollInterval is how often a live subscription re-reads the log when no
 	// wake-up arrives: the fallback for lost notifications and for writers
@@ -133,10 +131,10 @@ func (c Config) Validate() error {
 }
 
 func (c Config) withDefaults() Config {
-	c.Schema = cmp.Or(c.Schema, DefaultSchema)
+	c.Schema = cmp.Or(c.Schema, pgmigrate.DefaultSchema)
 	c.Limits = c.Limits.WithDefaults()
 	if c.Logger == nil {
-		c.Logger = slog.Default()
+		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	c.PollInterval = cmp.Or(c.PollInterval, DefaultPollInterval)
 	c.AppendAttempts = cmp.Or(c.AppendAttempts, DefaultAppendAttempts)

@@ -25,12 +25,9 @@ const Component = "inbox"
 // Migrations is the inbox's migration set, for `chronicle migrate`.
 var Migrations = pgmigrate.MustLoad(Component, migrationFiles, "migrations")
 
-// DefaultSchema is the schema used when Config.Schema is empty.
-const DefaultSchema = "chronicle"
-
 // Config configures a [Store]. The zero value works.
 type Config struct {
-	// Schema holds the inbox tables (default [DefaultSchema]).
+	// Schema holds the inbox tables (default [pgmigrate.DefaultSchema]).
 	Schema string
 }
 
@@ -68,7 +65,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	if cfg.Schema == "" {
-		cfg.Schema = DefaultSchema
+		cfg.Schema = pgmigrate.DefaultSchema
 	}
 	return &Store{pool: pool, schema: cfg.Schema,
 		processed: pgmigrate.Table(cfg.Schema, "inbox_processed"),

@@ -27,12 +27,9 @@ const Component = "projections"
 // for pgmigrate-based tooling such as `chronicle migrate`.
 var Migrations = pgmigrate.MustLoad(Component, migrationFiles, "migrations")
 
-// DefaultSchema is the schema used when Config.Schema is empty.
-const DefaultSchema = "chronicle"
-
 // Config configures a [Store]. The zero value works.
 type Config struct {
-	// Schema holds the checkpoint table (default [DefaultSchema]); read
+	// Schema holds the checkpoint table (default [pgmigrate.DefaultSchema]); read
 	// models may live anywhere, handlers name their tables themselves.
 	Schema string
 	// Owner names this process in the checkpoint table (default
@@ -62,7 +59,7 @@ func (c Config) Validate() error {
 
 func (c *Config) setDefaults() {
 	if c.Schema == "" {
-		c.Schema = DefaultSchema
+		c.Schema = pgmigrate.DefaultSchema
 	}
 	if c.Owner == "" {
 		host, _ := os.Hostname()

@@ -30,12 +30,9 @@ const Component = "relays"
 // Migrations is the relays' migration set, for `chronicle migrate`.
 var Migrations = pgmigrate.MustLoad(Component, migrationFiles, "migrations")
 
-// DefaultSchema is the schema used when Config.Schema is empty.
-const DefaultSchema = "chronicle"
-
 // Config configures a [Store]. The zero value works.
 type Config struct {
-	// Schema holds the relay tables (default [DefaultSchema]).
+	// Schema holds the relay tables (default [pgmigrate.DefaultSchema]).
 	Schema string
 	// Owner names this process in the records (default "hostname/pid").
 	Owner string
@@ -80,7 +77,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	if cfg.Schema == "" {
-		cfg.Schema = DefaultSchema
+		cfg.Schema = pgmigrate.DefaultSchema
 	}
 	if cfg.Owner == "" {
 		host, _ := os.Hostname()

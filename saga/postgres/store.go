@@ -24,7 +24,7 @@ var Migrations = pgmigrate.MustLoad("sagas", migrationFiles, "migrations")
 
 // Config configures a [Store]. The zero value works.
 type Config struct {
-	// Schema holds the saga tables; default "chronicle".
+	// Schema holds the saga tables; default [pgmigrate.DefaultSchema].
 	Schema string
 	// LockPollInterval is how often a standby tries to take a saga's
 	// subscription lock; default 500ms.
@@ -53,7 +53,7 @@ func (c Config) Validate() error {
 
 func (c *Config) setDefaults() {
 	if c.Schema == "" {
-		c.Schema = "chronicle"
+		c.Schema = pgmigrate.DefaultSchema
 	}
 	if c.LockPollInterval == 0 {
 		c.LockPollInterval = 500 * time.Millisecond
