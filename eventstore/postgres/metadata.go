@@ -43,9 +43,17 @@ func unmarshalMetadata(b []byte) (eventstore.Metadata, error) {
 }
 
 // interner remembers the last few correlation and causation IDs a page
-// decoded: the events of one command share them, so a repeat costs a
-// comparison instead of an allocation.
+// decoded, and apart from them the last few keys and values of Values
+// (traceparent and tracestate, when tracing is on): the events of one
+// command share them, and every event shares the keys, so a repeat costs a
+// comparison instead of an allocation. (Two rings: the IDs and the values
+// cycling through one would miss every time.)
 type interner struct {
+	ids  ring
+	vals ring
+}
+
+type ring struct {
 	last [4]string
 	next int
 }
@@ -54,14 +62,25 @@ func (in *interner) string(b []byte) string {
 	if in == nil {
 		return string(b)
 	}
-	for _, s := range in.last {
+	return in.ids.string(b)
+}
+
+func (in *interner) value(b []byte) string {
+	if in == nil {
+		return string(b)
+	}
+	return in.vals.string(b)
+}
+
+func (r *ring) string(b []byte) string {
+	for _, s := range r.last {
 		if s == string(b) { // compared in place, not allocated
 			return s
 		}
 	}
 	s := string(b)
-	in.last[in.next] = s
-	in.next = (in.next + 1) % len(in.last)
+	r.last[r.next] = s
+	r.next = (r.next + 1) % len(r.last)
 	return s
 }
 
@@ -133,7 +152,7 @@ func scanMetadata(b []byte, m *eventstore.Metadata, in *interner) bool {
 					}
 					i = skipSpace(b, i+1)
 				}
-				k, j, ok := scanString(b, i)
+				k, j, ok := scanBytes(b, i)
 				if !ok {
 					return false
 				}
@@ -141,11 +160,11 @@ func scanMetadata(b []byte, m *eventstore.Metadata, in *interner) bool {
 				if i >= len(b) || b[i] != ':' {
 					return false
 				}
-				v, j, ok := scanString(b, skipSpace(b, i+1))
+				v, j, ok := scanBytes(b, skipSpace(b, i+1))
 				if !ok {
 					return false
 				}
-				m.Values[k], i = v, j
+				m.Values[in.value(k)], i = in.value(v), j
 			}
 		default:
 			return false
@@ -179,15 +198,9 @@ func jsonInt(b []byte) bool {
 	return true
 }
 
-// scanString reads a JSON string without escapes starting at b[i]; a
-// backslash makes it give up.
-func scanString(b []byte, i int) (string, int, bool) {
-	s, j, ok := scanBytes(b, i)
-	return string(s), j, ok
-}
-
-// scanBytes is scanString returning the bytes inside the quotes, which
-// alias b.
+// scanBytes reads a JSON string without escapes starting at b[i] and
+// returns the bytes inside the quotes, which alias b; a backslash makes it
+// give up.
 func scanBytes(b []byte, i int) ([]byte, int, bool) {
 	if i >= len(b) || b[i] != '"' {
 		return nil, i, false

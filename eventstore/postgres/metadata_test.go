@@ -82,3 +82,38 @@ func checkDecodeMetadata(t *testing.T, in []byte) {
 		t.Errorf("%s: with an interner %+v, %v; without %+v, %v", in, got2, err2, got, err)
 	}
 }
+
+// BenchmarkDecodeMetadata decodes a page's worth of metadata as a read
+// does, with one interner: the IDs of a command shared by its events, and
+// with tracing on, a traceparent per command in Values.
+func BenchmarkDecodeMetadata(b *testing.B) {
+	for _, traced := range []bool{false, true} {
+		name := "untraced"
+		if traced {
+			name = "traced"
+		}
+		b.Run(name, func(b *testing.B) {
+			var page [][]byte
+			for i := range 100 {
+				m := eventstore.Metadata{CorrelationID: "order-42", CausationID: "cmd-" + string(rune('a'+i/4%26))}
+				if traced {
+					m = m.With("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0"+string(rune('0'+i/4%10)))
+				}
+				md, err := encodeMetadata(m)
+				if err != nil {
+					b.Fatal(err)
+				}
+				page = append(page, md)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				var in interner
+				for _, md := range page {
+					if _, err := decodeMetadata(md, &in); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
