@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -62,6 +63,16 @@ type Parked struct {
 	ParkedAt time.Time
 }
 
+// Defaults of [Config]: a zero field takes its default.
+const (
+	DefaultBatchSize     = 100
+	DefaultMaxAttempts   = 5
+	DefaultBackoff       = 100 * time.Millisecond
+	DefaultMaxBackoff    = 10 * time.Second // or Backoff, if that is longer
+	DefaultRetention     = 7 * 24 * time.Hour
+	DefaultPruneInterval = time.Hour
+)
+
 // Config configures an [Inbox]. Name is required; the rest has defaults.
 type Config struct {
 	// Name is the consumer's name: the key of its processed records.
@@ -83,7 +94,7 @@ type Config struct {
 	PruneInterval time.Duration
 	// Hooks observe handling (tracing, metrics); see [Hooks].
 	Hooks Hooks
-	// Logger receives the inbox's logs; none by default.
+	// Logger receives the inbox's logs; nil discards them.
 	Logger *slog.Logger
 	// TracerProvider and MeterProvider receive a consumer span per
 	// message handled (a child of the trace context the message carries)
@@ -124,28 +135,18 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (c *Config) setDefaults() {
-	if c.BatchSize == 0 {
-		c.BatchSize = 100
-	}
-	if c.MaxAttempts == 0 {
-		c.MaxAttempts = 5
-	}
-	if c.Backoff == 0 {
-		c.Backoff = 100 * time.Millisecond
-	}
-	if c.MaxBackoff == 0 {
-		c.MaxBackoff = max(10*time.Second, c.Backoff)
-	}
-	if c.Retention == 0 {
-		c.Retention = 7 * 24 * time.Hour
-	}
-	if c.PruneInterval == 0 {
-		c.PruneInterval = time.Hour
-	}
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	c.BatchSize = cmp.Or(c.BatchSize, DefaultBatchSize)
+	c.MaxAttempts = cmp.Or(c.MaxAttempts, DefaultMaxAttempts)
+	c.Backoff = cmp.Or(c.Backoff, DefaultBackoff)
+	c.MaxBackoff = cmp.Or(c.MaxBackoff, max(DefaultMaxBackoff, c.Backoff))
+	c.Retention = cmp.Or(c.Retention, DefaultRetention)
+	c.PruneInterval = cmp.Or(c.PruneInterval, DefaultPruneInterval)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	return c
 }
 
 // Stats counts what one [Inbox] did since it was made.
@@ -195,7 +196,7 @@ func New[Tx any](cons broker.Consumer, store Store[Tx], h Handler[Tx], cfg Confi
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	cfg.setDefaults()
+	cfg = cfg.withDefaults()
 	return &Inbox[Tx]{cons: cons, store: store, h: h, cfg: cfg, log: cfg.Logger.With("inbox", cfg.Name), failed: map[string]bool{},
 		tel: newInstruments(cfg)}, nil
 }

@@ -1,6 +1,7 @@
 package projection
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,16 @@ import (
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/internal/backoff"
+)
+
+// Defaults of [Config]: a zero field takes its default.
+const (
+	DefaultBatchSize        = 1000
+	DefaultRebuildBatchSize = 5000
+	DefaultMaxAttempts      = 5
+	DefaultBackoff          = 100 * time.Millisecond
+	DefaultMaxBackoff       = 10 * time.Second // or Backoff, if that is longer
+	DefaultPollInterval     = time.Second
 )
 
 // Config configures a [Runner]. The zero value works.
@@ -38,7 +49,7 @@ type Config struct {
 	// looks for an operator's skip or retry made by another process, and
 	// the pause before claiming again after an error (default 1s).
 	PollInterval time.Duration
-	// Logger receives the runner's logs; none by default.
+	// Logger receives the runner's logs; nil discards them.
 	Logger *slog.Logger
 	// TracerProvider and MeterProvider receive a span per batch and the
 	// projections' metrics, lag included (see docs/observability.md); nil
@@ -68,28 +79,18 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (c *Config) setDefaults() {
-	if c.BatchSize == 0 {
-		c.BatchSize = 1000
-	}
-	if c.RebuildBatchSize == 0 {
-		c.RebuildBatchSize = 5000
-	}
-	if c.MaxAttempts == 0 {
-		c.MaxAttempts = 5
-	}
-	if c.Backoff == 0 {
-		c.Backoff = 100 * time.Millisecond
-	}
-	if c.MaxBackoff == 0 {
-		c.MaxBackoff = max(10*time.Second, c.Backoff)
-	}
-	if c.PollInterval == 0 {
-		c.PollInterval = time.Second
-	}
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	c.BatchSize = cmp.Or(c.BatchSize, DefaultBatchSize)
+	c.RebuildBatchSize = cmp.Or(c.RebuildBatchSize, DefaultRebuildBatchSize)
+	c.MaxAttempts = cmp.Or(c.MaxAttempts, DefaultMaxAttempts)
+	c.Backoff = cmp.Or(c.Backoff, DefaultBackoff)
+	c.MaxBackoff = cmp.Or(c.MaxBackoff, max(DefaultMaxBackoff, c.Backoff))
+	c.PollInterval = cmp.Or(c.PollInterval, DefaultPollInterval)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	return c
 }
 
 // Runner runs projections: for each, it claims ownership from the
@@ -143,7 +144,7 @@ func NewRunner[Tx any](store eventstore.Store, cps CheckpointStore[Tx], cfg Conf
 	if err := cfg.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	cfg.setDefaults()
+	cfg = cfg.withDefaults()
 	r := &Runner[Tx]{store: store, cps: cps, cfg: cfg, log: cfg.Logger, workers: make(map[string]*worker[Tx]), tel: newInstruments(cfg)}
 	for _, p := range projections {
 		if p == nil {

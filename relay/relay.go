@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,16 @@ import (
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/internal/backoff"
 	"github.com/chronicle-go/chronicle/internal/batch"
+)
+
+// Defaults of [Config]: a zero field takes its default.
+const (
+	DefaultBatchSize          = 500
+	DefaultMaxInFlight        = 1024
+	DefaultCheckpointInterval = 200 * time.Millisecond
+	DefaultBackoff            = 100 * time.Millisecond
+	DefaultMaxBackoff         = 10 * time.Second // or Backoff, if that is longer
+	DefaultRetryInterval      = time.Second
 )
 
 // Config configures a [Relay]. Name and Source are required; the rest has
@@ -60,7 +71,7 @@ type Config struct {
 	// OpenTelemetry SDK.
 	TracerProvider trace.TracerProvider
 	MeterProvider  metric.MeterProvider
-	// Logger receives the relay's logs; none by default.
+	// Logger receives the relay's logs; nil discards them.
 	Logger *slog.Logger
 }
 
@@ -106,32 +117,22 @@ func ValidateName(name string) error {
 	return nil
 }
 
-func (c *Config) setDefaults() {
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
 	if c.Map == nil {
 		src := c.Source
 		c.Map = func(e eventstore.RecordedEvent) (broker.Message, error) { return broker.FromEvent(src, e), nil }
 	}
-	if c.BatchSize == 0 {
-		c.BatchSize = 500
-	}
-	if c.MaxInFlight == 0 {
-		c.MaxInFlight = 1024
-	}
-	if c.CheckpointInterval == 0 {
-		c.CheckpointInterval = 200 * time.Millisecond
-	}
-	if c.Backoff == 0 {
-		c.Backoff = 100 * time.Millisecond
-	}
-	if c.MaxBackoff == 0 {
-		c.MaxBackoff = max(10*time.Second, c.Backoff)
-	}
-	if c.RetryInterval == 0 {
-		c.RetryInterval = time.Second
-	}
+	c.BatchSize = cmp.Or(c.BatchSize, DefaultBatchSize)
+	c.MaxInFlight = cmp.Or(c.MaxInFlight, DefaultMaxInFlight)
+	c.CheckpointInterval = cmp.Or(c.CheckpointInterval, DefaultCheckpointInterval)
+	c.Backoff = cmp.Or(c.Backoff, DefaultBackoff)
+	c.MaxBackoff = cmp.Or(c.MaxBackoff, max(DefaultMaxBackoff, c.Backoff))
+	c.RetryInterval = cmp.Or(c.RetryInterval, DefaultRetryInterval)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	return c
 }
 
 // Relay publishes the selected events of a log to a broker. Build it with
@@ -169,7 +170,7 @@ func New(store eventstore.Store, state Store, pub broker.Publisher, cfg Config) 
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	cfg.setDefaults()
+	cfg = cfg.withDefaults()
 	return &Relay{store: store, state: state, pub: pub, cfg: cfg, log: cfg.Logger.With("relay", cfg.Name), tel: newInstruments(cfg)}, nil
 }
 

@@ -1,6 +1,7 @@
 package saga
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,8 +15,22 @@ import (
 	"github.com/chronicle-go/chronicle/eventstore"
 )
 
+// Defaults of [Config]: a zero field takes its default.
+const (
+	DefaultBatchSize       = 256
+	DefaultHandlerAttempts = 3
+	DefaultHandlerBackoff  = 10 * time.Millisecond
+	DefaultDispatchBatch   = 128
+	DefaultDispatchWorkers = 16
+	DefaultReserveFor      = 30 * time.Second
+	DefaultRetryMin        = 100 * time.Millisecond
+	DefaultRetryMax        = time.Minute
+	DefaultPollInterval    = 250 * time.Millisecond
+	DefaultDeadlineBatch   = 64
+)
+
 // Config configures an [Engine]. The zero value works: every field has a
-// default, applied by [NewEngine].
+// default (the Default constants), applied by [NewEngine].
 type Config struct {
 	// Clock reads the time for deadlines and retries; default [SystemClock].
 	Clock Clock
@@ -86,33 +101,25 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (c *Config) setDefaults() {
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	dur := func(v *time.Duration, d time.Duration) {
-		if *v == 0 {
-			*v = d
-		}
-	}
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
 	if c.Clock == nil {
 		c.Clock = SystemClock
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	def(&c.BatchSize, 256)
-	def(&c.HandlerAttempts, 3)
-	dur(&c.HandlerBackoff, 10*time.Millisecond)
-	def(&c.DispatchBatch, 128)
-	def(&c.DispatchWorkers, 16)
-	dur(&c.ReserveFor, 30*time.Second)
-	dur(&c.RetryMin, 100*time.Millisecond)
-	dur(&c.RetryMax, time.Minute)
-	dur(&c.PollInterval, 250*time.Millisecond)
-	def(&c.DeadlineBatch, 64)
+	c.BatchSize = cmp.Or(c.BatchSize, DefaultBatchSize)
+	c.HandlerAttempts = cmp.Or(c.HandlerAttempts, DefaultHandlerAttempts)
+	c.HandlerBackoff = cmp.Or(c.HandlerBackoff, DefaultHandlerBackoff)
+	c.DispatchBatch = cmp.Or(c.DispatchBatch, DefaultDispatchBatch)
+	c.DispatchWorkers = cmp.Or(c.DispatchWorkers, DefaultDispatchWorkers)
+	c.ReserveFor = cmp.Or(c.ReserveFor, DefaultReserveFor)
+	c.RetryMin = cmp.Or(c.RetryMin, DefaultRetryMin)
+	c.RetryMax = cmp.Or(c.RetryMax, DefaultRetryMax)
+	c.PollInterval = cmp.Or(c.PollInterval, DefaultPollInterval)
+	c.DeadlineBatch = cmp.Or(c.DeadlineBatch, DefaultDeadlineBatch)
+	return c
 }
 
 // Engine runs one saga definition: it follows the global log from its
@@ -164,7 +171,7 @@ func NewEngine[S any](d *Definition[S], store Store, events eventstore.Store, se
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	cfg.setDefaults()
+	cfg = cfg.withDefaults()
 	return &Engine{
 		def: d, store: store, events: events, sender: sender, cfg: cfg,
 		log:  cfg.Logger.With("saga", d.Name()),

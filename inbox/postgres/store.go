@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"encoding/json"
@@ -39,6 +40,12 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	c.Schema = cmp.Or(c.Schema, pgmigrate.DefaultSchema)
+	return c
+}
+
 // Tx is the transaction a handler writes through: its writes commit with
 // the processed record.
 type Tx struct {
@@ -64,9 +71,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Schema == "" {
-		cfg.Schema = pgmigrate.DefaultSchema
-	}
+	cfg = cfg.withDefaults()
 	return &Store{pool: pool, schema: cfg.Schema,
 		processed: pgmigrate.Table(cfg.Schema, "inbox_processed"),
 		failures:  pgmigrate.Table(cfg.Schema, "inbox_failures")}, nil

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -27,6 +28,9 @@ const Component = "projections"
 // for pgmigrate-based tooling such as `chronicle migrate`.
 var Migrations = pgmigrate.MustLoad(Component, migrationFiles, "migrations")
 
+// DefaultClaimInterval is [Config.ClaimInterval]'s default.
+const DefaultClaimInterval = time.Second
+
 // Config configures a [Store]. The zero value works.
 type Config struct {
 	// Schema holds the checkpoint table (default [pgmigrate.DefaultSchema]); read
@@ -36,10 +40,10 @@ type Config struct {
 	// "hostname/pid").
 	Owner string
 	// ClaimInterval is how often a standby tries to take a projection over
-	// (default 1s): after the owner's connection dies, a standby owns the
+	// (default [DefaultClaimInterval]): after the owner's connection dies, a standby owns the
 	// projection within about this long.
 	ClaimInterval time.Duration
-	// Logger receives connection problems; none by default.
+	// Logger receives connection problems; nil discards them.
 	Logger *slog.Logger
 }
 
@@ -57,20 +61,18 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (c *Config) setDefaults() {
-	if c.Schema == "" {
-		c.Schema = pgmigrate.DefaultSchema
-	}
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	c.Schema = cmp.Or(c.Schema, pgmigrate.DefaultSchema)
 	if c.Owner == "" {
 		host, _ := os.Hostname()
 		c.Owner = host + "/" + strconv.Itoa(os.Getpid())
 	}
-	if c.ClaimInterval == 0 {
-		c.ClaimInterval = time.Second
-	}
+	c.ClaimInterval = cmp.Or(c.ClaimInterval, DefaultClaimInterval)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	return c
 }
 
 // Store keeps projection checkpoints in PostgreSQL and gives handlers a
@@ -93,7 +95,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg.setDefaults()
+	cfg = cfg.withDefaults()
 	return &Store{pool: pool, cfg: cfg, table: checkpointTable(cfg.Schema)}, nil
 }
 

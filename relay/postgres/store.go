@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"encoding/json"
@@ -30,6 +31,9 @@ const Component = "relays"
 // Migrations is the relays' migration set, for `chronicle migrate`.
 var Migrations = pgmigrate.MustLoad(Component, migrationFiles, "migrations")
 
+// DefaultClaimInterval is [Config.ClaimInterval]'s default.
+const DefaultClaimInterval = time.Second
+
 // Config configures a [Store]. The zero value works.
 type Config struct {
 	// Schema holds the relay tables (default [pgmigrate.DefaultSchema]).
@@ -37,9 +41,9 @@ type Config struct {
 	// Owner names this process in the records (default "hostname/pid").
 	Owner string
 	// ClaimInterval is how often a standby tries to take a relay over
-	// (default 1s).
+	// (default [DefaultClaimInterval]).
 	ClaimInterval time.Duration
-	// Logger receives lease messages; none by default.
+	// Logger receives lease messages; nil discards them.
 	Logger *slog.Logger
 }
 
@@ -55,6 +59,20 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("relay/postgres: config: ClaimInterval is negative (%v)", c.ClaimInterval))
 	}
 	return errors.Join(errs...)
+}
+
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	c.Schema = cmp.Or(c.Schema, pgmigrate.DefaultSchema)
+	if c.Owner == "" {
+		host, _ := os.Hostname()
+		c.Owner = host + "/" + strconv.Itoa(os.Getpid())
+	}
+	c.ClaimInterval = cmp.Or(c.ClaimInterval, DefaultClaimInterval)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
 }
 
 // Store keeps relay state in PostgreSQL. It implements [relay.Store].
@@ -76,19 +94,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Schema == "" {
-		cfg.Schema = pgmigrate.DefaultSchema
-	}
-	if cfg.Owner == "" {
-		host, _ := os.Hostname()
-		cfg.Owner = host + "/" + strconv.Itoa(os.Getpid())
-	}
-	if cfg.ClaimInterval == 0 {
-		cfg.ClaimInterval = time.Second
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg = cfg.withDefaults()
 	return &Store{pool: pool, cfg: cfg, table: pgmigrate.Table(cfg.Schema, "relay_checkpoints"),
 		parked: pgmigrate.Table(cfg.Schema, "relay_parked")}, nil
 }

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -22,15 +23,21 @@ var migrationFiles embed.FS
 // Migrations are the saga tables' migrations, component "sagas".
 var Migrations = pgmigrate.MustLoad("sagas", migrationFiles, "migrations")
 
+// Defaults of [Config]: a zero field takes its default.
+const (
+	DefaultLockPollInterval   = 500 * time.Millisecond
+	DefaultLeaseCheckInterval = 2 * time.Second
+)
+
 // Config configures a [Store]. The zero value works.
 type Config struct {
 	// Schema holds the saga tables; default [pgmigrate.DefaultSchema].
 	Schema string
 	// LockPollInterval is how often a standby tries to take a saga's
-	// subscription lock; default 500ms.
+	// subscription lock; default [DefaultLockPollInterval].
 	LockPollInterval time.Duration
 	// LeaseCheckInterval is how often a lease holder checks its lock
-	// connection is alive; default 2s.
+	// connection is alive; default [DefaultLeaseCheckInterval].
 	LeaseCheckInterval time.Duration
 }
 
@@ -51,16 +58,12 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (c *Config) setDefaults() {
-	if c.Schema == "" {
-		c.Schema = pgmigrate.DefaultSchema
-	}
-	if c.LockPollInterval == 0 {
-		c.LockPollInterval = 500 * time.Millisecond
-	}
-	if c.LeaseCheckInterval == 0 {
-		c.LeaseCheckInterval = 2 * time.Second
-	}
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	c.Schema = cmp.Or(c.Schema, pgmigrate.DefaultSchema)
+	c.LockPollInterval = cmp.Or(c.LockPollInterval, DefaultLockPollInterval)
+	c.LeaseCheckInterval = cmp.Or(c.LeaseCheckInterval, DefaultLeaseCheckInterval)
+	return c
 }
 
 // Store is the PostgreSQL [saga.Store]. It is safe for concurrent use.
@@ -80,7 +83,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg.setDefaults()
+	cfg = cfg.withDefaults()
 	return &Store{pool: pool, cfg: cfg, sql: newStatements(cfg.Schema)}, nil
 }
 
