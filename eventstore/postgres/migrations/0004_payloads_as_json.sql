@@ -21,37 +21,22 @@
 CREATE FUNCTION {{schema}}.chronicle_json_number(n numeric) RETURNS text
 LANGUAGE plpgsql IMMUTABLE STRICT AS $$
 DECLARE
-    t     text := n::text;
-    sign  text := '';
-    i     text;
-    f     text := '';
-    d     text;
-    e     bigint;
-    z     integer;
+    t text;
 BEGIN
     IF abs(n) < 1e64 AND scale(n) <= 64 THEN
-        RETURN t;
+        RETURN n::text;
     END IF;
-    IF left(t, 1) = '-' THEN
-        sign := '-';
-        t := substr(t, 2);
-    END IF;
-    i := split_part(t, '.', 1);
-    IF position('.' IN t) > 0 THEN
-        f := split_part(t, '.', 2);
-    END IF;
-    d := ltrim(i || f, '0');
-    IF d = '' THEN
+    IF n = 0 THEN
         RETURN '0';
     END IF;
-    e := -length(f);
-    z := length(d) - length(rtrim(d, '0'));
-    d := left(d, length(d) - z);
-    e := e + z;
-    IF e = 0 THEN
-        RETURN sign || d;
-    END IF;
-    RETURN sign || d || 'e' || e;
+    -- Exponent form, without printing the number in full (1e131071 would
+    -- print 131,072 digits): to_char's EEEE divides by a power of ten and
+    -- prints the significand to as many places as asked. A numeric keeps
+    -- at most 4 decimal digits per 2 bytes it takes, so asking for 4 per
+    -- byte of pg_column_size keeps every digit: the value is exact. Then
+    -- the significand's trailing zeros go, and the exponent's plus sign.
+    t := btrim(to_char(n, '9.' || repeat('9', 4 * pg_column_size(n) + 4) || 'EEEE'));
+    RETURN rtrim(rtrim(split_part(t, 'e', 1), '0'), '.') || 'e' || ltrim(split_part(t, 'e', 2), '+');
 END
 $$;
 
