@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,15 @@ import (
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/internal/telemetry"
+)
+
+// Defaults of [Config]: a zero field takes its default.
+const (
+	// DefaultSnapshotEvery is the N of the default SnapshotPolicy,
+	// EveryN(N), when Snapshots is set.
+	DefaultSnapshotEvery  = 100
+	DefaultSnapshotSchema = 1
+	DefaultReplayWindow   = 1000
 )
 
 // Config configures a [Repository] for one aggregate type. Only Type is
@@ -30,9 +40,9 @@ type Config[T Aggregate] struct {
 	// Snapshots stores snapshots; nil means no snapshots.
 	Snapshots SnapshotStore
 	// SnapshotPolicy decides when a save also stores a snapshot; by default
-	// EveryN(100) when Snapshots is set.
+	// EveryN([DefaultSnapshotEvery]) when Snapshots is set.
 	SnapshotPolicy SnapshotPolicy
-	// SnapshotSchema is the version of the snapshot's shape (default 1).
+	// SnapshotSchema is the version of the snapshot's shape (default [DefaultSnapshotSchema]).
 	// Raise it whenever the aggregate's encoded state changes shape: stored
 	// snapshots of any other version are then ignored and the aggregate is
 	// loaded from its events, never misread.
@@ -45,7 +55,7 @@ type Config[T Aggregate] struct {
 	// [Unit.FindApplied]): when a command re-sent through the bus fails or
 	// decides nothing on an aggregate loaded from a snapshot, the last this
 	// many events up to the snapshot's version are searched for the
-	// command's original events (default 1000). A re-sent command never appends twice
+	// command's original events (default [DefaultReplayWindow]). A re-sent command never appends twice
 	// whatever the window; the window decides how far back it is still
 	// answered with its original result rather than the handler's answer.
 	ReplayWindow uint64
@@ -91,6 +101,7 @@ func (c Config[T]) Validate() error {
 	return errors.Join(errs...)
 }
 
+// withDefaults returns c with every zero field set to its default.
 func (c Config[T]) withDefaults() Config[T] {
 	if c.New == nil {
 		elem := reflect.TypeFor[T]().Elem()
@@ -101,17 +112,13 @@ func (c Config[T]) withDefaults() Config[T] {
 		c.StreamID = func(id string) string { return prefix + id }
 	}
 	if c.Snapshots != nil && c.SnapshotPolicy == nil {
-		c.SnapshotPolicy = EveryN(100)
+		c.SnapshotPolicy = EveryN(DefaultSnapshotEvery)
 	}
-	if c.SnapshotSchema == 0 {
-		c.SnapshotSchema = 1
-	}
+	c.SnapshotSchema = cmp.Or(c.SnapshotSchema, DefaultSnapshotSchema)
 	if c.SnapshotCodec == nil {
 		c.SnapshotCodec = eventstore.JSONCodec{}
 	}
-	if c.ReplayWindow == 0 {
-		c.ReplayWindow = 1000
-	}
+	c.ReplayWindow = cmp.Or(c.ReplayWindow, DefaultReplayWindow)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

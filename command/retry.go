@@ -1,6 +1,7 @@
 package command
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,13 +15,21 @@ import (
 	"github.com/chronicle-go/chronicle/internal/telemetry"
 )
 
+// Defaults of [RetryConfig]: a zero field takes its default.
+const (
+	DefaultMaxAttempts = 10
+	DefaultBaseDelay   = 2 * time.Millisecond
+	DefaultMaxDelay    = 250 * time.Millisecond // or BaseDelay, if that is longer
+)
+
 // RetryConfig configures [RetryConflicts]. The zero value works.
 type RetryConfig struct {
 	// MaxAttempts bounds the runs of the handler, the first included
-	// (default 10).
+	// (default [DefaultMaxAttempts]).
 	MaxAttempts int
 	// BaseDelay is the back-off before the second attempt; it doubles per
-	// attempt up to MaxDelay (defaults 2ms and 250ms). Each wait is drawn
+	// attempt up to MaxDelay (defaults [DefaultBaseDelay] and
+	// [DefaultMaxDelay]). Each wait is drawn
 	// uniformly from (0, delay] ("full jitter"), so contending writers
 	// spread out instead of colliding again.
 	BaseDelay, MaxDelay time.Duration
@@ -39,6 +48,14 @@ func (c RetryConfig) Validate() error {
 		errs = append(errs, errors.New("command: RetryConfig.MaxDelay is below BaseDelay"))
 	}
 	return errors.Join(errs...)
+}
+
+// withDefaults returns c with every zero field set to its default.
+func (c RetryConfig) withDefaults() RetryConfig {
+	c.MaxAttempts = cmp.Or(c.MaxAttempts, DefaultMaxAttempts)
+	c.BaseDelay = cmp.Or(c.BaseDelay, DefaultBaseDelay)
+	c.MaxDelay = cmp.Or(c.MaxDelay, max(DefaultMaxDelay, c.BaseDelay))
+	return c
 }
 
 // RetryConflicts runs the handler again when it fails with an optimistic
@@ -62,15 +79,7 @@ func RetryConflicts(cfg RetryConfig) Middleware {
 	if err := cfg.Validate(); err != nil {
 		return func(Handler) Handler { return misconfigured{err} }
 	}
-	if cfg.MaxAttempts == 0 {
-		cfg.MaxAttempts = 10
-	}
-	if cfg.BaseDelay == 0 {
-		cfg.BaseDelay = 2 * time.Millisecond
-	}
-	if cfg.MaxDelay == 0 {
-		cfg.MaxDelay = max(250*time.Millisecond, cfg.BaseDelay)
-	}
+	cfg = cfg.withDefaults()
 	return func(next Handler) Handler {
 		return HandlerFunc(func(ctx context.Context, cmd Command) error {
 			ctx, unit := ensureUnit(ctx)

@@ -105,7 +105,8 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (c *Config) setDefaults() {
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
 	if c.Index == nil {
 		c.Index = ScanIndex(c.Events, 0)
 	}
@@ -117,6 +118,7 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	return c
 }
 
 // Console is the web console: an [http.Handler] serving server-rendered
@@ -146,7 +148,7 @@ func New(cfg Config) (*Console, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg.setDefaults()
+	cfg = cfg.withDefaults()
 	c := &Console{cfg: cfg, mux: http.NewServeMux(), jobs: map[string]*rebuildJob{}, live: make(chan struct{}, cfg.MaxLive)}
 	if _, err := rand.Read(c.key[:]); err != nil {
 		return nil, fmt.Errorf("console: random key: %w", err)

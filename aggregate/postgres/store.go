@@ -29,7 +29,7 @@ const DefaultAttempts = 10
 // transactions shared with the event store).
 type Config struct {
 	// Schema holds the snapshots table; by default the event store's schema
-	// when EventStore is set, else "chronicle". It must be a plain
+	// when EventStore is set, else [pgmigrate.DefaultSchema]. It must be a plain
 	// identifier.
 	Schema string
 	// EventStore pairs the snapshot store with the PostgreSQL event store
@@ -55,6 +55,16 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	if c.Schema == "" && c.EventStore != nil {
+		c.Schema = c.EventStore.Schema()
+	}
+	c.Schema = cmp.Or(c.Schema, pgmigrate.DefaultSchema)
+	c.Attempts = cmp.Or(c.Attempts, DefaultAttempts)
+	return c
+}
+
 // SnapshotStore keeps aggregate snapshots in PostgreSQL. It is safe for
 // concurrent use.
 type SnapshotStore struct {
@@ -78,11 +88,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*SnapshotStore, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Schema == "" && cfg.EventStore != nil {
-		cfg.Schema = cfg.EventStore.Schema()
-	}
-	cfg.Schema = cmp.Or(cfg.Schema, pgmigrate.DefaultSchema)
-	cfg.Attempts = cmp.Or(cfg.Attempts, DefaultAttempts)
+	cfg = cfg.withDefaults()
 	table := pgmigrate.Table(cfg.Schema, "snapshots")
 	return &SnapshotStore{
 		pool: pool,

@@ -99,6 +99,16 @@ var (
 	_ console.Relays      = (*Source)(nil)
 )
 
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	c.Schema = cmp.Or(c.Schema, pgmigrate.DefaultSchema)
+	c.ScanLimit = cmp.Or(c.ScanLimit, DefaultScanLimit)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
 // New returns a source over the schema of cfg on pool. It checks that the
 // event store's tables are there and how stream IDs sort; it creates
 // nothing. The pool stays the caller's: [Source.Close] does not close it.
@@ -109,11 +119,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Source, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg.Schema = cmp.Or(cfg.Schema, pgmigrate.DefaultSchema)
-	cfg.ScanLimit = cmp.Or(cfg.ScanLimit, DefaultScanLimit)
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg = cfg.withDefaults()
 	// Reads never wait for a transaction in flight: a page shows what is
 	// final now.
 	events, err := espg.New(pool, espg.Config{Schema: cfg.Schema, Logger: cfg.Logger, HorizonWait: -1})

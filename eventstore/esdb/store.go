@@ -1,6 +1,7 @@
 package esdb
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -96,6 +97,16 @@ type Store struct {
 var _ eventstore.Store = (*Store)(nil)
 var _ io.Closer = (*Store)(nil)
 
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	c.Limits = c.Limits.WithDefaults()
+	c.MaxAppendSize = cmp.Or(c.MaxAppendSize, DefaultMaxAppendSize)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
 // New returns a store for the server cfg.ConnectionString names. It does no
 // I/O: the first call connects (call [Store.Ping] to check the server at
 // start-up).
@@ -107,21 +118,15 @@ func New(cfg Config) (*Store, error) {
 	if err != nil { // checked by Validate; kept for the compiler's sake
 		return nil, fmt.Errorf("esdb: config: ConnectionString: %w", err)
 	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	conf.Logger = clientLogger(logger)
+	cfg = cfg.withDefaults()
+	conf.Logger = clientLogger(cfg.Logger)
 	s := &Store{
-		limits:        cfg.Limits.WithDefaults(),
+		limits:        cfg.Limits,
 		namespace:     cfg.Namespace,
 		maxAppendSize: cfg.MaxAppendSize,
-		logger:        logger,
+		logger:        cfg.Logger,
 		conf:          *conf,
 		address:       describeAddress(conf),
-	}
-	if s.maxAppendSize == 0 {
-		s.maxAppendSize = DefaultMaxAppendSize
 	}
 	if s.client, err = s.newClient(); err != nil {
 		return nil, err

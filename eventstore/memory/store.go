@@ -58,13 +58,20 @@ type stream struct {
 
 var _ eventstore.Store = (*Store)(nil)
 
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	c.Limits = c.Limits.WithDefaults()
+	return c
+}
+
 // New returns an empty store.
 func New(cfg Config) *Store {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg = cfg.withDefaults()
 	return &Store{
-		limits:   cfg.Limits.WithDefaults(),
+		limits:   cfg.Limits,
 		now:      cfg.Now,
 		tel:      telemetry.NewStore(cfg.TracerProvider, cfg.MeterProvider, "eventstore/memory", "chronicle.memory"),
 		streams:  make(map[string]*stream),

@@ -49,12 +49,16 @@ func (k Key) legacy() string {
 
 func (k Key) String() string { return k.Kind + " " + k.Schema + "." + k.Name }
 
+// DefaultRetry is [Config.Retry]'s default.
+const DefaultRetry = time.Second
+
 // Config configures [Acquire]. Conn is required; the zero value of the
 // other fields works.
 type Config struct {
 	// Conn configures the lease's dedicated connection (a copy is used).
 	Conn *pgx.ConnConfig
-	// Retry is how often a standby tries the lock again (default 1s).
+	// Retry is how often a standby tries the lock again (default
+	// [DefaultRetry]; a negative Retry means the default too).
 	Retry time.Duration
 	// Check, if positive, is how often the holder pings its connection
 	// while [Lease.Do] is not using it, so that [Lease.Lost] fires when the
@@ -64,7 +68,7 @@ type Config struct {
 	// server or client) must not end a live lease, since giving up on it
 	// closes the connection and the lock with it.
 	Check time.Duration
-	// Logger receives a line when a standby starts waiting; none by default.
+	// Logger receives a line when a standby starts waiting; nil discards it.
 	Logger *slog.Logger
 }
 
@@ -79,6 +83,17 @@ const tryLock = `SELECT CASE WHEN pg_try_advisory_lock(hashtext($1), hashtext($2
 		ELSE NOT pg_advisory_unlock(hashtext($1), hashtext($2)) END
 	ELSE false END`
 
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	if c.Retry <= 0 {
+		c.Retry = DefaultRetry
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
 // Acquire opens a dedicated connection and blocks until it holds key's
 // lock (a standby polls every cfg.Retry) or ctx ends. It returns an error,
 // holding nothing, when the connection cannot be made or the lock query
@@ -90,12 +105,7 @@ func Acquire(ctx context.Context, key Key, cfg Config) (*Lease, error) {
 	if err := pgmigrate.ValidateSchema(key.Schema); err != nil {
 		return nil, err
 	}
-	if cfg.Retry <= 0 {
-		cfg.Retry = time.Second
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg = cfg.withDefaults()
 	conn, err := pgx.ConnectConfig(ctx, cfg.Conn.Copy())
 	if err != nil {
 		return nil, fmt.Errorf("pglease: %s: connect: %w", key, err)
