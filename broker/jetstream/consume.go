@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,14 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/chronicle-go/chronicle/broker"
+)
+
+// Defaults of [ConsumerConfig]: a zero field takes its default.
+const (
+	DefaultAckWait       = 30 * time.Second
+	DefaultMaxDeliver    = 50
+	DefaultMaxAckPending = 4096
+	DefaultBuffer        = 512
 )
 
 // ConsumerConfig describes the durable pull consumer [NewConsumer] creates
@@ -26,9 +35,10 @@ type ConsumerConfig struct {
 	// older server use one subject with wildcards.
 	FilterSubjects []string
 	// AckWait is how long the server waits for an ack before delivering
-	// again (default 30s).
+	// again (default [DefaultAckWait]).
 	AckWait time.Duration
-	// MaxDeliver bounds the deliveries of one message (default 50): a
+	// MaxDeliver bounds the deliveries of one message (default
+	// [DefaultMaxDeliver]): a
 	// backstop, as the inbox parks a message that keeps failing well
 	// before (see inbox.Config.MaxAttempts).
 	MaxDeliver int
@@ -36,9 +46,10 @@ type ConsumerConfig struct {
 	// AckWait each time).
 	BackOff []time.Duration
 	// MaxAckPending bounds the messages delivered and not yet acked
-	// (default 4096).
+	// (default [DefaultMaxAckPending]).
 	MaxAckPending int
-	// Buffer is how many messages the client pulls ahead (default 512).
+	// Buffer is how many messages the client pulls ahead (default
+	// [DefaultBuffer]).
 	Buffer int
 }
 
@@ -55,6 +66,15 @@ func (c ConsumerConfig) Validate() error {
 		errs = append(errs, errors.New("broker/jetstream: consumer: negative AckWait, MaxDeliver, MaxAckPending or Buffer"))
 	}
 	return errors.Join(errs...)
+}
+
+// withDefaults returns c with every zero field set to its default.
+func (c ConsumerConfig) withDefaults() ConsumerConfig {
+	c.AckWait = cmp.Or(c.AckWait, DefaultAckWait)
+	c.MaxDeliver = cmp.Or(c.MaxDeliver, DefaultMaxDeliver)
+	c.MaxAckPending = cmp.Or(c.MaxAckPending, DefaultMaxAckPending)
+	c.Buffer = cmp.Or(c.Buffer, DefaultBuffer)
+	return c
 }
 
 // Consumer receives from a durable pull consumer. It implements
@@ -82,18 +102,7 @@ func NewConsumer(ctx context.Context, nc *nats.Conn, cfg ConsumerConfig) (*Consu
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.AckWait == 0 {
-		cfg.AckWait = 30 * time.Second
-	}
-	if cfg.MaxDeliver == 0 {
-		cfg.MaxDeliver = 50
-	}
-	if cfg.MaxAckPending == 0 {
-		cfg.MaxAckPending = 4096
-	}
-	if cfg.Buffer == 0 {
-		cfg.Buffer = 512
-	}
+	cfg = cfg.withDefaults()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("broker/jetstream: %w", err)

@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,8 +15,13 @@ import (
 	"github.com/chronicle-go/chronicle/broker"
 )
 
-// DefaultSubjectPrefix is the first token of default subjects.
-const DefaultSubjectPrefix = "chronicle"
+// Defaults of [PublisherConfig]: a zero field takes its default.
+const (
+	// DefaultSubjectPrefix is the first token of default subjects.
+	DefaultSubjectPrefix = "chronicle"
+	DefaultWindow        = 512
+	DefaultAckTimeout    = 10 * time.Second
+)
 
 // PublisherConfig configures a [Publisher]. The zero value works.
 type PublisherConfig struct {
@@ -27,9 +33,9 @@ type PublisherConfig struct {
 	// [DefaultSubjectPrefix]).
 	SubjectPrefix string
 	// Window is the most messages in flight, published and not yet
-	// acknowledged (default 512).
+	// acknowledged (default [DefaultWindow]).
 	Window int
-	// AckTimeout bounds the wait for one PubAck (default 10s).
+	// AckTimeout bounds the wait for one PubAck (default [DefaultAckTimeout]).
 	AckTimeout time.Duration
 }
 
@@ -48,20 +54,16 @@ func (c PublisherConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (c *PublisherConfig) setDefaults() {
-	if c.SubjectPrefix == "" {
-		c.SubjectPrefix = DefaultSubjectPrefix
-	}
-	if c.Window == 0 {
-		c.Window = 512
-	}
-	if c.AckTimeout == 0 {
-		c.AckTimeout = 10 * time.Second
-	}
+// withDefaults returns c with every zero field set to its default.
+func (c PublisherConfig) withDefaults() PublisherConfig {
+	c.SubjectPrefix = cmp.Or(c.SubjectPrefix, DefaultSubjectPrefix)
+	c.Window = cmp.Or(c.Window, DefaultWindow)
+	c.AckTimeout = cmp.Or(c.AckTimeout, DefaultAckTimeout)
 	if c.Subject == nil {
 		prefix := c.SubjectPrefix
 		c.Subject = func(m broker.Message) string { return prefix + "." + Token(m.Type) }
 	}
+	return c
 }
 
 // Token returns s as one subject token: '.', '*', '>' and white space
@@ -99,7 +101,7 @@ func NewPublisher(nc *nats.Conn, cfg PublisherConfig) (*Publisher, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg.setDefaults()
+	cfg = cfg.withDefaults()
 	p := &Publisher{cfg: cfg, window: make(chan struct{}, cfg.Window), pending: map[*nats.Msg]*broker.Confirm{}}
 	js, err := jetstream.New(nc,
 		jetstream.WithPublishAsyncMaxPending(cfg.Window+1),

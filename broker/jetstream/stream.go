@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// DefaultDuplicates is [StreamConfig.Duplicates]' default.
+const DefaultDuplicates = 2 * time.Minute
+
 // StreamConfig describes the stream [Provision] creates or updates.
 type StreamConfig struct {
 	// Name of the stream. Required.
@@ -18,7 +22,8 @@ type StreamConfig struct {
 	// "chronicle.>").
 	Subjects []string
 	// Duplicates is the de-duplication window: a message whose
-	// Nats-Msg-Id was stored within it is dropped (default 2 minutes). It
+	// Nats-Msg-Id was stored within it is dropped (default
+	// [DefaultDuplicates]). It
 	// should cover the longest a relay may take to publish again after a
 	// failure.
 	Duplicates time.Duration
@@ -32,6 +37,16 @@ type StreamConfig struct {
 	Replicas int
 }
 
+// withDefaults returns c with every zero field set to its default.
+func (c StreamConfig) withDefaults() StreamConfig {
+	if len(c.Subjects) == 0 {
+		c.Subjects = []string{DefaultSubjectPrefix + ".>"}
+	}
+	c.Duplicates = cmp.Or(c.Duplicates, DefaultDuplicates)
+	c.Replicas = max(c.Replicas, 1)
+	return c
+}
+
 // Provision creates the stream, or updates it to cfg if it exists, and
 // returns it.
 func Provision(ctx context.Context, nc *nats.Conn, cfg StreamConfig) (jetstream.Stream, error) {
@@ -42,12 +57,7 @@ func Provision(ctx context.Context, nc *nats.Conn, cfg StreamConfig) (jetstream.
 	if cfg.Name == "" {
 		return nil, errors.New("broker/jetstream: provision: empty stream name")
 	}
-	if len(cfg.Subjects) == 0 {
-		cfg.Subjects = []string{DefaultSubjectPrefix + ".>"}
-	}
-	if cfg.Duplicates == 0 {
-		cfg.Duplicates = 2 * time.Minute
-	}
+	cfg = cfg.withDefaults()
 	sc := jetstream.StreamConfig{
 		Name:       cfg.Name,
 		Subjects:   cfg.Subjects,
@@ -55,7 +65,7 @@ func Provision(ctx context.Context, nc *nats.Conn, cfg StreamConfig) (jetstream.
 		MaxAge:     cfg.MaxAge,
 		MaxMsgSize: cfg.MaxMsgSize,
 		Storage:    jetstream.FileStorage,
-		Replicas:   max(cfg.Replicas, 1),
+		Replicas:   cfg.Replicas,
 		Retention:  jetstream.LimitsPolicy,
 	}
 	if cfg.Memory {

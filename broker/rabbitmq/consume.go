@@ -1,6 +1,7 @@
 package rabbitmq
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,9 @@ import (
 	"github.com/chronicle-go/chronicle/broker"
 )
 
+// DefaultPrefetch is [ConsumerConfig.Prefetch]'s default.
+const DefaultPrefetch = 512
+
 // ConsumerConfig configures a [Consumer].
 type ConsumerConfig struct {
 	// URL is the broker's AMQP URL. Required.
@@ -20,7 +24,7 @@ type ConsumerConfig struct {
 	// Queue to consume; it must exist ([Provision]). Required.
 	Queue string
 	// Prefetch is how many unacked deliveries the broker sends ahead
-	// (default 512).
+	// (default [DefaultPrefetch]).
 	Prefetch int
 }
 
@@ -39,6 +43,12 @@ func (c ConsumerConfig) Validate() error {
 		errs = append(errs, fmt.Errorf("broker/rabbitmq: consumer: Prefetch %d, want 0 to 65535", c.Prefetch))
 	}
 	return errors.Join(errs...)
+}
+
+// withDefaults returns c with every zero field set to its default.
+func (c ConsumerConfig) withDefaults() ConsumerConfig {
+	c.Prefetch = cmp.Or(c.Prefetch, DefaultPrefetch)
+	return c
 }
 
 // Consumer consumes one queue with manual acks. It implements
@@ -60,10 +70,7 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Prefetch == 0 {
-		cfg.Prefetch = 512
-	}
-	return &Consumer{cfg: cfg}, nil
+	return &Consumer{cfg: cfg.withDefaults()}, nil
 }
 
 // open dials and starts consuming; it runs with mu held.

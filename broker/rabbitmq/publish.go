@@ -1,6 +1,7 @@
 package rabbitmq
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,8 +13,13 @@ import (
 	"github.com/chronicle-go/chronicle/broker"
 )
 
-// DefaultExchange is the exchange name used when none is configured.
-const DefaultExchange = "chronicle"
+// Defaults of [PublisherConfig]: a zero field takes its default.
+const (
+	// DefaultExchange is the exchange name used when none is configured.
+	DefaultExchange       = "chronicle"
+	DefaultWindow         = 512
+	DefaultConfirmTimeout = 30 * time.Second
+)
 
 // PublisherConfig configures a [Publisher]. URL is required; the rest has
 // working defaults.
@@ -25,10 +31,11 @@ type PublisherConfig struct {
 	Exchange string
 	// RoutingKey maps a message to its routing key (default its type).
 	RoutingKey func(broker.Message) string
-	// Window is the most messages unconfirmed at once (default 512).
+	// Window is the most messages unconfirmed at once (default
+	// [DefaultWindow]).
 	Window int
 	// ConfirmTimeout fails a confirmation that has not come after this
-	// long (default 30s).
+	// long (default [DefaultConfirmTimeout]).
 	ConfirmTimeout time.Duration
 }
 
@@ -46,19 +53,15 @@ func (c PublisherConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (c *PublisherConfig) setDefaults() {
-	if c.Exchange == "" {
-		c.Exchange = DefaultExchange
-	}
+// withDefaults returns c with every zero field set to its default.
+func (c PublisherConfig) withDefaults() PublisherConfig {
+	c.Exchange = cmp.Or(c.Exchange, DefaultExchange)
 	if c.RoutingKey == nil {
 		c.RoutingKey = func(m broker.Message) string { return m.Type }
 	}
-	if c.Window == 0 {
-		c.Window = 512
-	}
-	if c.ConfirmTimeout == 0 {
-		c.ConfirmTimeout = 30 * time.Second
-	}
+	c.Window = cmp.Or(c.Window, DefaultWindow)
+	c.ConfirmTimeout = cmp.Or(c.ConfirmTimeout, DefaultConfirmTimeout)
+	return c
 }
 
 // Publisher publishes with publisher confirms. It implements
@@ -98,7 +101,7 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg.setDefaults()
+	cfg = cfg.withDefaults()
 	return &Publisher{cfg: cfg, window: make(chan struct{}, cfg.Window)}, nil
 }
 
