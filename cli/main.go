@@ -2,14 +2,12 @@ package cli
 
 import (
 	"bufio"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"slices"
 	"strings"
 
@@ -62,10 +60,7 @@ type app struct {
 // [Options.Projections] and [Options.Sagas], so that `projections rebuild`
 // runs its projections' code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, opts Options) int {
-	opts.Name = cmp.Or(opts.Name, "chronicle")
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
+	opts = opts.withDefaults()
 	out := bufio.NewWriterSize(stdout, 64<<10)
 	a := &app{opts: opts, g: globals{schema: pgmigrate.DefaultSchema, prog: opts.Name}, stdin: stdin, stdout: out, stderr: stderr}
 	err := a.run(ctx, args)

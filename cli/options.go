@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"log/slog"
@@ -17,7 +18,8 @@ import (
 // binary: every store-level command, and projection and saga status read
 // from the database.
 type Options struct {
-	// Name is the program's name in usage and messages; default "chronicle".
+	// Name is the program's name in usage and messages; default
+	// [DefaultName].
 	Name string
 	// Projections, if set, builds the application's projection runner on
 	// the connection the command opened. It is called only by the
@@ -47,6 +49,18 @@ type Options struct {
 	// the global providers, no-ops unless the embedding program installed
 	// an SDK, and --metrics-addr is refused.
 	Telemetry func(ctx context.Context, metricsAddr string, stderr io.Writer) (stop func(), err error)
+}
+
+// DefaultName is [Options.Name]'s default.
+const DefaultName = "chronicle"
+
+// withDefaults returns o with every zero field set to its default.
+func (o Options) withDefaults() Options {
+	o.Name = cmp.Or(o.Name, DefaultName)
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
 }
 
 // Env is what a command opened: the pool (whose sessions have the schema

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -77,26 +78,28 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (c *Config) setDefaults() {
-	if c.Orders == 0 {
-		c.Orders = 200
-	}
-	if c.Seed == 0 {
-		c.Seed = 1
-	}
+// Defaults of [Config]: a zero field takes its default ([DefaultRates] for
+// a nil Rates).
+const (
+	DefaultOrders          = 200
+	DefaultSeed            = 1
+	DefaultConcurrency     = 16
+	DefaultPaymentDeadline = 500 * time.Millisecond
+	DefaultTimeout         = 2 * time.Minute
+)
+
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	c.Orders = cmp.Or(c.Orders, DefaultOrders)
+	c.Seed = cmp.Or(c.Seed, DefaultSeed)
 	if c.Rates == nil {
 		r := DefaultRates
 		c.Rates = &r
 	}
-	if c.Concurrency == 0 {
-		c.Concurrency = 16
-	}
-	if c.PaymentDeadline == 0 {
-		c.PaymentDeadline = 500 * time.Millisecond
-	}
-	if c.Timeout == 0 {
-		c.Timeout = 2 * time.Minute
-	}
+	c.Concurrency = cmp.Or(c.Concurrency, DefaultConcurrency)
+	c.PaymentDeadline = cmp.Or(c.PaymentDeadline, DefaultPaymentDeadline)
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
+	return c
 }
 
 // Run places the seeded orders on b, waits until every saga has ended and
@@ -107,7 +110,7 @@ func Run(ctx context.Context, b Backend, cfg Config) (*Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg.setDefaults()
+	cfg = cfg.withDefaults()
 	app, err := NewApp(b, AppConfig{PaymentDeadline: cfg.PaymentDeadline, Logger: cfg.Logger, Roles: cfg.Roles, Transport: cfg.Transport})
 	if err != nil {
 		return nil, err
