@@ -21,6 +21,11 @@
 // epoch (the transaction id offset of [Store.Reanchor]) and the
 // append_events function. See docs/postgres.md.
 //
+// Every statement the store sends is a file in sql/ (shared pieces in
+// sql/parts/), embedded and rendered once for the configured schema; the
+// comments there explain each one. TestAppendRulesAgree keeps the
+// single-statement append, append_events and the Go side in step.
+//
 // # Unreadable events
 //
 // A read that fails on one stored event yields every event before it, then
