@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/pgerr"
 	"github.com/chronicle-go/chronicle/pgmigrate"
 )
 
@@ -96,7 +97,7 @@ func (e *env) rawpgxAppender() appender {
 			return expected + uint64(len(events)), true, nil
 		}
 		var pgErr *pgconn.PgError
-		if !errors.As(err, &pgErr) || pgErr.Code != "23505" {
+		if !errors.As(err, &pgErr) || pgErr.Code != pgerr.UniqueViolation {
 			return 0, false, fmt.Errorf("raw pgx append to %s: %w", stream, err)
 		}
 		var v int64
