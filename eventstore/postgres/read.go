@@ -187,7 +187,7 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 			var err error
 			cached := below > 0
 			if cached {
-				buf, err = s.readBelow(ctx, buf[:0], from, backwards, page, below)
+				buf, err = s.readBelow(ctx, buf[:0], from, backwards, page, eventstore.Filter{}, below)
 			} else {
 				buf, h, err = s.readPage(ctx, buf[:0], from, backwards, page, eventstore.Filter{})
 			}
@@ -355,13 +355,7 @@ func (s *Store) readPage(ctx context.Context, buf []eventstore.RecordedEvent, fr
 	if backwards {
 		query = s.sql.readAllBack
 	}
-	var types, prefixes []string
-	if len(filter.EventTypes) > 0 {
-		types = filter.EventTypes
-	}
-	if len(filter.StreamPrefixes) > 0 {
-		prefixes = filter.StreamPrefixes
-	}
+	types, prefixes := filterArgs(filter)
 	rows, err := s.pool.Query(ctx, query, clampPos(from.Commit), clampPos(from.Prepare), limit, types, prefixes)
 	if err != nil {
 		return buf, horizon{}, err
@@ -403,14 +397,28 @@ func (s *Store) readPage(ctx context.Context, buf []eventstore.RecordedEvent, fr
 }
 
 // readBelow reads up to limit events of the global log after (or,
-// backwards, before) from, below the horizon a readPage returned: the
-// events that page's horizon made final, without taking another.
-func (s *Store) readBelow(ctx context.Context, buf []eventstore.RecordedEvent, from eventstore.Position, backwards bool, limit int, horizon int64) ([]eventstore.RecordedEvent, error) {
+// backwards, before) from, passing filter, below the horizon a readPage
+// returned: the events that page's horizon made final, without taking
+// another.
+func (s *Store) readBelow(ctx context.Context, buf []eventstore.RecordedEvent, from eventstore.Position, backwards bool, limit int, filter eventstore.Filter, horizon int64) ([]eventstore.RecordedEvent, error) {
 	query := s.sql.belowAll
 	if backwards {
 		query = s.sql.belowBack
 	}
-	return s.fetch(ctx, buf, query, clampPos(from.Commit), clampPos(from.Prepare), horizon, limit)
+	types, prefixes := filterArgs(filter)
+	return s.fetch(ctx, buf, query, clampPos(from.Commit), clampPos(from.Prepare), limit, types, prefixes, horizon)
+}
+
+// filterArgs are filter's arguments to filter.sql: nil (every one) where
+// it names none.
+func filterArgs(filter eventstore.Filter) (types, prefixes []string) {
+	if len(filter.EventTypes) > 0 {
+		types = filter.EventTypes
+	}
+	if len(filter.StreamPrefixes) > 0 {
+		prefixes = filter.StreamPrefixes
+	}
+	return types, prefixes
 }
 
 // fetchStream runs a page read of stream (its statement selects

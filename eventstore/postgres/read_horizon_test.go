@@ -104,3 +104,71 @@ func repeat(s string, n int) []string {
 	}
 	return out
 }
+
+// Subscribe keeps the horizon of a page across the full pages of a
+// catch-up as ReadAll does, filter and all: a transaction that appended
+// mid-catch-up and commits later is delivered before the events committed
+// behind it, and nothing is skipped.
+func TestSubscribeKeepsItsHorizonAcrossPages(t *testing.T) {
+	s, pool, _ := newStoreConfig(t, postgres.Config{PollInterval: 20 * time.Millisecond, PageSize: 3})
+	// A subscription that skipped A would wait for it for ever.
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	const base = 10
+	for i := range base {
+		// Noise between the events the filter passes: pages of 3 cover
+		// fewer events than they scan.
+		if _, err := s.Append(ctx, "noise", eventstore.Any, eventstore.NewEvent("Noise", nil)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Append(ctx, "base", eventstore.Exact(uint64(i)), eventstore.NewEvent("Base", nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	committed := make(chan error, 1)
+	var streams []string
+	var prev eventstore.Position
+	filter := eventstore.Filter{EventTypes: []string{"Base", "A", "Late"}}
+	for e, err := range s.Subscribe(ctx, eventstore.SubscribeOptions{Filter: filter}) {
+		if err != nil {
+			t.Fatalf("after %v: %v", streams, err)
+		}
+		if len(streams) > 0 && !prev.Before(e.Position) {
+			t.Fatalf("event %d at %v after %v: out of order", len(streams), e.Position, prev)
+		}
+		prev = e.Position
+		streams = append(streams, e.StreamID)
+		if len(streams) == 1 {
+			txA, err := pool.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer txA.Rollback(context.Background())
+			if _, err := s.AppendTx(ctx, txA, "a", eventstore.NoStream, eventstore.NewEvent("A", nil)); err != nil {
+				t.Fatal(err)
+			}
+			for _, stream := range []string{"b", "c"} {
+				if _, err := s.Append(ctx, "noise", eventstore.Any, eventstore.NewEvent("Noise", nil)); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.Append(ctx, stream, eventstore.NoStream, eventstore.NewEvent("Late", nil)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			go func() {
+				time.Sleep(300 * time.Millisecond)
+				committed <- txA.Commit(context.Background())
+			}()
+		}
+		if len(streams) == base+3 {
+			break
+		}
+	}
+	if err := <-committed; err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprint(append(repeat("base", base), "a", "b", "c"))
+	if fmt.Sprint(streams) != want {
+		t.Fatalf("delivered %v, want %s", streams, want)
+	}
+}

@@ -34,6 +34,11 @@ func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions)
 		timer := time.NewTimer(s.cfg.PollInterval)
 		held := time.Millisecond
 		defer timer.Stop()
+		// below is the horizon kept while pages come back full, as in
+		// ReadAll: a catch-up reads on below it without taking another; a
+		// short page under it is followed by a readPage, which takes a
+		// fresh one before the subscription counts itself caught up.
+		var below int64
 		for {
 			if err := ctx.Err(); err != nil {
 				yield(eventstore.RecordedEvent{}, err)
@@ -52,8 +57,14 @@ func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions)
 			if s.tel.Tracing() {
 				start = time.Now()
 			}
-			buf, h, err = s.readPage(ctx, buf[:0], pos, false, page, opts.Filter)
+			cached := below > 0
+			if cached {
+				buf, err = s.readBelow(ctx, buf[:0], pos, false, page, opts.Filter, below)
+			} else {
+				buf, h, err = s.readPage(ctx, buf[:0], pos, false, page, opts.Filter)
+			}
 			if err != nil {
+				below = 0
 				// What arrived before the failure is final: deliver it.
 				for _, e := range buf {
 					if !yield(e, nil) {
@@ -68,13 +79,7 @@ func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions)
 				if isolatable(ctx, err) {
 					// Perhaps one event cannot be read: find out (see
 					// unreadable.go).
-					var types, prefixes []string
-					if len(opts.Filter.EventTypes) > 0 {
-						types = opts.Filter.EventTypes
-					}
-					if len(opts.Filter.StreamPrefixes) > 0 {
-						prefixes = opts.Filter.StreamPrefixes
-					}
+					types, prefixes := filterArgs(opts.Filter)
 					e, ierr := s.isolate(ctx, s.sql.nextAll, []any{clampPos(pos.Commit), clampPos(pos.Prepare), 1, types, prefixes}, err)
 					if ierr == nil {
 						if !yield(e, nil) {
@@ -109,6 +114,15 @@ func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions)
 				pos = e.Position
 			}
 			if len(buf) == page {
+				if !cached {
+					below = h.horizon
+				}
+				continue
+			}
+			if cached {
+				// The end of what was below the kept horizon: read on
+				// with a fresh one.
+				below = 0
 				continue
 			}
 			// Caught up: every event below the horizon after pos has been
