@@ -162,13 +162,14 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 				// An event ID is stored already: an idempotent retry or a
 				// conflict; append_events tells which.
 				last = err
-			case isVersionViolation(err) && args.kind != kindAny:
+			case lostRace(err) && args.kind != kindAny:
 				// A writer outside this store took a later version of the
 				// stream while this append held its first (a lost race of
 				// the store's own appends writes nothing: see
-				// sql/append_one.sql): as above.
+				// sql/append_one.sql), or the race was lost under
+				// repeatable read: as above.
 				diagnose, last = true, err
-			case pgconn.SafeToRetry(err) || isVersionViolation(err):
+			case pgconn.SafeToRetry(err) || lostRace(err):
 				last = err
 				continue
 			default:
@@ -578,6 +579,16 @@ func isEventIDViolation(err error) bool { return isUniqueViolation(err, "events_
 // another append took the stream's next version first (the primary key is
 // what serialises a stream's appends).
 func isVersionViolation(err error) bool { return isUniqueViolation(err, "events_stream_version_key") }
+
+// lostRace reports how the single statement can fail when another append
+// took a version it meant to write: a unique violation of the version (a
+// writer outside the store took a later one), or, when the sessions'
+// default isolation is repeatable read or serializable, a serialization
+// failure at ON CONFLICT (the winner's row is not in the statement's
+// snapshot; under read committed the statement writes nothing instead).
+func lostRace(err error) bool {
+	return isVersionViolation(err) || pgerr.Is(err, pgerr.SerializationFailure)
+}
 
 func isUniqueViolation(err error, constraint string) bool {
 	return pgerr.IsUniqueViolation(err, constraint)

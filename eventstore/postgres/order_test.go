@@ -13,6 +13,7 @@ import (
 	"github.com/chronicle-go/chronicle/pgtest"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // TestLateCommit: transaction A appends and stays open while B appends and
@@ -347,8 +348,21 @@ func TestHotStream(t *testing.T) {
 // that succeeded is stored whole, in order, at the versions it was given;
 // none that failed left an event.
 func TestRacingAppendsAllOrNothing(t *testing.T) {
+	t.Run("read committed", func(t *testing.T) { raceAllOrNothing(t) })
+	// With repeatable read as the sessions' default, a lost race at ON
+	// CONFLICT is a serialization failure (the winner's row is not in the
+	// statement's snapshot) rather than an empty result: it must still
+	// read as a conflict.
+	t.Run("repeatable read", func(t *testing.T) {
+		raceAllOrNothing(t, func(c *pgxpool.Config) {
+			c.ConnConfig.RuntimeParams["default_transaction_isolation"] = "repeatable read"
+		})
+	})
+}
+
+func raceAllOrNothing(t *testing.T, opts ...func(*pgxpool.Config)) {
 	const writers, rounds = 8, 15
-	s, _, _ := newStore(t, pgtest.MaxConns(writers))
+	s, _, _ := newStore(t, append([]func(*pgxpool.Config){pgtest.MaxConns(writers)}, opts...)...)
 	ctx := t.Context()
 	sizes := []int{1, 2, 3, 9, 10, 12}
 	type outcome struct {
