@@ -89,12 +89,13 @@ func TestStatementsPrepare(t *testing.T) {
 }
 
 // TestAppendRulesAgree drives the append's three sources of rules through
-// every expected-version kind and every outcome, so that they cannot
-// drift apart: the Go side (the kind* and status* constants, the
-// expected versions' Satisfied, appendArgs.result), the single-statement
-// append (sql/append_*.sql) and the append_events function (migrations).
-// Each case runs the function and the single statement on the same state,
-// each in a transaction rolled back afterwards.
+// every expected-version kind and every outcome, so that they cannot drift
+// apart: the Go side (the kind* and status* constants, the expected
+// versions' Satisfied, appendArgs.result), the single-statement append
+// (sql/append_*.sql) and the append_events function (migrations). Each case
+// runs the function and the single statement on the same state, each in a
+// transaction rolled back afterwards; then the order guard, a store that
+// needs Reanchor, and a lost race of the single statement.
 func TestAppendRulesAgree(t *testing.T) {
 	s, pool := rulesStore(t)
 	ctx := context.Background()
@@ -298,6 +299,62 @@ func TestAppendRulesAgree(t *testing.T) {
 			return struct{}{}
 		})
 	})
+
+	// A lost race: the single statement waits at the primary key for the
+	// append that took its first version, then writes nothing, without an
+	// error (so pgx keeps its prepared statement), even when it carries
+	// more events than the winner did (all or nothing).
+	for _, n := range []int{1, 3, 12} {
+		t.Run(fmt.Sprintf("lost race/%d events", n), func(t *testing.T) {
+			stream := fmt.Sprintf("rules-race-%d", n)
+			stored(stream, fresh(1)...)
+			winner, err := s.encode(stream, eventstore.Exact(1), fresh(1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			loser, err := s.encode(stream, eventstore.Exact(1), fresh(n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tx, err := pool.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(ctx)
+			if _, written, err := s.insert(ctx, tx.Conn(), winner); err != nil || !written {
+				t.Fatalf("winner: written %v, %v", written, err)
+			}
+			type result struct {
+				written bool
+				err     error
+			}
+			done := make(chan result, 1)
+			go func() {
+				c, err := pool.Acquire(ctx)
+				if err != nil {
+					done <- result{err: err}
+					return
+				}
+				defer c.Release()
+				_, written, err := s.insert(ctx, c.Conn(), loser)
+				done <- result{written, err}
+			}()
+			pgtest.AwaitLockWait(t, s.cfg.Schema, "%chronicle.append%", "transactionid")
+			if err := tx.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if r := <-done; r.err != nil || r.written {
+				t.Fatalf("loser: written %v, %v; want nothing written and no error", r.written, r.err)
+			}
+			var count, top int64
+			if err := pool.QueryRow(ctx, `SELECT count(*), max(version) FROM events WHERE stream_id = $1`, stream).Scan(&count, &top); err != nil {
+				t.Fatal(err)
+			}
+			if count != 2 || top != 2 {
+				t.Fatalf("stream holds %d events up to version %d, want the winner's 2", count, top)
+			}
+		})
+	}
 
 	t.Run("needs reanchor", func(t *testing.T) {
 		// A stored transaction id above every id the server handed out,
