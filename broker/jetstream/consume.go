@@ -10,8 +10,12 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 
 	"github.com/chronicle-go/chronicle/broker"
+	"github.com/chronicle-go/chronicle/internal/telemetry"
 )
 
 // Defaults of [ConsumerConfig]: a zero field takes its default.
@@ -49,8 +53,12 @@ type ConsumerConfig struct {
 	// (default [DefaultMaxAckPending]).
 	MaxAckPending int
 	// Buffer is how many messages the client pulls ahead (default
-	// [DefaultBuffer]).
+	// [DefaultBuffer]). Up to twice as many may wait in the client: a
+	// batch pulled and the batch before, not yet received.
 	Buffer int
+	// MeterProvider counts the consumer's errors
+	// (chronicle.broker.consumer.errors; default: the global provider).
+	MeterProvider metric.MeterProvider
 }
 
 // Validate reports every invalid field at once.
@@ -79,9 +87,19 @@ func (c ConsumerConfig) withDefaults() ConsumerConfig {
 
 // Consumer receives from a durable pull consumer. It implements
 // [broker.Consumer]; Close it to stop.
+//
+// Receive returns the errors nats.go reports while consuming (missed
+// heartbeats, a status from the server, messages dropped by a slow
+// consumer on the connection) as they come, and counts them
+// ([MetricConsumerErrors]); consuming carries on, reconnecting with the
+// connection. Once the connection is closed, Receive returns
+// [nats.ErrConnectionClosed], then [broker.ErrClosed].
 type Consumer struct {
-	cfg  ConsumerConfig
-	cons jetstream.Consumer
+	cfg      ConsumerConfig
+	cons     jetstream.Consumer
+	nc       *nats.Conn
+	errCount metric.Int64Counter
+	attrs    []attribute.KeyValue
 
 	start sync.Once
 	msgs  chan jetstream.Msg
@@ -125,65 +143,152 @@ func NewConsumer(ctx context.Context, nc *nats.Conn, cfg ConsumerConfig) (*Consu
 	if err != nil {
 		return nil, fmt.Errorf("broker/jetstream: consumer %s on %s: %w", cfg.Durable, cfg.Stream, err)
 	}
-	return &Consumer{cfg: cfg, cons: cons, msgs: make(chan jetstream.Msg, cfg.Buffer),
-		errs: make(chan error, 1), stop: make(chan struct{}), done: make(chan struct{})}, nil
+	b := telemetry.NewInstruments(telemetry.Meter(cfg.MeterProvider, "broker/jetstream"))
+	c := &Consumer{cfg: cfg, cons: cons, nc: nc, msgs: make(chan jetstream.Msg, cfg.Buffer),
+		errs: make(chan error, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		errCount: b.Counter(MetricConsumerErrors, "{error}",
+			"Errors of a broker consumer (lost connection, missed heartbeats, messages dropped by a slow consumer), by consumer and error.type."),
+		attrs: []attribute.KeyValue{semconv.MessagingSystemKey.String("nats"), semconv.MessagingConsumerGroupName(cfg.Durable)}}
+	watch(nc, c)
+	return c, nil
 }
 
-// pull reads the consumer into c.msgs until Close, opening the message
-// iterator again whenever it ends (a lost connection).
+// MetricConsumerErrors counts a consumer's errors, with the attributes
+// messaging.system, messaging.consumer.group.name (the durable) and
+// error.type: slow_consumer (the connection dropped messages of a
+// subscription), no_heartbeat, consumer_deleted, connection_closed or
+// other.
+const MetricConsumerErrors = "chronicle.broker.consumer.errors"
+
+// hubs maps each connection a Consumer reads to the consumers reading it,
+// so that the connection's asynchronous errors (a slow consumer dropping
+// messages) reach them.
+var (
+	hubsMu sync.Mutex
+	hubs   = map[*nats.Conn]map[*Consumer]struct{}{}
+)
+
+// watch registers c for nc's slow-consumer errors. The first consumer of
+// a connection installs an error handler that calls the one it replaces
+// (nats.go's default prints to standard error) and then reports
+// nats.ErrSlowConsumer to every consumer of the connection: nats.go does
+// not say which subscription is Consume's, and any dropped message on the
+// connection may be one of theirs.
+func watch(nc *nats.Conn, c *Consumer) {
+	hubsMu.Lock()
+	defer hubsMu.Unlock()
+	if cs, ok := hubs[nc]; ok {
+		cs[c] = struct{}{}
+		return
+	}
+	hubs[nc] = map[*Consumer]struct{}{c: {}}
+	prev := nc.ErrorHandler()
+	nc.SetErrorHandler(func(conn *nats.Conn, sub *nats.Subscription, err error) {
+		if prev != nil {
+			prev(conn, sub, err)
+		}
+		if !errors.Is(err, nats.ErrSlowConsumer) {
+			return
+		}
+		subject := ""
+		if sub != nil {
+			subject = sub.Subject
+		}
+		hubsMu.Lock()
+		var cs []*Consumer
+		for c := range hubs[nc] {
+			cs = append(cs, c)
+		}
+		hubsMu.Unlock()
+		for _, c := range cs {
+			c.fail(fmt.Errorf("subscription %q: %w", subject, err))
+		}
+	})
+}
+
+// unwatch removes c; the handler stays installed while the connection is
+// open (with no consumer it only calls the one it replaced), and a later
+// consumer of the connection reuses it.
+func unwatch(nc *nats.Conn, c *Consumer) {
+	hubsMu.Lock()
+	defer hubsMu.Unlock()
+	cs := hubs[nc]
+	delete(cs, c)
+	if len(cs) == 0 && nc.IsClosed() {
+		delete(hubs, nc)
+	}
+}
+
+// pull hands the consumer's messages to Receive through c.msgs until
+// Close, consuming again whenever nats.go's consume loop ends on its own
+// (the consumer deleted, the connection closed).
+//
+// It uses Consume, not Messages: Messages reads from a channel subscription
+// whose capacity is exactly the pull batch, and after a reconnect nats.go
+// pulls a full batch again while the channel still holds the one before,
+// so the client drops messages as a slow consumer, and the server delivers
+// them again only after AckWait. Consume's subscription queues without
+// that bound (nats.go's async pending limits: 512k messages, 64 MB), and
+// its handler blocking on c.msgs is the back-pressure: nats.go counts a
+// message as pending, asking for no more, until the handler returns.
 func (c *Consumer) pull() {
 	defer close(c.done)
 	for {
-		it, err := c.cons.Messages(jetstream.PullMaxMessages(c.cfg.Buffer))
+		if c.nc.IsClosed() {
+			// For good: Receive returns the error, then broker.ErrClosed.
+			c.fail(nats.ErrConnectionClosed)
+			return
+		}
+		cc, err := c.cons.Consume(c.handle, jetstream.PullMaxMessages(c.cfg.Buffer),
+			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+				if !errors.Is(err, jetstream.ErrConnectionClosed) { // counted once, above
+					c.fail(err)
+				}
+			}))
 		if err != nil {
-			if !c.report(err) {
+			if !c.nc.IsClosed() {
+				c.fail(err)
+			}
+			if !c.pause() {
 				return
 			}
 			continue
 		}
-		stopped := make(chan struct{})
-		go func() {
-			select {
-			case <-c.stop:
-				it.Stop()
-			case <-stopped:
-			}
-		}()
-		for {
-			m, err := it.Next()
-			if err != nil {
-				it.Stop()
-				close(stopped)
-				if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-					select {
-					case <-c.stop:
-						return
-					default:
-					}
-				}
-				if !c.report(err) {
-					return
-				}
-				break
-			}
-			select {
-			case c.msgs <- m:
-			case <-c.stop:
-				it.Stop()
-				close(stopped)
+		select {
+		case <-c.stop:
+			cc.Stop()
+			return
+		case <-cc.Closed():
+			// The error that ended it went to c.fail.
+			if !c.pause() {
 				return
 			}
 		}
 	}
 }
 
-// report hands err to Receive (dropping it if one is already waiting) and
-// pauses before the iterator is opened again; it returns false on Close.
-func (c *Consumer) report(err error) bool {
+// handle hands m to Receive, blocking while c.msgs is full.
+func (c *Consumer) handle(m jetstream.Msg) {
+	select {
+	case c.msgs <- m:
+	case <-c.stop:
+		// Delivered again after AckWait.
+	}
+}
+
+// fail counts err and hands it to Receive (dropping it if one is already
+// waiting).
+func (c *Consumer) fail(err error) {
+	c.errCount.Add(context.Background(), 1, metric.WithAttributeSet(attribute.NewSet(c.attrs...)),
+		metric.WithAttributes(semconv.ErrorTypeKey.String(errorType(err))))
 	select {
 	case c.errs <- err:
 	default:
 	}
+}
+
+// pause waits before consuming again; it returns false on Close.
+func (c *Consumer) pause() bool {
 	t := time.NewTimer(250 * time.Millisecond)
 	defer t.Stop()
 	select {
@@ -192,6 +297,21 @@ func (c *Consumer) report(err error) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// errorType names err for the error.type attribute.
+func errorType(err error) string {
+	switch {
+	case errors.Is(err, nats.ErrSlowConsumer):
+		return "slow_consumer"
+	case errors.Is(err, jetstream.ErrNoHeartbeat):
+		return "no_heartbeat"
+	case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound):
+		return "consumer_deleted"
+	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, jetstream.ErrConnectionClosed):
+		return "connection_closed"
+	}
+	return "other"
 }
 
 // Receive implements [broker.Consumer].
@@ -204,6 +324,11 @@ func (c *Consumer) Receive(ctx context.Context, max int) ([]broker.Delivery, err
 	case err := <-c.errs:
 		return nil, fmt.Errorf("broker/jetstream: receive from %s: %w", c.cfg.Durable, err)
 	case <-c.done:
+		select {
+		case err := <-c.errs:
+			return nil, fmt.Errorf("broker/jetstream: receive from %s: %w", c.cfg.Durable, err)
+		default:
+		}
 		return nil, broker.ErrClosed
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -235,6 +360,7 @@ func (c *Consumer) Close() error {
 		close(c.stop)
 		c.start.Do(func() { close(c.done) })
 		<-c.done
+		unwatch(c.nc, c)
 	})
 	return nil
 }

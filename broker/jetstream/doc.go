@@ -41,6 +41,17 @@
 // recognises it. nats.go reconnects by itself; Receive carries on over the
 // same durable consumer.
 //
+// The consumer reads with nats.go's Consume, whose callback hands each
+// message to Receive and blocks while Receive is behind, pulling at most
+// [ConsumerConfig.Buffer] ahead. It does not use Messages: that iterator
+// reads a channel subscription exactly one batch deep, and after a
+// reconnect nats.go pulls a whole batch again while the channel still
+// holds the last one, so the client dropped messages as a slow consumer
+// and the server delivered them again only after AckWait (30s by
+// default). Errors met while consuming (missed heartbeats, a slow consumer
+// on the connection, the connection closed) come out of Receive and are
+// counted by [MetricConsumerErrors].
+//
 // # Wire format
 //
 // CloudEvents binary content mode per the CloudEvents NATS protocol
