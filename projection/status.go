@@ -2,15 +2,15 @@ package projection
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/lag"
 )
 
 // LagScanLimit is the most events [Describe] reads to count a projection's
 // lag; beyond it the count is a lower bound.
-const LagScanLimit = 10000
+const LagScanLimit = lag.ScanLimit
 
 // Status is a projection's record with where the log is.
 type Status struct {
@@ -41,16 +41,7 @@ type Status struct {
 // Head returns the position and recording time of the last event in the
 // log, or the zero Position for an empty log. It works on every store.
 func Head(ctx context.Context, store eventstore.Store) (eventstore.Position, time.Time, error) {
-	for e, err := range store.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, Limit: 1}) {
-		if ue, ok := errors.AsType[*eventstore.UnreadableEventError](err); ok {
-			return ue.Position, time.Time{}, nil // the last event, which the store cannot return
-		}
-		if err != nil {
-			return eventstore.Position{}, time.Time{}, err
-		}
-		return e.Position, e.RecordedAt, nil
-	}
-	return eventstore.Position{}, time.Time{}, nil
+	return lag.Head(ctx, store)
 }
 
 // Describe adds the head of store's log (and, for a store with a horizon,
@@ -96,30 +87,14 @@ func Describe(ctx context.Context, store eventstore.Store, records ...Record) ([
 					s.Lag, aged = max(now.Sub(f.RecordedAt), 0), true
 				}
 			}
-			scanned := 0
-			for e, err := range store.ReadAll(ctx, eventstore.ReadAllOptions{From: from, Limit: LagScanLimit + 1}) {
-				if ue, ok := errors.AsType[*eventstore.UnreadableEventError](err); ok {
-					// The scan cannot go past an event the store cannot
-					// return: count it, and what follows is unknown.
-					if r.Filter.Match(ue.Stream, ue.Type) {
-						s.LagEvents++
-					}
-					s.LagAtLeast = true
-					break
-				}
-				if err != nil {
-					return nil, err
-				}
-				if scanned++; scanned > LagScanLimit {
-					s.LagAtLeast = true
-					break
-				}
-				if r.Filter.Match(e.StreamID, e.Type) {
-					if !aged {
-						s.Lag, aged = max(now.Sub(e.RecordedAt), 0), true
-					}
-					s.LagEvents++
-				}
+			c, err := lag.Scan(ctx, store, from, r.Filter)
+			if err != nil {
+				return nil, err
+			}
+			s.LagEvents += c.Events
+			s.LagAtLeast = c.AtLeast
+			if !aged && !c.Oldest.IsZero() {
+				s.Lag = max(now.Sub(c.Oldest), 0)
 			}
 		}
 		out[i] = s

@@ -5,12 +5,12 @@ import (
 	"time"
 
 	"github.com/chronicle-go/chronicle/eventstore"
-	"github.com/chronicle-go/chronicle/projection"
+	"github.com/chronicle-go/chronicle/internal/lag"
 )
 
 // LagScanLimit is the most events [Describe] reads to count a relay's lag;
 // beyond it the count is a lower bound.
-const LagScanLimit = projection.LagScanLimit
+const LagScanLimit = lag.ScanLimit
 
 // Status is a relay's record with where the log is.
 type Status struct {
@@ -56,7 +56,7 @@ func (r *Relay) Status(ctx context.Context) (Status, error) {
 // A process that does not run the relays (the CLI, the console) calls it
 // with the records it read from the [Store].
 func Describe(ctx context.Context, store eventstore.Store, records ...Record) ([]Status, error) {
-	head, _, err := projection.Head(ctx, store)
+	head, _, err := lag.Head(ctx, store)
 	if err != nil {
 		return nil, err
 	}
@@ -65,21 +65,13 @@ func Describe(ctx context.Context, store eventstore.Store, records ...Record) ([
 	for i, rec := range records {
 		s := Status{Record: rec, Head: head}
 		if rec.Checkpoint.Before(head) {
-			scanned := 0
-			for e, err := range store.ReadAll(ctx, eventstore.ReadAllOptions{From: rec.Checkpoint, Limit: LagScanLimit + 1}) {
-				if err != nil {
-					return nil, err
-				}
-				if scanned++; scanned > LagScanLimit {
-					s.LagAtLeast = true
-					break
-				}
-				if rec.Filter.Match(e.StreamID, e.Type) {
-					if s.LagEvents == 0 {
-						s.Lag = max(now.Sub(e.RecordedAt), 0)
-					}
-					s.LagEvents++
-				}
+			c, err := lag.Scan(ctx, store, rec.Checkpoint, rec.Filter)
+			if err != nil {
+				return nil, err
+			}
+			s.LagEvents, s.LagAtLeast = c.Events, c.AtLeast
+			if !c.Oldest.IsZero() {
+				s.Lag = max(now.Sub(c.Oldest), 0)
 			}
 		}
 		out[i] = s
