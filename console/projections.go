@@ -184,7 +184,7 @@ func (c *Console) projectionRebuild(w http.ResponseWriter, r *http.Request) erro
 		job.p.Finished = time.Now()
 		if err != nil {
 			job.p.Err = err.Error()
-			c.cfg.Logger.Warn("console: rebuild failed", "projection", name, "err", err)
+			c.cfg.Logger.Warn("console: rebuild failed", "projection", name, "error", err)
 		}
 		job.mu.Unlock()
 	}()

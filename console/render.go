@@ -120,7 +120,7 @@ func (c *Console) failErr(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusBadRequest
 	}
 	if status >= 500 {
-		c.cfg.Logger.Error("console: page failed", "path", r.URL.Path, "status", status, "err", err)
+		c.cfg.Logger.Error("console: page failed", "path", r.URL.Path, "status", status, "error", err)
 	}
 	c.fail(w, r, status, err)
 }

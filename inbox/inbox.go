@@ -226,7 +226,7 @@ func (in *Inbox[Tx]) Run(ctx context.Context) error {
 		if time.Since(lastPrune) >= in.cfg.PruneInterval {
 			lastPrune = time.Now()
 			if n, err := in.store.Prune(ctx, in.cfg.Name, lastPrune.Add(-in.cfg.Retention)); err != nil && ctx.Err() == nil {
-				in.log.Warn("prune failed", "err", err)
+				in.log.Warn("prune failed", "error", err)
 			} else if n > 0 {
 				in.log.Info("pruned processed records", "count", n)
 			}
@@ -240,13 +240,13 @@ func (in *Inbox[Tx]) Run(ctx context.Context) error {
 				return err
 			}
 			in.note(err)
-			in.log.Warn("receive failed", "err", err)
+			in.log.Warn("receive failed", "error", err)
 			backoff.Sleep(ctx, pause.Next())
 			continue
 		}
 		if err := in.handle(ctx, ds); err != nil && ctx.Err() == nil {
 			in.note(err)
-			in.log.Warn("batch failed", "err", err)
+			in.log.Warn("batch failed", "error", err)
 			backoff.Sleep(ctx, pause.Next())
 			continue
 		}
@@ -387,14 +387,14 @@ func (in *Inbox[Tx]) commit(ctx context.Context, batch []received) error {
 	in.mu.Unlock()
 	if len(resolved) > 0 {
 		if err := in.store.Resolve(ctx, in.cfg.Name, resolved); err != nil {
-			in.log.Warn("forgetting failed attempts failed", "err", err)
+			in.log.Warn("forgetting failed attempts failed", "error", err)
 		}
 	}
 	for _, r := range batch {
 		if err := r.d.Ack(ctx); err != nil {
 			// The effect is committed; the broker delivers again and the
 			// record stops it.
-			in.log.Debug("ack lost", "id", r.m.ID, "err", err)
+			in.log.Debug("ack lost", "id", r.m.ID, "error", err)
 		}
 	}
 	return nil
@@ -411,7 +411,7 @@ func (in *Inbox[Tx]) fail(ctx context.Context, r received, cause error) error {
 	}
 	attempts = max(attempts, r.d.Attempt())
 	if attempts >= in.cfg.MaxAttempts {
-		in.log.Error("parking a message that keeps failing", "id", r.m.ID, "type", r.m.Type, "attempts", attempts, "err", cause)
+		in.log.Error("parking a message that keeps failing", "id", r.m.ID, "type", r.m.Type, "attempts", attempts, "error", cause)
 		return in.park(ctx, r.d, r.m, cause, attempts)
 	}
 	in.mu.Lock()
@@ -419,9 +419,9 @@ func (in *Inbox[Tx]) fail(ctx context.Context, r received, cause error) error {
 	in.mu.Unlock()
 	in.count(func(s *Stats) { s.Retried++ })
 	delay := backoff.Equal.Delay(in.cfg.Backoff, in.cfg.MaxBackoff, attempts)
-	in.log.Warn("handler failed; retrying", "id", r.m.ID, "attempt", attempts, "in", delay, "err", cause)
+	in.log.Warn("handler failed; retrying", "id", r.m.ID, "attempt", attempts, "in", delay, "error", cause)
 	if err := r.d.Retry(ctx, delay); err != nil {
-		in.log.Debug("retry lost", "id", r.m.ID, "err", err)
+		in.log.Debug("retry lost", "id", r.m.ID, "error", err)
 	}
 	return nil
 }
@@ -437,7 +437,7 @@ func (in *Inbox[Tx]) park(ctx context.Context, d broker.Delivery, m broker.Messa
 	in.count(func(s *Stats) { s.Parked++ })
 	in.tel.parkedOne(ctx)
 	if err := d.Ack(ctx); err != nil {
-		in.log.Debug("ack of a parked message lost", "id", m.ID, "err", err)
+		in.log.Debug("ack of a parked message lost", "id", m.ID, "error", err)
 	}
 	return nil
 }

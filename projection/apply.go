@@ -42,7 +42,7 @@ func (w *worker[Tx]) applyBatch(ctx, stop context.Context, claim Claim[Tx], rec 
 		}
 	}
 	if len(events) > 1 {
-		w.r.log.Warn("batch failed; applying its events one by one", "projection", w.p.name, "events", len(events), "err", err)
+		w.r.log.Warn("batch failed; applying its events one by one", "projection", w.p.name, "events", len(events), "error", err)
 	}
 	for i, e := range events {
 		if err := w.applyOne(ctx, stop, claim, rec, e, i == 0 && len(events) == 1, err); err != nil {
@@ -71,7 +71,7 @@ func (w *worker[Tx]) applyOne(ctx, stop context.Context, claim Claim[Tx], rec *R
 				return w.fail(ctx, claim, rec, e, attempt, err)
 			}
 			w.r.log.Warn("event failed; retrying", "projection", w.p.name, "position", e.Position,
-				"attempt", attempt, "err", err)
+				"attempt", attempt, "error", err)
 			if !backoff.Wait(ctx, pause.Next(), stop.Done()) {
 				if ctx.Err() != nil {
 					return ctx.Err()
@@ -98,7 +98,7 @@ func (w *worker[Tx]) fail(ctx context.Context, claim Claim[Tx], rec *Record, e e
 	}
 	rec.State, rec.Failure = Failed, &f
 	w.r.log.Error("projection stopped at a failed event", "projection", w.p.name, "position", e.Position,
-		"event", e.ID, "stream", e.StreamID, "version", e.Version, "type", e.Type, "attempts", attempts, "err", msg)
+		"event", e.ID, "stream", e.StreamID, "version", e.Version, "type", e.Type, "attempts", attempts, "error", msg)
 	return nil
 }
 

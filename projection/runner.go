@@ -247,7 +247,7 @@ func (w *worker[Tx]) run(ctx context.Context) {
 		claim, err := w.r.cps.Claim(ctx, w.p.name, w.filter)
 		if err != nil {
 			if ctx.Err() == nil {
-				log.Error("claim failed", "err", err)
+				log.Error("claim failed", "error", err)
 				backoff.Sleep(ctx, w.r.cfg.PollInterval)
 			}
 			continue
@@ -256,13 +256,13 @@ func (w *worker[Tx]) run(ctx context.Context) {
 		err = w.serve(ctx, claim)
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		if rerr := claim.Release(rctx); rerr != nil && ctx.Err() == nil {
-			log.Warn("release failed", "err", rerr)
+			log.Warn("release failed", "error", rerr)
 		}
 		cancel()
 		if ctx.Err() != nil {
 			return
 		}
-		log.Warn("lost or gave up ownership; claiming again", "err", err)
+		log.Warn("lost or gave up ownership; claiming again", "error", err)
 		backoff.Sleep(ctx, w.r.cfg.PollInterval/4)
 	}
 }

@@ -12,39 +12,9 @@ import (
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/eventstore/memory"
+	"github.com/chronicle-go/chronicle/internal/logtest"
 	"github.com/chronicle-go/chronicle/projection"
 )
-
-// logLines is a slog handler that keeps each message with its error.
-type logLines struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logLines) Enabled(context.Context, slog.Level) bool { return true }
-func (l *logLines) WithAttrs([]slog.Attr) slog.Handler       { return l }
-func (l *logLines) WithGroup(string) slog.Handler            { return l }
-
-func (l *logLines) Handle(_ context.Context, r slog.Record) error {
-	line := r.Message
-	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "err" {
-			line += ": " + a.Value.String()
-		}
-		return true
-	})
-	l.mu.Lock()
-	l.lines = append(l.lines, line)
-	l.mu.Unlock()
-	return nil
-}
-
-// since returns the lines logged after the first n, and how many there are.
-func (l *logLines) since(n int) ([]string, int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.lines[min(n, len(l.lines)):]...), len(l.lines)
-}
 
 // losableClaims hands out claims whose loss the test decides.
 type losableClaims struct {
@@ -83,7 +53,7 @@ func TestRunnerStopsForTheContextOrTheClaim(t *testing.T) {
 	mem := projection.NewMemoryStore()
 	b := newBalances("balances", reg, mem)
 	cps := &losableClaims{CheckpointStore: mem, claims: make(chan *losableClaim, 8)}
-	logs := &logLines{}
+	logs := &logtest.Recorder{}
 	cfg := fast
 	cfg.Logger = slog.New(logs)
 	r, err := projection.NewRunner(store, cps, cfg, b.proj)
@@ -113,7 +83,7 @@ func TestRunnerStopsForTheContextOrTheClaim(t *testing.T) {
 		gate.Lock()
 		gated = stream
 		gate.Unlock()
-		_, logged := logs.since(0)
+		_, logged := logs.Since(0)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- r.Run(ctx) }()
@@ -138,7 +108,7 @@ func TestRunnerStopsForTheContextOrTheClaim(t *testing.T) {
 		}
 		if loseClaim {
 			eventually(t, "the runner to say it lost its claim", func() bool {
-				lines, _ := logs.since(logged)
+				lines, _ := logs.Since(logged)
 				return strings.Contains(strings.Join(lines, "\n"), lostMsg)
 			})
 			<-cps.claims // it claimed again
@@ -155,7 +125,7 @@ func TestRunnerStopsForTheContextOrTheClaim(t *testing.T) {
 			}
 			break
 		}
-		lines, _ := logs.since(logged)
+		lines, _ := logs.Since(logged)
 		var lost []string
 		for _, l := range lines {
 			if strings.HasPrefix(l, lostMsg) {

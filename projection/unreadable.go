@@ -35,7 +35,7 @@ func (w *worker[Tx]) unreadable(ctx, stop context.Context, claim Claim[Tx], rec 
 		return false, w.fail(ctx, claim, rec, e, s.attempts, ue)
 	}
 	w.r.log.Warn("event unreadable; reading it again", "projection", w.p.name, "position", ue.Position,
-		"event", ue.EventID, "attempt", s.attempts, "err", ue)
+		"event", ue.EventID, "attempt", s.attempts, "error", ue)
 	if !backoff.Wait(ctx, s.pause.Next(), stop.Done()) {
 		if ctx.Err() != nil {
 			return false, ctx.Err()

@@ -198,7 +198,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		claim, err := r.state.Claim(ctx, r.cfg.Name, r.cfg.Filter)
 		if err != nil {
 			if ctx.Err() == nil {
-				r.log.Error("claim failed", "err", err)
+				r.log.Error("claim failed", "error", err)
 				backoff.Sleep(ctx, pause.Next())
 			}
 			continue
@@ -207,13 +207,13 @@ func (r *Relay) Run(ctx context.Context) error {
 		err = r.serve(ctx, claim)
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		if rerr := claim.Release(rctx); rerr != nil && ctx.Err() == nil {
-			r.log.Warn("release failed", "err", rerr)
+			r.log.Warn("release failed", "error", rerr)
 		}
 		cancel()
 		if ctx.Err() != nil {
 			return nil
 		}
-		r.log.Warn("lost ownership; claiming again", "err", err)
+		r.log.Warn("lost ownership; claiming again", "error", err)
 		backoff.Sleep(ctx, pause.Next())
 	}
 	return nil
@@ -246,9 +246,9 @@ func (r *Relay) serve(ctx context.Context, claim Claim) error {
 		if errors.Is(err, ErrFenced) || errors.Is(err, ErrClaimLost) {
 			return err
 		}
-		r.log.Warn("publishing failed; publishing again from the checkpoint", "err", err)
+		r.log.Warn("publishing failed; publishing again from the checkpoint", "error", err)
 		if ferr := claim.Failed(ctx, err.Error()); ferr != nil && ctx.Err() == nil {
-			r.log.Warn("recording the error failed", "err", ferr)
+			r.log.Warn("recording the error failed", "error", ferr)
 		}
 		if progressed {
 			pause.Reset()
@@ -382,7 +382,7 @@ func (r *Relay) pipeline(ctx context.Context, claim Claim, rec Record) (progress
 			case err == nil:
 				published++
 			case broker.IsPermanent(err):
-				r.log.Error("broker refused a message; parking it", "id", it.msg.ID, "type", it.msg.Type, "err", err)
+				r.log.Error("broker refused a message; parking it", "id", it.msg.ID, "type", it.msg.Type, "error", err)
 				parked = append(parked, r.parked(it, err))
 			default:
 				if ferr := flush(); ferr != nil {
@@ -468,7 +468,7 @@ func (r *Relay) retryLoop(ctx context.Context, claim Claim) {
 		todo, err := claim.Retries(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
-				r.log.Warn("reading parked retries failed", "err", err)
+				r.log.Warn("reading parked retries failed", "error", err)
 			}
 			continue
 		}
@@ -481,11 +481,11 @@ func (r *Relay) retryLoop(ctx context.Context, claim Claim) {
 				return
 			}
 			if err != nil && !broker.IsPermanent(err) {
-				r.log.Warn("retrying a parked message failed; trying again later", "id", p.Message.ID, "err", err)
+				r.log.Warn("retrying a parked message failed; trying again later", "id", p.Message.ID, "error", err)
 				continue
 			}
 			if rerr := claim.Resolve(ctx, p.Message.ID, err); rerr != nil {
-				r.log.Warn("settling a retried message failed", "id", p.Message.ID, "err", rerr)
+				r.log.Warn("settling a retried message failed", "id", p.Message.ID, "error", rerr)
 			}
 		}
 	}

@@ -15,39 +15,9 @@ import (
 	"github.com/chronicle-go/chronicle/broker/memory"
 	"github.com/chronicle-go/chronicle/eventstore"
 	esmem "github.com/chronicle-go/chronicle/eventstore/memory"
+	"github.com/chronicle-go/chronicle/internal/logtest"
 	"github.com/chronicle-go/chronicle/relay"
 )
-
-// logLines is a slog handler that keeps each message with its error.
-type logLines struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logLines) Enabled(context.Context, slog.Level) bool { return true }
-func (l *logLines) WithAttrs([]slog.Attr) slog.Handler       { return l }
-func (l *logLines) WithGroup(string) slog.Handler            { return l }
-
-func (l *logLines) Handle(_ context.Context, r slog.Record) error {
-	line := r.Message
-	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "err" {
-			line += ": " + a.Value.String()
-		}
-		return true
-	})
-	l.mu.Lock()
-	l.lines = append(l.lines, line)
-	l.mu.Unlock()
-	return nil
-}
-
-// since returns the lines logged after the first n, and how many there are.
-func (l *logLines) since(n int) ([]string, int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.lines[min(n, len(l.lines)):]...), len(l.lines)
-}
 
 // losableClaims hands out claims whose loss the test decides.
 type losableClaims struct {
@@ -87,7 +57,7 @@ func TestRelayStopsForTheContextOrTheClaim(t *testing.T) {
 	b := memory.New()
 	b.Bind("q", "Poked")
 	state := &losableClaims{MemoryStore: relay.NewMemoryStore(), claims: make(chan *losableClaim, 8)}
-	logs := &logLines{}
+	logs := &logtest.Recorder{}
 	var gate sync.Mutex
 	var gated string
 	entering, proceed := make(chan struct{}), make(chan struct{})
@@ -119,7 +89,7 @@ func TestRelayStopsForTheContextOrTheClaim(t *testing.T) {
 		gate.Lock()
 		gated = stream
 		gate.Unlock()
-		_, logged := logs.since(0)
+		_, logged := logs.Since(0)
 		runCtx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- r.Run(runCtx) }()
@@ -149,7 +119,7 @@ func TestRelayStopsForTheContextOrTheClaim(t *testing.T) {
 		}
 		if loseClaim {
 			require.Eventually(t, func() bool {
-				lines, _ := logs.since(logged)
+				lines, _ := logs.Since(logged)
 				return strings.Contains(strings.Join(lines, "\n"), lostMsg)
 			}, 20*time.Second, time.Millisecond, "run %d: the relay to say it lost its claim", run)
 			<-state.claims // it claimed again
@@ -163,7 +133,7 @@ func TestRelayStopsForTheContextOrTheClaim(t *testing.T) {
 				drained = true
 			}
 		}
-		lines, _ := logs.since(logged)
+		lines, _ := logs.Since(logged)
 		var lost []string
 		for _, l := range lines {
 			require.False(t, strings.HasPrefix(l, failedMsg), "run %d (during a publish %v): the relay logged %q", run, duringPublish, lines)

@@ -37,7 +37,7 @@ func (s *Store) Claim(ctx context.Context, name string, filter eventstore.Filter
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		s.cfg.Logger.Warn("projection claim: lock attempt failed", "projection", name, "err", err)
+		s.cfg.Logger.Warn("projection claim: lock attempt failed", "projection", name, "error", err)
 		if !backoff.Sleep(ctx, s.cfg.ClaimInterval) {
 			return nil, ctx.Err()
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/chronicle-go/chronicle/command"
 	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/chronicle-go/chronicle/internal/logtest"
 	"github.com/chronicle-go/chronicle/saga"
 	"github.com/chronicle-go/chronicle/saga/internal/workflow"
 )
@@ -72,44 +72,6 @@ func (r *rig) engineWith(t *testing.T, store saga.Store, sender saga.Sender, cfg
 	e, err := saga.NewEngine(r.def, store, r.svc.Store, sender, cfg)
 	require.NoError(t, err)
 	return e
-}
-
-// logRecorder is a slog handler that keeps what an engine logs (each
-// message with its error), to tell which paths the engine took.
-type logRecorder struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
-func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return l }
-func (l *logRecorder) WithGroup(string) slog.Handler            { return l }
-
-func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
-	msg := r.Message
-	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "error" {
-			msg += ": " + a.Value.String()
-		}
-		return true
-	})
-	l.mu.Lock()
-	l.msgs = append(l.msgs, msg)
-	l.mu.Unlock()
-	return nil
-}
-
-// since returns the messages logged after the first n.
-func (l *logRecorder) since(n int) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.msgs[min(n, len(l.msgs)):])
-}
-
-func (l *logRecorder) len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.msgs)
 }
 
 // run runs e until the test ends (or stop is called).
@@ -730,7 +692,7 @@ func killOne(t *testing.T, env WorkflowEnv) {
 	g := &sendGate{limit: int64(2 * n), release: make(chan struct{})}
 	bus := saga.BusSender(r.svc.Bus)
 	storeA, storeB := r.store, r.open(t)
-	logA := &logRecorder{}
+	logA := &logtest.Recorder{}
 	cfgA := workflowConfig(r.clock)
 	cfgA.Logger = slog.New(logA)
 	a := r.engineWith(t, storeA, g.wrap(bus), cfgA)
@@ -753,14 +715,14 @@ func killOne(t *testing.T, env WorkflowEnv) {
 	require.NoError(t, err)
 	require.Less(t, atKill[saga.Completed]+atKill[saga.Compensated], n, "mid-flight")
 	if env.Kill != nil {
-		logged := logA.len()
+		_, logged := logA.Since(0)
 		env.Kill(t, storeA)
 		// A is still running: it must notice on its own that its lease is
 		// gone (its lock connection died, or B fenced it) and stop
 		// following the log.
 		var stopped string
 		waitFor(t, "engine A losing its subscription lease", func() error {
-			for _, m := range logA.since(logged) {
+			for _, m := range first(logA.Since(logged)) {
 				if strings.HasPrefix(m, "saga: subscription stopped") {
 					stopped = m
 					return nil
@@ -770,7 +732,7 @@ func killOne(t *testing.T, env WorkflowEnv) {
 		})
 		stopA()
 		t.Logf("killed engine A's database connections with %v and %d sends held; A then logged %s; %q",
-			atKill, g.held.Load(), summarize(logA.since(logged)), stopped)
+			atKill, g.held.Load(), summarize(first(logA.Since(logged))), stopped)
 	} else {
 		stopA()
 		t.Logf("this backend has no connections to kill: engine A was stopped cleanly (releasing its lease) with %v and %d sends held",
@@ -901,3 +863,6 @@ func stopRestart(t *testing.T, env WorkflowEnv) {
 	require.NoError(t, err)
 	assert.Empty(t, parked)
 }
+
+// first returns its first argument.
+func first[T, U any](t T, _ U) T { return t }
