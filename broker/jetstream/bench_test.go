@@ -100,7 +100,8 @@ func BenchmarkRelayThroughput(b *testing.B) {
 
 // BenchmarkEndToEndLatency appends 1,000 events/s for five seconds and
 // measures, per event, the time from Append returning to the inbox
-// commit that applied it: PostgreSQL log → relay → JetStream → durable
+// commit that applied it, and logs each run broken down by stage (see
+// integrationbench.Spans): PostgreSQL log → relay → JetStream → durable
 // pull consumer → inbox on PostgreSQL.
 func BenchmarkEndToEndLatency(b *testing.B) {
 	url := brokertest.RequireNATS(b)
@@ -124,7 +125,9 @@ func BenchmarkEndToEndLatency(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		lat := integrationbench.Latency(b, log, pub, cons, 1000, 5*time.Second)
+		rep := integrationbench.Latency(b, log, pub, cons, 1000, 5*time.Second)
+		rep.Log(b)
+		lat := rep.Total()
 		p50 = append(p50, float64(integrationbench.Quantile(lat, 0.50).Microseconds())/1000)
 		p99 = append(p99, float64(integrationbench.Quantile(lat, 0.99).Microseconds())/1000)
 		cons.Close()

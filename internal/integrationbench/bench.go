@@ -8,8 +8,8 @@ package integrationbench
 import (
 	"context"
 	"fmt"
+	"iter"
 	"slices"
-	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -130,12 +130,195 @@ func TimeRelay(b testing.TB, log *Log, pub broker.Publisher, events []eventstore
 	}
 }
 
+// The stages of one event's way, in the order [Latency] times them.
+const (
+	StageAppended  = iota // Append returned
+	StageDelivered        // the PostgreSQL subscription yielded it to the relay
+	StagePublished        // the relay called Publish
+	StageSent             // Publish returned (it blocks while the publisher's window is full)
+	StageAcked            // the broker acknowledged it (PubAck, confirm)
+	StageReceived         // the consumer's Receive returned it to the inbox
+	StageCommitted        // the inbox's transaction that applied it committed
+	numStages
+)
+
+// StageNames name the stages, for reports.
+var StageNames = [numStages]string{"appended", "delivered", "published", "sent", "acked", "received", "committed"}
+
+// Span is a part of the way, from one stage to a later one.
+type Span struct {
+	Name     string
+	From, To int
+}
+
+// Spans are the parts a latency report breaks the way into: the
+// subscription (which may deliver before Append has returned: a negative
+// span), the relay's own work, the Publish call, the broker's answer to
+// the publisher, the way through the broker to the consumer (alongside
+// the answer), the inbox, what follows the log (the relay, the broker and
+// the inbox: what the relay and the adapters can make faster), and the
+// whole.
+var Spans = []Span{
+	{"append→delivered", StageAppended, StageDelivered},
+	{"delivered→published", StageDelivered, StagePublished},
+	{"published→sent", StagePublished, StageSent},
+	{"published→acked", StagePublished, StageAcked},
+	{"published→received", StagePublished, StageReceived},
+	{"received→committed", StageReceived, StageCommitted},
+	{"delivered→committed", StageDelivered, StageCommitted},
+	{"total", StageAppended, StageCommitted},
+}
+
+// Report is one latency run: per event, when it reached each stage.
+type Report struct {
+	Times [][numStages]time.Time
+	// Foreign samples, every 20ms of the run, the age of the oldest
+	// transaction holding a transaction ID in the PostgreSQL cluster that
+	// is not the benchmark's (0 when there is none): until it ends, every
+	// subscription in the cluster waits at its horizon (see
+	// docs/postgres.md), so its age is how late the log can reach the
+	// relay whatever the relay does.
+	Foreign []time.Duration
+}
+
+// Durations returns sp's duration for every event, sorted.
+func (r *Report) Durations(sp Span) []time.Duration {
+	out := make([]time.Duration, 0, len(r.Times))
+	for _, t := range r.Times {
+		out = append(out, t[sp.To].Sub(t[sp.From]))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Total returns the latencies from Append returning to the inbox commit,
+// sorted.
+func (r *Report) Total() []time.Duration { return r.Durations(Spans[len(Spans)-1]) }
+
+// Log writes p50, p99 and max of every span.
+func (r *Report) Log(b testing.TB) {
+	for _, sp := range Spans {
+		d := r.Durations(sp)
+		b.Logf("%-22s p50 %8.2f ms  p99 %8.2f ms  max %8.2f ms", sp.Name, ms(Quantile(d, 0.5)), ms(Quantile(d, 0.99)), ms(d[len(d)-1]))
+	}
+	f := slices.Sorted(slices.Values(r.Foreign))
+	if len(f) > 0 {
+		held := 0
+		for _, d := range f {
+			if d > 0 {
+				held++
+			}
+		}
+		b.Logf("%-22s p50 %8.2f ms  p99 %8.2f ms  max %8.2f ms  (in flight in %d%% of %d samples)", "oldest foreign xact",
+			ms(Quantile(f, 0.5)), ms(Quantile(f, 0.99)), ms(f[len(f)-1]), 100*held/len(f), len(f))
+	}
+}
+
+// sampleForeign samples the age of the oldest transaction with an ID that
+// is not of the benchmark's pool (whose application_name is its schema)
+// every 20ms until ctx ends.
+func sampleForeign(ctx context.Context, log *Log) []time.Duration {
+	var out []time.Duration
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return out
+		case <-t.C:
+		}
+		var sec float64
+		err := log.Pool.QueryRow(ctx, `SELECT coalesce(extract(epoch FROM max(clock_timestamp() - xact_start)), 0)::float8
+			FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND application_name <> $1`, log.Schema).Scan(&sec)
+		if err == nil {
+			out = append(out, time.Duration(sec*float64(time.Second)))
+		}
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// marks records when each event (by ID) reached each stage.
+type marks struct {
+	mu sync.Mutex
+	t  map[string]*[numStages]time.Time
+}
+
+func (m *marks) mark(id string, stage int, at time.Time) {
+	m.mu.Lock()
+	t := m.t[id]
+	if t == nil {
+		t = new([numStages]time.Time)
+		m.t[id] = t
+	}
+	if t[stage].IsZero() { // the first time counts (a redelivery does not)
+		t[stage] = at
+	}
+	m.mu.Unlock()
+}
+
+// timedStore marks each event its subscriptions yield.
+type timedStore struct {
+	eventstore.Store
+	m *marks
+}
+
+func (s timedStore) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions) iter.Seq2[eventstore.RecordedEvent, error] {
+	return func(yield func(eventstore.RecordedEvent, error) bool) {
+		for e, err := range s.Store.Subscribe(ctx, opts) {
+			if err == nil {
+				s.m.mark(e.ID.String(), StageDelivered, time.Now())
+			}
+			if !yield(e, err) {
+				return
+			}
+		}
+	}
+}
+
+// timedPublisher marks each Publish call and the broker's answer.
+type timedPublisher struct {
+	broker.Publisher
+	m *marks
+}
+
+func (p timedPublisher) Publish(ctx context.Context, msg broker.Message) (broker.Confirmation, error) {
+	p.m.mark(msg.ID, StagePublished, time.Now())
+	c, err := p.Publisher.Publish(ctx, msg)
+	p.m.mark(msg.ID, StageSent, time.Now())
+	if err == nil {
+		go func() {
+			<-c.Done()
+			if c.Err() == nil {
+				p.m.mark(msg.ID, StageAcked, time.Now())
+			}
+		}()
+	}
+	return c, err
+}
+
+// timedConsumer marks each delivery Receive returns.
+type timedConsumer struct {
+	broker.Consumer
+	m *marks
+}
+
+func (c timedConsumer) Receive(ctx context.Context, max int) ([]broker.Delivery, error) {
+	ds, err := c.Consumer.Receive(ctx, max)
+	now := time.Now()
+	for _, d := range ds {
+		if m, err := d.Message(); err == nil {
+			c.m.mark(m.ID, StageReceived, now)
+		}
+	}
+	return ds, err
+}
+
 // Latency appends one event every 1/rate seconds for d through the
 // relay (state in PostgreSQL is not needed for latency: memory) to pub,
-// consumes with an inbox on PostgreSQL from cons, and returns the
-// latencies from each Append returning to the inbox commit that applied
-// its event, sorted.
-func Latency(b testing.TB, log *Log, pub broker.Publisher, cons broker.Consumer, rate int, d time.Duration) []time.Duration {
+// consumes with an inbox on PostgreSQL from cons, and returns when each
+// event reached each stage of its way (see [Spans]).
+func Latency(b testing.TB, log *Log, pub broker.Publisher, cons broker.Consumer, rate int, d time.Duration) *Report {
 	ctx := context.Background()
 	records, err := inboxpg.New(log.Pool, inboxpg.Config{Schema: log.Schema})
 	if err != nil {
@@ -144,18 +327,14 @@ func Latency(b testing.TB, log *Log, pub broker.Publisher, cons broker.Consumer,
 	if err := records.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
-	var mu sync.Mutex
-	appended := map[string]time.Time{}
-	committed := map[string]time.Time{}
-	in, err := inbox.New(cons, records, inbox.HandlerFunc[*inboxpg.Tx](func(ctx context.Context, tx *inboxpg.Tx, m broker.Message) error {
+	m := &marks{t: map[string]*[numStages]time.Time{}}
+	in, err := inbox.New(timedConsumer{cons, m}, records, inbox.HandlerFunc[*inboxpg.Tx](func(ctx context.Context, tx *inboxpg.Tx, _ broker.Message) error {
 		return nil // the record alone: the handler's own work is not the relay's latency
 	}), inbox.Config{Name: "latency", BatchSize: 100, Hooks: inbox.Hooks{Committed: func(_ context.Context, ms []broker.Message) {
 		now := time.Now()
-		mu.Lock()
-		for _, m := range ms {
-			committed[m.ID] = now
+		for _, msg := range ms {
+			m.mark(msg.ID, StageCommitted, now)
 		}
-		mu.Unlock()
 	}}})
 	if err != nil {
 		b.Fatal(err)
@@ -167,7 +346,7 @@ func Latency(b testing.TB, log *Log, pub broker.Publisher, cons broker.Consumer,
 		_ = c.Advance(ctx, eventstore.Position{}, head, time.Now(), 0, nil)
 		c.Release(ctx)
 	}
-	r, err := relay.New(log.Events, state, pub, relay.Config{Name: "latency", Source: "/bench", CheckpointInterval: 50 * time.Millisecond})
+	r, err := relay.New(timedStore{log.Events, m}, state, timedPublisher{pub, m}, relay.Config{Name: "latency", Source: "/bench"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -178,7 +357,11 @@ func Latency(b testing.TB, log *Log, pub broker.Publisher, cons broker.Consumer,
 	defer func() { cancel(); wg.Wait() }()
 	time.Sleep(200 * time.Millisecond) // both running
 
+	sampleCtx, stopSampling := context.WithCancel(ctx)
+	foreign := make(chan []time.Duration, 1)
+	go func() { foreign <- sampleForeign(sampleCtx, log) }()
 	n := int(d.Seconds() * float64(rate))
+	ids := make([]string, 0, n)
 	tick := time.NewTicker(time.Second / time.Duration(rate))
 	defer tick.Stop()
 	for i := range n {
@@ -187,21 +370,20 @@ func Latency(b testing.TB, log *Log, pub broker.Publisher, cons broker.Consumer,
 		if _, err := log.Events.Append(ctx, fmt.Sprintf("latency-%d", i%20), eventstore.Any, e); err != nil {
 			b.Fatal(err)
 		}
-		at := time.Now()
-		mu.Lock()
-		appended[e.ID.String()] = at
-		mu.Unlock()
+		id := e.ID.String()
+		m.mark(id, StageAppended, time.Now())
+		ids = append(ids, id)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		mu.Lock()
+		m.mu.Lock()
 		got := 0
-		for id := range appended {
-			if _, ok := committed[id]; ok {
+		for _, id := range ids {
+			if t := m.t[id]; t != nil && !t[StageCommitted].IsZero() {
 				got++
 			}
 		}
-		mu.Unlock()
+		m.mu.Unlock()
 		if got >= n {
 			break
 		}
@@ -210,14 +392,21 @@ func Latency(b testing.TB, log *Log, pub broker.Publisher, cons broker.Consumer,
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	out := make([]time.Duration, 0, n)
-	for id, at := range appended {
-		out = append(out, committed[id].Sub(at))
+	time.Sleep(50 * time.Millisecond) // the last acks' goroutines
+	stopSampling()
+	rep := &Report{Times: make([][numStages]time.Time, 0, n), Foreign: <-foreign}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, id := range ids {
+		t := *m.t[id]
+		for st := range t {
+			if t[st].IsZero() {
+				b.Fatalf("event %s never reached stage %s: %v", id, StageNames[st], t)
+			}
+		}
+		rep.Times = append(rep.Times, t)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
+	return rep
 }
 
 // Quantile returns the q-quantile of sorted.
