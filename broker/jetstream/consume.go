@@ -270,6 +270,11 @@ func (c *Consumer) pull() {
 // handle hands m to Receive, blocking while c.msgs is full.
 func (c *Consumer) handle(m jetstream.Msg) {
 	select {
+	case <-c.stop:
+		return // Closed: delivered again after AckWait.
+	default:
+	}
+	select {
 	case c.msgs <- m:
 	case <-c.stop:
 		// Delivered again after AckWait.

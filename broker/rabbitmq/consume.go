@@ -10,8 +10,12 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 
 	"github.com/chronicle-go/chronicle/broker"
+	"github.com/chronicle-go/chronicle/internal/telemetry"
 )
 
 // DefaultPrefetch is [ConsumerConfig.Prefetch]'s default.
@@ -26,6 +30,9 @@ type ConsumerConfig struct {
 	// Prefetch is how many unacked deliveries the broker sends ahead
 	// (default [DefaultPrefetch]).
 	Prefetch int
+	// MeterProvider counts the errors Receive returns
+	// (chronicle.broker.consumer.errors; default: the global provider).
+	MeterProvider metric.MeterProvider
 }
 
 // Validate reports every invalid field at once.
@@ -51,10 +58,21 @@ func (c ConsumerConfig) withDefaults() ConsumerConfig {
 	return c
 }
 
+// MetricConsumerErrors counts the errors Receive returns, with the
+// attributes messaging.system (rabbitmq), messaging.consumer.group.name
+// (the queue) and error.type: connection_lost (Receive dials again on the
+// next call) or connect (dialling or starting to consume failed).
+const MetricConsumerErrors = "chronicle.broker.consumer.errors"
+
+// errConnectionLost: the connection or the channel closed under Receive.
+var errConnectionLost = errors.New("connection lost")
+
 // Consumer consumes one queue with manual acks. It implements
 // [broker.Consumer]; Close it to stop.
 type Consumer struct {
-	cfg ConsumerConfig
+	cfg      ConsumerConfig
+	errCount metric.Int64Counter
+	attrs    metric.MeasurementOption
 
 	mu         sync.Mutex
 	conn       *amqp.Connection
@@ -70,7 +88,12 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Consumer{cfg: cfg.withDefaults()}, nil
+	b := telemetry.NewInstruments(telemetry.Meter(cfg.MeterProvider, "broker/rabbitmq"))
+	return &Consumer{cfg: cfg.withDefaults(),
+		errCount: b.Counter(MetricConsumerErrors, "{error}",
+			"Errors of a broker consumer (lost connection, missed heartbeats, messages dropped by a slow consumer), by consumer and error.type."),
+		attrs: metric.WithAttributeSet(attribute.NewSet(semconv.MessagingSystemRabbitMQ, semconv.MessagingConsumerGroupName(cfg.Queue))),
+	}, nil
 }
 
 // open dials and starts consuming; it runs with mu held.
@@ -96,8 +119,21 @@ func (c *Consumer) open(ctx context.Context) error {
 }
 
 // Receive implements [broker.Consumer]. When the connection is lost it
-// returns an error; the next call dials again.
+// returns an error; the next call dials again. Its errors are counted
+// ([MetricConsumerErrors]).
 func (c *Consumer) Receive(ctx context.Context, max int) ([]broker.Delivery, error) {
+	ds, err := c.receive(ctx, max)
+	if err != nil && ctx.Err() == nil && !errors.Is(err, broker.ErrClosed) {
+		typ := "connect"
+		if errors.Is(err, errConnectionLost) {
+			typ = "connection_lost"
+		}
+		c.errCount.Add(context.Background(), 1, c.attrs, metric.WithAttributes(semconv.ErrorTypeKey.String(typ)))
+	}
+	return ds, err
+}
+
+func (c *Consumer) receive(ctx context.Context, max int) ([]broker.Delivery, error) {
 	if max < 1 {
 		max = 1
 	}
@@ -125,7 +161,7 @@ func (c *Consumer) Receive(ctx context.Context, max int) ([]broker.Delivery, err
 		if closed {
 			return broker.ErrClosed
 		}
-		return fmt.Errorf("broker/rabbitmq: consume %s: connection lost", c.cfg.Queue)
+		return fmt.Errorf("broker/rabbitmq: consume %s: %w", c.cfg.Queue, errConnectionLost)
 	}
 	var first amqp.Delivery
 	var ok bool

@@ -15,6 +15,7 @@ import (
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/internal/brokertest"
 	"github.com/chronicle-go/chronicle/internal/tcpproxy"
+	"github.com/chronicle-go/chronicle/internal/telemetrytest"
 )
 
 // setup declares an exchange and a queue of the test's own, bound to
@@ -251,7 +252,8 @@ func TestConnectionCutMidConsume(t *testing.T) {
 		require.NoError(t, err)
 	}
 	purl, proxy := proxied(t, url)
-	cons, err := rabbitmq.NewConsumer(rabbitmq.ConsumerConfig{URL: purl, Queue: topo.Queues[0].Name, Prefetch: 100})
+	sdk := telemetrytest.New(t)
+	cons, err := rabbitmq.NewConsumer(rabbitmq.ConsumerConfig{URL: purl, Queue: topo.Queues[0].Name, Prefetch: 100, MeterProvider: sdk.MeterProvider})
 	require.NoError(t, err)
 	defer cons.Close()
 	seen := drain(t, cons, len(msgs), func(n int) {
@@ -265,6 +267,9 @@ func TestConnectionCutMidConsume(t *testing.T) {
 		redelivered += seen[m.ID] - 1
 	}
 	require.Positive(t, redelivered, "the deliveries unacked at the cuts came again")
+	lost, _ := sdk.Value(t, rabbitmq.MetricConsumerErrors, "error.type=connection_lost", "messaging.system=rabbitmq",
+		"messaging.consumer.group.name="+topo.Queues[0].Name)
+	require.Equal(t, 2.0, lost, "each cut counted once")
 }
 
 func TestConfigValidate(t *testing.T) {
