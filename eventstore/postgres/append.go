@@ -113,6 +113,15 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 		return eventstore.AppendResult{}, err
 	}
 	fast := true
+	// readCommitted: run append_events in a read committed transaction of
+	// its own, once the session has shown that its default isolation is
+	// stricter (a serialization failure, or a version taken while
+	// append_events held the stream's lock). Under repeatable read or
+	// serializable the function's snapshot is its transaction's, taken
+	// before it waits for the lock, so it reads the version its
+	// predecessor in the queue has just replaced and loses at the primary
+	// key again, attempt after attempt, on a busy stream.
+	readCommitted := false
 	var last error
 	for range s.cfg.AppendAttempts {
 		if fast {
@@ -169,8 +178,10 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 				// sql/append_one.sql), or the race was lost under
 				// repeatable read: as above.
 				diagnose, last = true, err
+				readCommitted = readCommitted || pgerr.Is(err, pgerr.SerializationFailure)
 			case pgconn.SafeToRetry(err) || lostRace(err):
 				last = err
+				readCommitted = readCommitted || pgerr.Is(err, pgerr.SerializationFailure)
 				continue
 			default:
 				return eventstore.AppendResult{}, s.mapError("append", stream, err)
@@ -198,7 +209,11 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 		}
 		var out appendOutcome
 		settled, err := s.onSession(ctx, args, func(c *pgx.Conn) (err error) {
-			out, err = s.call(ctx, c, args)
+			if readCommitted {
+				out, err = s.callReadCommitted(ctx, c, args)
+			} else {
+				out, err = s.call(ctx, c, args)
+			}
 			return err
 		})
 		if settled != nil {
@@ -225,10 +240,13 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 				last = err
 				continue
 			}
-			if pgconn.SafeToRetry(err) || isVersionViolation(err) {
+			if pgconn.SafeToRetry(err) || isVersionViolation(err) || pgerr.Is(err, pgerr.SerializationFailure) {
 				// A version taken under our feet (by a writer outside this
-				// store, which takes no advisory lock) reads as a conflict
-				// after the attempts.
+				// store, which takes no advisory lock, or by the function's
+				// predecessor on the lock when the session's isolation is
+				// stricter than read committed: see readCommitted) reads as
+				// a conflict after the attempts.
+				readCommitted = readCommitted || !pgconn.SafeToRetry(err)
 				last = err
 				continue
 			}
@@ -534,6 +552,23 @@ func (s *Store) call(ctx context.Context, q querier, a appendArgs) (appendOutcom
 	err := q.QueryRow(ctx, s.sql.appendEvents, a.stream, a.kind, a.version, true, a.ids, a.types, a.data, a.metadata).
 		Scan(&out.status, &out.version, &out.actual, &out.conflictID, &out.reason, &out.tids, &out.positions)
 	return out, err
+}
+
+// callReadCommitted runs append_events in a read committed transaction on
+// c, whatever the session's default isolation: each statement of the
+// function then takes a snapshot of its own, the stream's version after
+// the wait for its lock included.
+func (s *Store) callReadCommitted(ctx context.Context, c *pgx.Conn, a appendArgs) (appendOutcome, error) {
+	tx, err := c.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return appendOutcome{}, err
+	}
+	out, err := s.call(ctx, tx, a)
+	if err != nil {
+		_ = tx.Rollback(ctx)
+		return appendOutcome{}, err
+	}
+	return out, tx.Commit(ctx)
 }
 
 // result turns the function's outcome into the append's result or error.
