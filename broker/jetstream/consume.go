@@ -53,8 +53,10 @@ type ConsumerConfig struct {
 	// (default [DefaultMaxAckPending]).
 	MaxAckPending int
 	// Buffer is how many messages the client pulls ahead (default
-	// [DefaultBuffer]). Up to twice as many may wait in the client: a
-	// batch pulled and the batch before, not yet received.
+	// [DefaultBuffer]). Up to twice as many may wait in the client (a
+	// batch pulled and the batch before, not yet received), and more just
+	// after a reconnect, when nats.go pulls a batch again without counting
+	// what it holds; never more than MaxAckPending.
 	Buffer int
 	// MeterProvider counts the consumer's errors
 	// (chronicle.broker.consumer.errors; default: the global provider).
