@@ -24,6 +24,7 @@ const (
 	statusEventID    = 3
 	statusOrderGuard = 4
 	statusRestored   = 5 // the store needs Reanchor (migration 3)
+	statusLostRace   = 6 // lost the race for a version or an event ID, three tries; nothing written (migration 5)
 )
 
 // Expected-version kinds as the append statements and append_events take
@@ -168,8 +169,9 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 			case ctx.Err() != nil:
 				return eventstore.AppendResult{}, ctx.Err()
 			case isEventIDViolation(err):
-				// An event ID is stored already: an idempotent retry or a
-				// conflict; append_events tells which.
+				// The ID of an event after the first is stored (the first
+				// one's, like its version, writes nothing instead): a
+				// conflict; append_events says which.
 				last = err
 			case lostRace(err) && args.kind != kindAny:
 				// A writer outside this store took a later version of the
@@ -241,22 +243,28 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 				continue
 			}
 			if pgconn.SafeToRetry(err) || isVersionViolation(err) || pgerr.Is(err, pgerr.SerializationFailure) {
-				// A version taken under our feet (by a writer outside this
-				// store, which takes no advisory lock, or by the function's
-				// predecessor on the lock when the session's isolation is
-				// stricter than read committed: see readCommitted) reads as
-				// a conflict after the attempts.
+				// A version taken and not returned as a lost race (since
+				// migration 5 append_events returns those): under
+				// repeatable read or serializable, the winner's row is not
+				// in the function's snapshot, a serialization failure (the
+				// function's predecessor on the lock, when the session's
+				// isolation is stricter than read committed: see
+				// readCommitted); or a writer outside this store. It reads
+				// as a conflict after the attempts.
 				readCommitted = readCommitted || !pgconn.SafeToRetry(err)
 				last = err
 				continue
 			}
 			return eventstore.AppendResult{}, s.mapError("append", stream, err)
 		}
-		if out.status == statusOrderGuard {
+		switch out.status {
+		case statusOrderGuard:
 			last = guardConflict(args, out)
 			continue
-		}
-		if out.status == statusRestored {
+		case statusLostRace:
+			last = lostRaceConflict(args, out, "run it again")
+			continue
+		case statusRestored:
 			return eventstore.AppendResult{}, s.needsReanchor("append", stream)
 		}
 		res, err := args.result(out)
@@ -383,7 +391,16 @@ func (s *Store) insert(ctx context.Context, c *pgx.Conn, a appendArgs) (res even
 //     at once if the caller calls [Store.NotifyAppended] after committing.
 //
 // A version mismatch or a stored event ID leaves tx usable; the caller
-// decides whether to roll back. The events' positions are final only once tx
+// decides whether to roll back. So does a lost race (under read committed):
+// when another transaction stores one of the append's versions or event IDs
+// while it runs, the insert waits for that transaction, skips the taken rows
+// instead of failing, takes back the rest and looks again, and AppendTx
+// returns what the winner left — a version conflict, an idempotent retry's
+// result, a stored event ID — or, after three lost tries, a retryable
+// [*eventstore.ConflictError]; nothing of the append is written then. Under
+// repeatable read or serializable, a winner tx's snapshot cannot see makes
+// the insert fail with a serialization failure, which aborts tx: AppendTx
+// returns a retryable conflict; run the whole transaction again. The events' positions are final only once tx
 // commits, and readers see them only then.
 func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, stream string, expected eventstore.ExpectedVersion, events ...eventstore.Event) (eventstore.AppendResult, error) {
 	ctx, op := s.tel.StartAppend(ctx, stream, expected, len(events))
@@ -417,16 +434,20 @@ func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, stream string, expected
 				EventID: violatingEventID(err, args), Retry: true,
 				Reason: "an event ID was stored concurrently by another transaction; this transaction is aborted, run it again"}
 		}
-		if isVersionViolation(err) {
+		if isVersionViolation(err) || pgerr.Is(err, pgerr.SerializationFailure) {
+			// Under repeatable read or serializable, the winner of a race
+			// is not in tx's snapshot: the insert cannot build on it.
 			return eventstore.AppendResult{}, &eventstore.ConflictError{Stream: stream, Expected: expected, Retry: true,
-				Reason: "a version of the stream was stored concurrently by another transaction; this transaction is aborted, run it again"}
+				Reason: "a version or an event ID of the append was stored concurrently by another transaction, outside this transaction's snapshot; this transaction is aborted, run it again"}
 		}
 		return eventstore.AppendResult{}, s.mapError("append", stream, err)
 	}
-	if out.status == statusOrderGuard {
+	switch out.status {
+	case statusOrderGuard:
 		return eventstore.AppendResult{}, guardConflict(args, out)
-	}
-	if out.status == statusRestored {
+	case statusLostRace:
+		return eventstore.AppendResult{}, lostRaceConflict(args, out, "tx is still usable; run the append (or the whole transaction) again")
+	case statusRestored:
 		return eventstore.AppendResult{}, s.needsReanchor("append", stream)
 	}
 	return args.result(out)
@@ -604,6 +625,17 @@ func guardConflict(a appendArgs, out appendOutcome) *eventstore.ConflictError {
 		reason += ": " + *out.reason + "; run the append again in a new transaction (after a dump/restore, run Reanchor)"
 	}
 	return &eventstore.ConflictError{Stream: a.stream, Expected: a.expected, Actual: uint64(out.actual), Retry: true, Reason: reason}
+}
+
+// lostRaceConflict is the retryable conflict of an append that lost the
+// race for a version or an event ID on every try append_events made
+// (migration 5): nothing was written.
+func lostRaceConflict(a appendArgs, out appendOutcome, then string) *eventstore.ConflictError {
+	reason := "lost the race for a version or an event ID"
+	if out.reason != nil {
+		reason = *out.reason
+	}
+	return &eventstore.ConflictError{Stream: a.stream, Expected: a.expected, Actual: uint64(out.actual), Retry: true, Reason: reason + "; " + then}
 }
 
 // isEventIDViolation reports a unique violation of the event ID: the same

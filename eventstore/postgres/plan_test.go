@@ -11,6 +11,7 @@ import (
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/pgtest"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -233,5 +234,188 @@ func raceKeepsPlans(t *testing.T, events int) {
 	}
 	if custom > 5*prepared {
 		t.Errorf("%d custom plans for %d prepared append statements (at most 5 each)", custom, prepared)
+	}
+}
+
+// planCount is what pg_prepared_statements counts for the statements whose
+// text matches a LIKE pattern, summed over every connection of a pool.
+type planCount struct{ generic, custom, prepared int64 }
+
+// countPlans holds all n connections of pool (waiting for one that a
+// wake-up NOTIFY may still use) and sums their plans of each pattern.
+func countPlans(t *testing.T, pool *pgxpool.Pool, n int, patterns ...string) []planCount {
+	t.Helper()
+	ctx := context.Background()
+	var conns []*pgxpool.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Release()
+		}
+	}()
+	for range n {
+		c, err := pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	counts := make([]planCount, len(patterns))
+	for _, c := range conns {
+		for i, p := range patterns {
+			var g, cu, k int64
+			if err := c.QueryRow(ctx, `SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0), count(*) FROM pg_prepared_statements
+				WHERE statement LIKE $1`, p).Scan(&g, &cu, &k); err != nil {
+				t.Fatal(err)
+			}
+			counts[i].generic += g
+			counts[i].custom += cu
+			counts[i].prepared += k
+		}
+	}
+	return counts
+}
+
+const (
+	singleStatements = "/* chronicle.append */%"
+	functionCalls    = "%.append_events(%"
+)
+
+// TestIdempotentRetriesKeepGenericPlans: an idempotent retry (Any, so the
+// single statement computes a version nobody holds) and the same event ID
+// sent to another stream meet the event ID's unique index. The single
+// statement writes nothing then, and append_events tells a retry from a
+// conflict, neither with a statement error: every statement stays
+// prepared, so the plans counted add up to the calls (before, each such
+// append failed the single statement with a unique violation and the next
+// append on that connection prepared it again). Each round of a writer:
+// a new event (one single statement), its retry (single statement, then
+// the function: the original result) and the same event in another stream
+// (single statement, then the function: a conflict naming the ID).
+func TestIdempotentRetriesKeepGenericPlans(t *testing.T) {
+	const writers, rounds = 4, 12
+	s, pool, _ := newStore(t, pgtest.MaxConns(writers))
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Go(func() {
+			stream := fmt.Sprintf("retry-%d", w)
+			for range rounds {
+				ev := eventstore.NewEvent("Retried", []byte(`{}`))
+				ev.ID = eventstore.NewEventID()
+				first, err := s.Append(ctx, stream, eventstore.Any, ev)
+				if err != nil {
+					errs <- err
+					return
+				}
+				again, err := s.Append(ctx, stream, eventstore.Any, ev)
+				if err != nil || again.Version != first.Version || again.Positions[0] != first.Positions[0] {
+					errs <- fmt.Errorf("retry: %+v, %v; want the original %+v", again, err, first)
+					return
+				}
+				_, err = s.Append(ctx, stream+"-other", eventstore.Any, ev)
+				if ce, ok := errors.AsType[*eventstore.ConflictError](err); !ok || ce.EventID != ev.ID {
+					errs <- fmt.Errorf("the same ID in another stream: %v, want a conflict naming it", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	c := countPlans(t, pool, writers, singleStatements, functionCalls)
+	t.Logf("single statement: %+v; append_events: %+v", c[0], c[1])
+	if got, want := c[0].generic+c[0].custom, int64(3*writers*rounds); got != want {
+		t.Errorf("single statement: %d plans for %d calls: a retry or a conflict prepared it again", got, want)
+	}
+	if got, want := c[1].generic+c[1].custom, int64(2*writers*rounds); got != want {
+		t.Errorf("append_events: %d plans for %d calls: a retry or a conflict prepared it again", got, want)
+	}
+	for i, k := range c {
+		if k.custom > 5*k.prepared {
+			t.Errorf("statement %d: %d custom plans for %d prepared (at most 5 each)", i, k.custom, k.prepared)
+		}
+	}
+}
+
+// TestRacingAppendTxKeepsPlansAndTransactions: pairs of writers append the
+// same event IDs at the same moment with AppendTx, each into its own
+// stream, each in its own transaction: one of each pair stores the ID, the
+// other gets a conflict naming it — from the function's ID check, or, when
+// both passed it before either committed, from its insert, which waits for
+// the winner and, since migration 5, skips the row and looks again instead
+// of failing with a unique violation. Either way the loser's transaction
+// stays usable (before, a race lost at the insert aborted it), and no call
+// prepares the function's statement again: the plans counted add up to the
+// calls.
+func TestRacingAppendTxKeepsPlansAndTransactions(t *testing.T) {
+	const pairs, rounds = 4, 20
+	s, pool, _ := newStore(t, pgtest.MaxConns(2*pairs))
+	ctx := context.Background()
+	ids := make([][]uuid.UUID, pairs)
+	for p := range ids {
+		for range rounds {
+			ids[p] = append(ids[p], eventstore.NewEventID())
+		}
+	}
+	var wg sync.WaitGroup
+	var won, lost atomic.Int64
+	errs := make(chan error, 2*pairs)
+	for w := range 2 * pairs {
+		wg.Go(func() {
+			stream := fmt.Sprintf("tx-%d", w)
+			for _, id := range ids[w/2] {
+				tx, err := pool.Begin(ctx)
+				if err != nil {
+					errs <- err
+					return
+				}
+				ev := eventstore.NewEvent("Raced", []byte(`{}`))
+				ev.ID = id
+				res, err := s.AppendTx(ctx, tx, stream, eventstore.Any, ev)
+				if err == nil {
+					if err := s.CommitTx(ctx, tx, res); err != nil {
+						errs <- err
+						return
+					}
+					won.Add(1)
+					continue
+				}
+				if ce, ok := errors.AsType[*eventstore.ConflictError](err); !ok || ce.EventID != id || ce.Retry {
+					tx.Rollback(ctx)
+					errs <- fmt.Errorf("the pair's loser: %v, want a conflict naming %v", err, id)
+					return
+				}
+				if _, err := tx.Exec(ctx, `SELECT 1`); err != nil {
+					tx.Rollback(ctx)
+					errs <- fmt.Errorf("the loser's transaction after the conflict: %w", err)
+					return
+				}
+				if err := tx.Rollback(ctx); err != nil {
+					errs <- err
+					return
+				}
+				lost.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if won.Load() != pairs*rounds || lost.Load() != pairs*rounds {
+		t.Fatalf("%d stored and %d refused, want %d each", won.Load(), lost.Load(), pairs*rounds)
+	}
+	c := countPlans(t, pool, 2*pairs, functionCalls)
+	t.Logf("append_events: %+v", c[0])
+	if got, want := c[0].generic+c[0].custom, int64(2*pairs*rounds); got != want {
+		t.Errorf("append_events: %d plans for %d calls: a lost race prepared it again", got, want)
+	}
+	if c[0].custom > 5*c[0].prepared {
+		t.Errorf("append_events: %d custom plans for %d prepared (at most 5 each)", c[0].custom, c[0].prepared)
 	}
 }

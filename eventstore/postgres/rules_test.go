@@ -242,11 +242,22 @@ func TestAppendRulesAgree(t *testing.T) {
 
 			// The single statement writes exactly when the function
 			// appends, at the same version.
+			// A stored first event ID, like a taken version, makes it
+			// write nothing without an error (ON CONFLICT DO NOTHING on
+			// every unique index); only a later event's stored ID fails it
+			// (a conflict, never a retry).
+			var firstStored bool
+			if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE event_id = $1)`, evs[0].ID).Scan(&firstStored); err != nil {
+				t.Fatal(err)
+			}
 			var written bool
 			var got eventstore.AppendResult
 			inRolledBack(t, pool, func(tx pgx.Tx) struct{} {
 				got, written, err = s.insert(ctx, tx.Conn(), args)
-				if err != nil && !(c.status == statusIdempotent || c.status == statusEventID) {
+				switch {
+				case firstStored && (err != nil || written):
+					t.Fatalf("single statement with the first event ID stored: written %v, %v; want nothing written, no error", written, err)
+				case err != nil && !(c.status == statusEventID && isEventIDViolation(err)):
 					t.Fatalf("single statement: %v", err)
 				}
 				return struct{}{}
@@ -356,6 +367,8 @@ func TestAppendRulesAgree(t *testing.T) {
 		})
 	}
 
+	t.Run("function lost race", func(t *testing.T) { functionLostRace(t, s, pool) })
+
 	t.Run("needs reanchor", func(t *testing.T) {
 		// A stored transaction id above every id the server handed out,
 		// as after a restore on another cluster.
@@ -413,4 +426,247 @@ func assertStoredAt(t *testing.T, s *Store, evs []eventstore.Event, res eventsto
 			t.Fatalf("event %d: position %v, stored at (%d, %d)", i, got, tid, pos)
 		}
 	}
+}
+
+// functionLostRace: append_events loses the race for a version or an event
+// ID (migration 5). The winner writes in a transaction left open; the loser
+// calls the function in a transaction of its own, waits at the unique index
+// for the winner, which then commits (or rolls back). The loser gets an
+// outcome, not an error: its transaction stays usable (a caller's, under
+// AppendTx), and it wrote nothing unless it appended. The function tells
+// what the winner left, as it would have told the winner's state before
+// the race: a version conflict, an idempotent retry, an event ID stored
+// elsewhere, or, for an append that still holds, an append at the next
+// version. Before migration 5 every loser here failed with a unique
+// violation. The winners write without the stream's advisory lock (as a
+// writer outside the store does) or into another stream: the store's own
+// appends to one stream queue on that lock and meet no race there.
+func functionLostRace(t *testing.T, s *Store, pool *pgxpool.Pool) {
+	ctx := context.Background()
+	fresh := func(n int) []eventstore.Event {
+		evs := make([]eventstore.Event, n)
+		for i := range evs {
+			evs[i] = eventstore.Event{ID: eventstore.NewEventID(), Type: "Raced", Data: []byte(`{}`)}
+		}
+		return evs
+	}
+	// outside writes evs at versions from, from+1, … without the stream's
+	// lock.
+	outside := func(stream string, from int, evs []eventstore.Event) func(pgx.Tx) {
+		return func(tx pgx.Tx) {
+			for i, e := range evs {
+				if _, err := tx.Exec(ctx, `INSERT INTO events (transaction_id, stream_id, version, event_id, type)
+					VALUES (pg_current_xact_id()::text::bigint + (SELECT offset_xid FROM epoch), $1, $2, $3, 'Outside')`,
+					stream, from+i, e.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	type lost struct {
+		out      appendOutcome
+		err      error
+		versions []int64 // the loser's events as its transaction sees them
+		usable   bool
+	}
+	// race runs winner, then the loser's call, and ends the winner's
+	// transaction once the loser waits for it.
+	race := func(t *testing.T, winner func(pgx.Tx), commit bool, loser appendArgs) lost {
+		t.Helper()
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx)
+		winner(tx)
+		done := make(chan lost, 1)
+		go func() {
+			var l lost
+			defer func() { done <- l }()
+			ltx, err := pool.Begin(ctx)
+			if err != nil {
+				l.err = err
+				return
+			}
+			defer ltx.Rollback(ctx)
+			if l.out, l.err = s.call(ctx, ltx, loser); l.err != nil {
+				return
+			}
+			rows, err := ltx.Query(ctx, `SELECT version FROM events WHERE event_id = ANY ($1) ORDER BY version`, loser.ids)
+			if err != nil {
+				return
+			}
+			l.versions, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+			l.usable = err == nil
+		}()
+		pgtest.AwaitLockWait(t, s.cfg.Schema, "%append_events%", "transactionid")
+		if commit {
+			err = tx.Commit(ctx)
+		} else {
+			err = tx.Rollback(ctx)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := <-done
+		if l.err != nil {
+			t.Fatalf("append_events lost the race with an error: %v", l.err)
+		}
+		if !l.usable {
+			t.Fatal("the loser's transaction is not usable after the lost race")
+		}
+		return l
+	}
+	stream := func(t *testing.T) string {
+		name := "lost-" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
+		if _, err := s.Append(ctx, name, eventstore.NoStream, fresh(1)...); err != nil {
+			t.Fatal(err)
+		}
+		return name
+	}
+	encode := func(t *testing.T, stream string, expected eventstore.ExpectedVersion, evs []eventstore.Event) appendArgs {
+		a, err := s.encode(stream, expected, evs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	for _, n := range []int{1, 3, 12} {
+		t.Run(fmt.Sprintf("version/exact/%d events", n), func(t *testing.T) {
+			st := stream(t)
+			l := race(t, outside(st, 2, fresh(1)), true, encode(t, st, eventstore.Exact(1), fresh(n)))
+			if l.out.status != statusMismatch || l.out.actual != 2 || len(l.versions) != 0 {
+				t.Fatalf("status %d, actual %d, %d events written; want a mismatch at 2, nothing written", l.out.status, l.out.actual, len(l.versions))
+			}
+		})
+		t.Run(fmt.Sprintf("version/any/%d events", n), func(t *testing.T) {
+			st := stream(t)
+			l := race(t, outside(st, 2, fresh(2)), true, encode(t, st, eventstore.Any, fresh(n)))
+			if l.out.status != statusAppended || l.out.version != int64(3+n) || len(l.versions) != n || l.versions[0] != 4 || l.versions[n-1] != int64(3+n) {
+				t.Fatalf("status %d, version %d, written at %v; want appended at 4..%d", l.out.status, l.out.version, l.versions, 3+n)
+			}
+		})
+		t.Run(fmt.Sprintf("version/winner rolled back/%d events", n), func(t *testing.T) {
+			st := stream(t)
+			l := race(t, outside(st, 2, fresh(1)), false, encode(t, st, eventstore.Exact(1), fresh(n)))
+			if l.out.status != statusAppended || l.out.version != int64(1+n) || len(l.versions) != n {
+				t.Fatalf("status %d, version %d, written at %v; want appended at 2..%d", l.out.status, l.out.version, l.versions, 1+n)
+			}
+		})
+		t.Run(fmt.Sprintf("event ID in another stream/%d events", n), func(t *testing.T) {
+			// The last event's ID goes into another stream at the same
+			// time, by the store's own single statement: the loser wrote
+			// its other events first, and takes them back.
+			st := stream(t)
+			evs := fresh(n)
+			taken, err := s.encode(st+"-other", eventstore.Any, evs[n-1:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := race(t, func(tx pgx.Tx) {
+				if _, written, err := s.insert(ctx, tx.Conn(), taken); err != nil || !written {
+					t.Fatalf("winner: written %v, %v", written, err)
+				}
+			}, true, encode(t, st, eventstore.Exact(1), evs))
+			if l.out.status != statusEventID || l.out.conflictID == nil || *l.out.conflictID != evs[n-1].ID || len(l.versions) != 1 || l.versions[0] != 1 {
+				t.Fatalf("status %d, conflict %v, the loser's IDs at versions %v; want an event ID conflict on the last, nothing written",
+					l.out.status, l.out.conflictID, l.versions)
+			}
+			if l.out.reason == nil || !strings.Contains(*l.out.reason, "-other") {
+				t.Fatalf("reason %v, want the other stream named", l.out.reason)
+			}
+		})
+		t.Run(fmt.Sprintf("idempotent retry/%d events", n), func(t *testing.T) {
+			// The original, written without the stream's lock, is in
+			// flight when its retry reaches the insert; the retry waits
+			// for it and returns its result.
+			st := stream(t)
+			evs := fresh(n)
+			for _, expected := range []eventstore.ExpectedVersion{eventstore.Exact(1), eventstore.Any} {
+				l := race(t, outside(st, 2, evs), false, encode(t, st, expected, evs))
+				if l.out.status != statusAppended {
+					t.Fatalf("original rolled back: status %d, want appended", l.out.status)
+				}
+			}
+			l := race(t, outside(st, 2, evs), true, encode(t, st, eventstore.Exact(1), evs))
+			if l.out.status != statusIdempotent || l.out.version != int64(1+n) || len(l.out.positions) != n || len(l.versions) != n || l.versions[0] != 2 {
+				t.Fatalf("status %d, version %d, %d positions, stored at %v; want the original's result, versions 2..%d",
+					l.out.status, l.out.version, len(l.out.positions), l.versions, 1+n)
+			}
+			a := encode(t, st, eventstore.Exact(1), evs)
+			res, err := a.result(l.out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertStoredAt(t, s, evs, res)
+		})
+	}
+	t.Run("single statement/first event ID in flight", func(t *testing.T) {
+		// The single statement meets the same race at its first event's ID
+		// and writes nothing, without an error.
+		st := stream(t)
+		evs := fresh(1)
+		taken, err := s.encode(st+"-other", eventstore.Any, evs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx)
+		if _, written, err := s.insert(ctx, tx.Conn(), taken); err != nil || !written {
+			t.Fatalf("winner: written %v, %v", written, err)
+		}
+		type result struct {
+			written bool
+			err     error
+		}
+		done := make(chan result, 1)
+		go func() {
+			c, err := pool.Acquire(ctx)
+			if err != nil {
+				done <- result{err: err}
+				return
+			}
+			defer c.Release()
+			_, written, err := s.insert(ctx, c.Conn(), encode(t, st, eventstore.Exact(1), evs))
+			done <- result{written, err}
+		}()
+		pgtest.AwaitLockWait(t, s.cfg.Schema, "%chronicle.append%", "transactionid")
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if r := <-done; r.err != nil || r.written {
+			t.Fatalf("loser: written %v, %v; want nothing written and no error", r.written, r.err)
+		}
+		_, err = s.Append(ctx, st, eventstore.Exact(1), evs...)
+		if ce, ok := errors.AsType[*eventstore.ConflictError](err); !ok || ce.EventID != evs[0].ID || ce.Retry {
+			t.Fatalf("Append: %v, want an event ID conflict", err)
+		}
+	})
+	t.Run("AppendTx under repeatable read", func(t *testing.T) {
+		// The winner is not in the caller's snapshot: the insert cannot
+		// skip a row it cannot see, the transaction is aborted, and
+		// AppendTx says so with a retryable conflict.
+		st := stream(t)
+		tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx)
+		if _, err := tx.Exec(ctx, `SELECT count(*) FROM events`); err != nil { // takes the snapshot
+			t.Fatal(err)
+		}
+		if _, err := s.Append(ctx, st, eventstore.Exact(1), fresh(1)...); err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.AppendTx(ctx, tx, st, eventstore.Exact(1), fresh(3)...)
+		if ce, ok := errors.AsType[*eventstore.ConflictError](err); !ok || !ce.Retry {
+			t.Fatalf("AppendTx: %v, want a retryable conflict", err)
+		}
+		if _, err := tx.Exec(ctx, `SELECT 1`); err == nil {
+			t.Fatal("the transaction is still usable; want it aborted")
+		}
+	})
 }

@@ -5,7 +5,7 @@
 			SELECT x.tid, $1, x.actual + 1, ($4::uuid[])[1], ($5::text[])[1], ($6::json[])[1], ($7::json[])[1]
 			  FROM {{template "append_head.sql"}} x
 			 WHERE x.last_tid <= x.tid
-			    ON CONFLICT (stream_id, version) DO NOTHING
+			    ON CONFLICT DO NOTHING
 			RETURNING transaction_id, position, version, {{template "stamp.sql"}}),
 		rest AS (
 			INSERT INTO {{schema}}.events (transaction_id, stream_id, version, event_id, type, data, metadata)

@@ -9,7 +9,7 @@
 			SELECT x.tid, $1, x.actual + 1, a.ids[1], a.types[1], a.data[1], a.metadata[1]
 			  FROM {{template "append_head.sql"}} x, a
 			 WHERE x.last_tid <= x.tid
-			    ON CONFLICT (stream_id, version) DO NOTHING
+			    ON CONFLICT DO NOTHING
 			RETURNING transaction_id, position, version, {{template "stamp.sql"}}),
 		rest AS (
 			INSERT INTO {{schema}}.events (transaction_id, stream_id, version, event_id, type, data, metadata)

@@ -7,18 +7,24 @@
 --
 -- Two appends racing for the same version meet at the primary key: the
 -- second waits for the first to end and then, if it committed, writes
--- nothing (ON CONFLICT (stream_id, version) DO NOTHING on the append's first
--- event), so a lost race is an empty result like a refused expected
--- version, not an error. It must not be an error: pgx drops a cached
--- prepared statement whenever the statement fails, so every lost race made
--- the next append on that connection prepare and plan the statement again
--- (five custom plans before a generic one). Only the first event may be
--- skipped: a multi-event append inserts the rest only after it inserted the
--- first (append_many.sql), so it is all or nothing. Once the first version
--- is taken, no append of this store can hold a later one of the same
--- stream (each inserts its versions in order, starting with the one it
--- read as next), so the rest do not conflict; a writer outside the store
--- that does gets the unique violation, and the whole statement fails.
+-- nothing (ON CONFLICT DO NOTHING on the append's first event, with no
+-- target: every unique index, the version's and the event ID's), so a lost
+-- race is an empty result like a refused expected version, not an error.
+-- The same holds when the first event's ID is stored already (an
+-- idempotent retry, whether it raced its original or came after it; or the
+-- ID in another stream): nothing written, and the caller finds out why. It
+-- must not be an error: pgx drops a cached prepared statement whenever the
+-- statement fails, so every lost race made the next append on that
+-- connection prepare and plan the statement again (five custom plans
+-- before a generic one). Only the first event may be skipped: a
+-- multi-event append inserts the rest only after it inserted the first
+-- (append_many.sql), so it is all or nothing. Once the first version is
+-- taken, no append of this store can hold a later one of the same stream
+-- (each inserts its versions in order, starting with the one it read as
+-- next), so the rest do not conflict on their versions; a writer outside
+-- the store that does, or a later event whose ID is stored (a conflict,
+-- not a retry: a retry's first ID is stored too), gets the unique
+-- violation, and the whole statement fails.
 -- The leading comment names the statement in pg_stat_activity and
 -- pg_stat_statements.
 --
@@ -41,5 +47,5 @@
 			SELECT x.tid, $1, x.actual + 1, $4::uuid, $5::text, $6::json, $7::json
 			  FROM {{template "append_head.sql"}} x
 			 WHERE x.last_tid <= x.tid
-			    ON CONFLICT (stream_id, version) DO NOTHING
+			    ON CONFLICT DO NOTHING
 			RETURNING transaction_id, position, version, {{template "stamp.sql"}}
