@@ -108,11 +108,16 @@ func runRelayStatus(ctx context.Context, a *app, args []string) error {
 
 // relayParkedJSON is a message in `relay parked --json`.
 type relayParkedJSON struct {
-	Relay    string    `json:"relay"`
+	Relay string `json:"relay"`
+	// Kind is "message" (the broker refused it, or the mapping failed) or
+	// "unreadable" (the store could not return the event: ID is the event
+	// ID, Subject its stream, Version its version).
+	Kind     string    `json:"kind"`
 	ID       string    `json:"id"`
 	Position string    `json:"position"`
 	Type     string    `json:"type"`
 	Subject  string    `json:"subject"`
+	Version  uint64    `json:"stream_version,omitempty"`
 	State    string    `json:"state"`
 	Attempts int       `json:"attempts"`
 	ParkedAt time.Time `json:"parked_at"`
@@ -142,14 +147,18 @@ func runRelayParked(ctx context.Context, a *app, args []string) error {
 	if a.g.json {
 		out := make([]relayParkedJSON, 0, len(list))
 		for _, p := range list {
-			out = append(out, relayParkedJSON{Relay: p.Relay, ID: p.Message.ID, Position: p.Position.String(), Type: p.Message.Type,
-				Subject: p.Message.Subject, State: string(p.State), Attempts: p.Attempts, ParkedAt: p.ParkedAt.UTC(), Error: p.Error})
+			out = append(out, relayParkedJSON{Relay: p.Relay, Kind: string(p.Kind), ID: p.Message.ID, Position: p.Position.String(),
+				Type: p.Message.Type, Subject: p.Message.Subject, Version: p.Message.StreamVersion, State: string(p.State), Attempts: p.Attempts, ParkedAt: p.ParkedAt.UTC(), Error: p.Error})
 		}
 		return writeJSON(a.stdout, out)
 	}
-	t := newTable(a.stdout, "ID", "POSITION", "TYPE", "SUBJECT", "STATE", "ATTEMPTS", "PARKED", "ERROR")
+	t := newTable(a.stdout, "ID", "KIND", "POSITION", "TYPE", "SUBJECT", "STATE", "ATTEMPTS", "PARKED", "ERROR")
 	for _, p := range list {
-		t.row(p.Message.ID, p.Position.String(), p.Message.Type, p.Message.Subject, string(p.State),
+		subject := p.Message.Subject
+		if p.Kind == relay.KindUnreadable {
+			subject += "@" + strconv.FormatUint(p.Message.StreamVersion, 10)
+		}
+		t.row(p.Message.ID, string(p.Kind), p.Position.String(), p.Message.Type, subject, string(p.State),
 			strconv.Itoa(p.Attempts), formatTime(p.ParkedAt), p.Error)
 	}
 	return t.flush()
@@ -200,7 +209,7 @@ func runRelayResolve(ctx context.Context, a *app, sub string, args []string) err
 	if a.g.json {
 		return writeJSON(a.stdout, map[string]any{"relay": rest[0], "action": sub, "messages": n})
 	}
-	verb := "marked for retry (the relay's owner publishes them again)"
+	verb := "marked for retry (the relay's owner publishes them again; an unreadable event is read again first)"
 	if sub == "skip" {
 		verb = "skipped (forgotten, never published)"
 	}

@@ -43,6 +43,14 @@
 // owner publishes them again) or skips them (forgets them): [Store] and
 // `chronicle relay`.
 //
+// An event the store cannot return (a read that fails with an
+// [*eventstore.UnreadableEventError] after yielding every event before it)
+// is read again with the back-off, [Config.ReadAttempts] times in all, then
+// parked as a [KindUnreadable] entry holding what the error named, in the
+// write that moves the checkpoint past it; the relay goes on. Retrying it
+// reads it again by stream and version and publishes it like any event if
+// it reads now; otherwise it stays parked with the new error.
+//
 // # Ownership and state
 //
 // A [Store] keeps each relay's checkpoint and parked messages and hands out

@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -149,6 +150,7 @@ func (c *memoryClaim) Advance(ctx context.Context, from, to eventstore.Position,
 	}
 	for _, p := range parked {
 		p.Relay = c.name
+		p.Kind = cmp.Or(p.Kind, KindMessage)
 		c.s.parked[c.name][p.Message.ID] = &p
 	}
 	return nil

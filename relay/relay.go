@@ -26,6 +26,7 @@ const (
 	DefaultBackoff            = 100 * time.Millisecond
 	DefaultMaxBackoff         = 10 * time.Second // or Backoff, if that is longer
 	DefaultRetryInterval      = time.Second
+	DefaultReadAttempts       = 3
 )
 
 // Config configures a [Relay]. Name and Source are required; the rest has
@@ -62,6 +63,11 @@ type Config struct {
 	// RetryInterval is how often the owner looks for parked messages an
 	// operator asked to retry (default 1s).
 	RetryInterval time.Duration
+	// ReadAttempts is how many reads in a row may fail on the same event
+	// the store cannot return (an [*eventstore.UnreadableEventError])
+	// before the relay parks it and goes on (default 3); the reads are
+	// spaced by the Backoff pauses.
+	ReadAttempts int
 	// Hooks observe publishing (tracing, metrics); see [Hooks].
 	Hooks Hooks
 	// TracerProvider and MeterProvider receive a producer span per
@@ -96,7 +102,7 @@ func (c Config) Validate() error {
 	}
 	for name, v := range map[string]int64{"BatchSize": int64(c.BatchSize), "MaxInFlight": int64(c.MaxInFlight),
 		"CheckpointInterval": int64(c.CheckpointInterval), "Backoff": int64(c.Backoff), "MaxBackoff": int64(c.MaxBackoff),
-		"RetryInterval": int64(c.RetryInterval)} {
+		"RetryInterval": int64(c.RetryInterval), "ReadAttempts": int64(c.ReadAttempts)} {
 		if v < 0 {
 			errs = append(errs, fmt.Errorf("relay: config: %s is negative (%d)", name, v))
 		}
@@ -129,6 +135,7 @@ func (c Config) withDefaults() Config {
 	c.Backoff = cmp.Or(c.Backoff, DefaultBackoff)
 	c.MaxBackoff = cmp.Or(c.MaxBackoff, max(DefaultMaxBackoff, c.Backoff))
 	c.RetryInterval = cmp.Or(c.RetryInterval, DefaultRetryInterval)
+	c.ReadAttempts = cmp.Or(c.ReadAttempts, DefaultReadAttempts)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -234,6 +241,7 @@ func (r *Relay) serve(ctx context.Context, claim Claim) error {
 	defer wg.Wait()
 	wg.Go(func() { r.retryLoop(ctx, claim) })
 	pause := backoff.Backoff{Min: r.cfg.Backoff, Max: r.cfg.MaxBackoff}
+	var stuck stuckRead
 	for {
 		rec, err := claim.Record(ctx)
 		if err != nil {
@@ -245,6 +253,14 @@ func (r *Relay) serve(ctx context.Context, claim Claim) error {
 		}
 		if errors.Is(err, ErrFenced) || errors.Is(err, ErrClaimLost) {
 			return err
+		}
+		if ue, ok := errors.AsType[*eventstore.UnreadableEventError](err); ok && ue.Position.After(rec.Checkpoint) {
+			if err = r.unreadable(ctx, claim, ue, &stuck); err == nil || ctx.Err() != nil {
+				continue
+			}
+			if errors.Is(err, ErrFenced) || errors.Is(err, ErrClaimLost) {
+				return err
+			}
 		}
 		r.log.Warn("publishing failed; publishing again from the checkpoint", "error", err)
 		if ferr := claim.Failed(ctx, err.Error()); ferr != nil && ctx.Err() == nil {
@@ -401,7 +417,7 @@ func (r *Relay) pipeline(ctx context.Context, claim Claim, rec Record) (progress
 }
 
 func (r *Relay) parked(it item, err error) Parked {
-	return Parked{Relay: r.cfg.Name, Message: it.msg, Position: it.e.Position, Error: err.Error(), State: StateParked, Attempts: 1, ParkedAt: time.Now()}
+	return Parked{Relay: r.cfg.Name, Kind: KindMessage, Message: it.msg, Position: it.e.Position, Error: err.Error(), State: StateParked, Attempts: 1, ParkedAt: time.Now()}
 }
 
 // read subscribes from the checkpoint and queues each event: mapped and
@@ -473,6 +489,12 @@ func (r *Relay) retryLoop(ctx context.Context, claim Claim) {
 			continue
 		}
 		for _, p := range todo {
+			if p.Kind == KindUnreadable {
+				if !r.retryUnreadable(ctx, claim, p) {
+					return
+				}
+				continue
+			}
 			c, err := r.pub.Publish(ctx, p.Message)
 			if err == nil {
 				err = broker.Wait(ctx, c)

@@ -45,16 +45,36 @@ const (
 	StateRetry ParkedState = "retry"
 )
 
-// Parked is a message the broker refused for good, or an event the
-// mapping failed on (then Message holds only what the event gave).
+// ParkedKind says what a [Parked] entry holds.
+type ParkedKind string
+
+const (
+	// KindMessage: a message the broker refused for good, or an event the
+	// mapping failed on. Retrying publishes Message again.
+	KindMessage ParkedKind = "message"
+	// KindUnreadable: an event the store could not return (an
+	// [*eventstore.UnreadableEventError]). Message holds only what the
+	// store's error named: ID (the event ID), Type, Subject (the stream),
+	// StreamVersion and Position. Retrying reads the event again, by its
+	// stream and version, and publishes it like any event if it reads now.
+	KindUnreadable ParkedKind = "unreadable"
+)
+
+// Parked is a message the broker refused for good, an event the mapping
+// failed on (then Message holds only what the event gave), or an event the
+// store could not return (see [KindUnreadable]).
 type Parked struct {
-	Relay   string
+	Relay string
+	// Kind is what was parked; a store returns [KindMessage] for an entry
+	// parked with none.
+	Kind    ParkedKind
 	Message broker.Message
 	// Position is the event's position in the log.
 	Position eventstore.Position
 	Error    string
 	State    ParkedState
-	// Attempts counts the publications tried.
+	// Attempts counts the publications tried (for [KindUnreadable], the
+	// reads).
 	Attempts int
 	ParkedAt time.Time
 }

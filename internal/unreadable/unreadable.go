@@ -1,9 +1,9 @@
 // Package unreadable is a test double of a store's read for tests of the
 // subscribers (projections, sagas, the relay): it wraps an
-// [eventstore.Store] and makes ReadAll and Subscribe fail on chosen events
-// with an [*eventstore.UnreadableEventError], as the PostgreSQL store does
-// for a stored payload it cannot print, after yielding every event before
-// them. Appends and stream reads pass through.
+// [eventstore.Store] and makes ReadStream, ReadAll and Subscribe fail on
+// chosen events with an [*eventstore.UnreadableEventError], as the
+// PostgreSQL store does for a stored payload it cannot print, after
+// yielding every event before them. Appends pass through.
 package unreadable
 
 import (
@@ -77,6 +77,11 @@ func (s *Store) wrap(seq iter.Seq2[eventstore.RecordedEvent, error]) iter.Seq2[e
 			}
 		}
 	}
+}
+
+// ReadStream implements [eventstore.Store].
+func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.ReadStreamOptions) iter.Seq2[eventstore.RecordedEvent, error] {
+	return s.wrap(s.Store.ReadStream(ctx, stream, opts))
 }
 
 // ReadAll implements [eventstore.Store].

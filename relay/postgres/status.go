@@ -62,14 +62,14 @@ func ListStatus(ctx context.Context, db DB, schema string) ([]relay.Record, erro
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (relay.Record, error) { return scanRecord(r) })
 }
 
-const parkedColumns = `relay, message_id, commit_pos, prepare_pos, state, attributes, data, error, attempts, parked_at`
+const parkedColumns = `relay, kind, message_id, commit_pos, prepare_pos, state, attributes, data, error, attempts, parked_at`
 
 func scanParked(r pgx.CollectableRow) (relay.Parked, error) {
 	var p relay.Parked
 	var id string
 	var c, pp int64
 	var attrs, data []byte
-	if err := r.Scan(&p.Relay, &id, &c, &pp, &p.State, &attrs, &data, &p.Error, &p.Attempts, &p.ParkedAt); err != nil {
+	if err := r.Scan(&p.Relay, &p.Kind, &id, &c, &pp, &p.State, &attrs, &data, &p.Error, &p.Attempts, &p.ParkedAt); err != nil {
 		return p, err
 	}
 	p.Position = eventstore.Position{Commit: uint64(c), Prepare: uint64(pp)}

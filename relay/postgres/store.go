@@ -267,10 +267,11 @@ func queuePark(b *pgx.Batch, table, name string, p relay.Parked) error {
 	if err != nil {
 		return err
 	}
-	b.Queue(`INSERT INTO `+table+` AS p (relay, message_id, commit_pos, prepare_pos, type, subject, attributes, data, error)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+	b.Queue(`INSERT INTO `+table+` AS p (relay, message_id, commit_pos, prepare_pos, type, subject, attributes, data, error, kind, attempts)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (relay, message_id) DO UPDATE SET state = 'parked', error = $9, attempts = p.attempts + 1, updated_at = now()`,
-		name, p.Message.ID, pc, pp, p.Message.Type, p.Message.Subject, js, p.Message.Data, p.Error)
+		name, p.Message.ID, pc, pp, p.Message.Type, p.Message.Subject, js, p.Message.Data, p.Error,
+		string(cmp.Or(p.Kind, relay.KindMessage)), max(p.Attempts, 1))
 	return nil
 }
 
