@@ -24,7 +24,8 @@ import (
 // cannot print (every read that reaches it fails with out of memory,
 // SQLSTATE 54000). The relay reads it ReadAttempts times, parks it and
 // publishes the event behind it; `relay status` and `relay parked` show
-// it, `relay skip` forgets it.
+// it, `relay retry` reads it again and leaves it parked with the new
+// error (it still cannot be printed), `relay skip` forgets it.
 func TestRelayUnreadableEventBeforeMigration4(t *testing.T) {
 	if testing.Short() {
 		t.Skip("each read of the poisoned event costs the server ~1 GB and seconds")
@@ -154,6 +155,24 @@ func TestRelayUnreadableEventBeforeMigration4(t *testing.T) {
 		if m, _ := ds[i].Message(); m.ID != want {
 			t.Errorf("message %d is %s, want %s", i, m.ID, want)
 		}
+	}
+
+	// A retry while the event still cannot be printed reads it again (by
+	// stream and version) and parks it again with the new error.
+	if out := e.ok("", "relay", "retry", "orders", bad.ID.String()); !strings.Contains(out, "1 parked message(s) marked for retry") {
+		t.Errorf("relay retry printed %q", out)
+	}
+	wait("the retry to fail", func() bool {
+		if err := json.Unmarshal([]byte(e.ok("", "relay", "parked", "orders", "--json")), &parked); err != nil {
+			t.Fatal(err)
+		}
+		return len(parked) == 1 && parked[0].State == "parked" && parked[0].Attempts == 3
+	})
+	if p := parked[0]; p.Kind != "unreadable" || !strings.Contains(p.Error, "read parked event") || !strings.Contains(p.Error, "54000") {
+		t.Fatalf("parked after a failed retry: %+v", p)
+	}
+	if st := b.Stats("q"); st.Published != 2 {
+		t.Fatalf("the broker got %d messages after the failed retry, want 2", st.Published)
 	}
 
 	if out := e.ok("", "relay", "skip", "orders", bad.ID.String()); !strings.Contains(out, "1 parked message(s) skipped") {
