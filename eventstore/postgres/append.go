@@ -173,6 +173,14 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 				// one's, like its version, writes nothing instead): a
 				// conflict; append_events says which.
 				last = err
+			case pgerr.Is(err, pgerr.DeadlockDetected):
+				// Two appends of the same event IDs in crossed orders (to
+				// two streams) each waited at the event ID index for the
+				// other, and PostgreSQL ended this one: run it again in
+				// append_events, which then finds the other's IDs (a
+				// conflict) or, had the other rolled back, appends.
+				last = err
+				continue
 			case lostRace(err) && args.kind != kindAny:
 				// A writer outside this store took a later version of the
 				// stream while this append held its first (a lost race of
@@ -235,10 +243,11 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return eventstore.AppendResult{}, ctxErr
 			}
-			if isEventIDViolation(err) {
-				// The same event ID was inserted concurrently: run again;
-				// the ID check then tells an idempotent retry from a
-				// conflict.
+			if isEventIDViolation(err) || pgerr.Is(err, pgerr.DeadlockDetected) {
+				// The same event ID was inserted concurrently (or two
+				// appends of the same IDs in crossed orders deadlocked at
+				// the event ID index): run again; the ID check then tells
+				// an idempotent retry from a conflict.
 				last = err
 				continue
 			}
