@@ -443,11 +443,16 @@ func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, stream string, expected
 				EventID: violatingEventID(err, args), Retry: true,
 				Reason: "an event ID was stored concurrently by another transaction; this transaction is aborted, run it again"}
 		}
-		if isVersionViolation(err) || pgerr.Is(err, pgerr.SerializationFailure) {
-			// Under repeatable read or serializable, the winner of a race
-			// is not in tx's snapshot: the insert cannot build on it.
+		if isVersionViolation(err) {
 			return eventstore.AppendResult{}, &eventstore.ConflictError{Stream: stream, Expected: expected, Retry: true,
-				Reason: "a version or an event ID of the append was stored concurrently by another transaction, outside this transaction's snapshot; this transaction is aborted, run it again"}
+				Reason: "a version of the stream was stored concurrently by another transaction; this transaction is aborted, run it again"}
+		}
+		if pgerr.Is(err, pgerr.SerializationFailure) {
+			// Under repeatable read or serializable, the winner of a race
+			// is not in tx's snapshot: the insert cannot build on it (or
+			// serializable found another dependency it cannot order).
+			return eventstore.AppendResult{}, &eventstore.ConflictError{Stream: stream, Expected: expected, Retry: true,
+				Reason: "serialization failure (a version or an event ID stored by a transaction outside this one's snapshot?): " + err.Error() + "; this transaction is aborted, run it again"}
 		}
 		return eventstore.AppendResult{}, s.mapError("append", stream, err)
 	}

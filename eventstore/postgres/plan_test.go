@@ -419,3 +419,68 @@ func TestRacingAppendTxKeepsPlansAndTransactions(t *testing.T) {
 		t.Errorf("append_events: %d custom plans for %d prepared (at most 5 each)", c[0].custom, c[0].prepared)
 	}
 }
+
+// TestRacingAnyAppendsKeepGenericPlans: 8 goroutines append with Any to one
+// stream. A single statement that loses the race writes nothing and the
+// append goes on to append_events, queued on the stream's lock; neither
+// statement fails, so neither is prepared again: the single statement's
+// plans add up to the appends, and the function statement's to the
+// function's calls, as PostgreSQL counts them (track_functions).
+func TestRacingAnyAppendsKeepGenericPlans(t *testing.T) {
+	const writers, appends = 8, 25
+	s, pool, schema := newStore(t, pgtest.MaxConns(writers), func(c *pgxpool.Config) {
+		c.ConnConfig.RuntimeParams["track_functions"] = "pl"
+	})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for range writers {
+		wg.Go(func() {
+			for range appends {
+				if _, err := s.Append(ctx, "any-race", eventstore.Any, eventstore.NewEvent("Raced", []byte(`{}`))); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// Each connection flushes its function counts when it next goes idle.
+	var conns []*pgxpool.Conn
+	for range writers {
+		c, err := pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		if _, err := c.Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Exec(ctx, `SELECT 1`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var calls int64
+	err := conns[0].QueryRow(ctx, `SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions WHERE schemaname = $1 AND funcname = 'append_events'`, schema).Scan(&calls)
+	for _, c := range conns {
+		c.Release()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls == 0 {
+		t.Skip("no append lost a race: nothing to check")
+	}
+	c := countPlans(t, pool, writers, singleStatements, functionCalls)
+	t.Logf("%d appends, %d append_events calls; single statement: %+v; append_events: %+v", writers*appends, calls, c[0], c[1])
+	if got, want := c[0].generic+c[0].custom, int64(writers*appends); got != want {
+		t.Errorf("single statement: %d plans for %d calls: a lost race prepared it again", got, want)
+	}
+	if got := c[1].generic + c[1].custom; got != calls {
+		t.Errorf("append_events: %d plans for %d calls: a call prepared it again", got, calls)
+	}
+}

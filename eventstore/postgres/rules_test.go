@@ -662,8 +662,8 @@ func functionLostRace(t *testing.T, s *Store, pool *pgxpool.Pool) {
 			t.Fatal(err)
 		}
 		_, err = s.AppendTx(ctx, tx, st, eventstore.Exact(1), fresh(3)...)
-		if ce, ok := errors.AsType[*eventstore.ConflictError](err); !ok || !ce.Retry {
-			t.Fatalf("AppendTx: %v, want a retryable conflict", err)
+		if ce, ok := errors.AsType[*eventstore.ConflictError](err); !ok || !ce.Retry || !strings.Contains(ce.Reason, "40001") {
+			t.Fatalf("AppendTx: %v, want a retryable conflict naming the serialization failure", err)
 		}
 		if _, err := tx.Exec(ctx, `SELECT 1`); err == nil {
 			t.Fatal("the transaction is still usable; want it aborted")
