@@ -252,19 +252,9 @@ type importSource struct {
 
 	next int
 	seen map[[16]byte]int
-	row  importRow
 	vals []any
-}
-
-// importRow is one row's values, which vals points into: pgx encodes them
-// before it asks for the next row.
-type importRow struct {
-	tid, version int64
-	stream, typ  string
-	id           [16]byte
-	data, md     []byte
-	at           time.Time
-	now          time.Time
+	// tid and now, boxed once for every row of the attempt.
+	tid, now any
 }
 
 // start readies the source for a COPY by the transaction tid, which began
@@ -272,15 +262,18 @@ type importRow struct {
 func (src *importSource) start(tid int64, now time.Time) {
 	src.next, src.err = 0, nil
 	src.seen = make(map[[16]byte]int, len(src.events))
-	r := &src.row
-	r.tid, r.now = tid, now
+	src.tid, src.now = tid, now
 	if src.vals == nil {
-		src.vals = []any{&r.tid, &r.stream, &r.version, &r.id, &r.typ, &r.data, &r.md, &r.at}
+		src.vals = make([]any, 8)
 	}
 }
 
 func (src *importSource) Next() bool { return src.err == nil && src.next < len(src.events) }
 
+// Values returns the next row. The values are plain (pgx encodes them
+// without reflection; pointers into a reused row cost it a reflective
+// dereference and an allocation each), in one slice that pgx has encoded
+// before it asks for the next row.
 func (src *importSource) Values() ([]any, error) {
 	i := src.next
 	src.next++
@@ -306,25 +299,24 @@ func (src *importSource) Values() ([]any, error) {
 		return nil, src.err
 	}
 	src.seen[id] = i
-	r := &src.row
-	r.stream, r.version, r.id, r.typ = e.StreamID, int64(e.Version), id, e.Type
-	r.data, r.md = nil, nil
+	var data, md []byte
 	if len(e.Data) > 0 {
-		r.data = e.Data
+		data = e.Data
 	}
 	if !e.Metadata.IsZero() {
-		md, err := encodeMetadata(e.Metadata)
-		if err != nil {
+		var err error
+		if md, err = encodeMetadata(e.Metadata); err != nil {
 			src.err = &eventstore.InvalidAppendError{Stream: e.StreamID, Index: i, Err: eventstore.ErrInvalidEvent, Reason: err.Error()}
 			return nil, src.err
 		}
-		r.md = md
 	}
-	r.at = e.RecordedAt
-	if r.at.IsZero() {
-		r.at = r.now
+	at := src.now
+	if !e.RecordedAt.IsZero() {
+		at = e.RecordedAt
 	}
-	return src.vals, nil
+	v := src.vals
+	v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7] = src.tid, e.StreamID, int64(e.Version), id, e.Type, data, md, at
+	return v, nil
 }
 
 func (src *importSource) Err() error { return src.err }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strconv"
 
 	"github.com/chronicle-go/chronicle/eventstore"
@@ -25,8 +26,15 @@ func decodeMetadata(b []byte, in *interner) (eventstore.Metadata, error) {
 
 // encodeMetadata writes m as the metadata column stores it: encoding/json,
 // without its HTML escapes (<, > and & as \u003c...), which would send
-// every read of such a value down decodeMetadata's slow path.
+// every read of such a value down decodeMetadata's slow path. Metadata
+// whose strings are printable ASCII without quotes or backslashes (the
+// common case: IDs, trace context) is written by hand, byte for byte as
+// encoding/json writes it (its reflection was most of an import's metadata
+// cost); anything else goes to encoding/json.
 func encodeMetadata(m eventstore.Metadata) ([]byte, error) {
+	if b, ok := appendMetadata(make([]byte, 0, 64), m); ok {
+		return b, nil
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -221,4 +229,71 @@ func skipSpace(b []byte, i int) int {
 		i++
 	}
 	return i
+}
+
+// appendMetadata appends m as encoding/json writes it (fields in order,
+// empty ones left out, Values' keys sorted), or reports false when a string
+// would need escaping or is not ASCII.
+func appendMetadata(b []byte, m eventstore.Metadata) ([]byte, bool) {
+	b = append(b, '{')
+	n := 0
+	key := func(name string) {
+		if n > 0 {
+			b = append(b, ',')
+		}
+		n++
+		b = append(b, '"')
+		b = append(b, name...)
+		b = append(b, '"', ':')
+	}
+	str := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+				return false
+			}
+		}
+		b = append(b, '"')
+		b = append(b, s...)
+		b = append(b, '"')
+		return true
+	}
+	if m.CorrelationID != "" {
+		key("correlation_id")
+		if !str(m.CorrelationID) {
+			return nil, false
+		}
+	}
+	if m.CausationID != "" {
+		key("causation_id")
+		if !str(m.CausationID) {
+			return nil, false
+		}
+	}
+	if m.SchemaVersion != 0 {
+		key("schema_version")
+		b = strconv.AppendInt(b, int64(m.SchemaVersion), 10)
+	}
+	if len(m.Values) > 0 {
+		key("values")
+		keys := make([]string, 0, len(m.Values))
+		for k := range m.Values {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if !str(k) {
+				return nil, false
+			}
+			b = append(b, ':')
+			if !str(m.Values[k]) {
+				return nil, false
+			}
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}'), true
 }

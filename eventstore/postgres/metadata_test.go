@@ -1,7 +1,9 @@
 package postgres
 
 import (
+	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 	"unicode/utf8"
@@ -115,5 +117,53 @@ func BenchmarkDecodeMetadata(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// encodeMetadata writes by hand what it can; the bytes must be exactly what
+// encoding/json writes (decodeMetadata's fast path and the stored bytes
+// depend on it), and anything it cannot write goes to encoding/json.
+func TestEncodeMetadataMatchesEncodingJSON(t *testing.T) {
+	cases := []eventstore.Metadata{
+		{},
+		{CorrelationID: "order-42"},
+		{CausationID: "cmd-7", SchemaVersion: -3},
+		{CorrelationID: "a", CausationID: "b", SchemaVersion: 2, Values: map[string]string{"z": "1", "a": "", "traceparent": "00-4bf9-01", "A": "x y"}},
+		{Values: map[string]string{}},
+		{CorrelationID: `quo"te`, Values: map[string]string{"k": "back\\slash"}},
+		{CorrelationID: "<&>", CausationID: "tab\there"},
+		{Values: map[string]string{"é": "日本", "\u2028": "line separator"}},
+		{Values: map[string]string{"k": "\x7f del", "nul": "a\x00b"}},
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte("abcXYZ019-_:./ <>&\"\\\t")
+	word := func() string {
+		b := make([]byte, rng.IntN(6))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return string(b)
+	}
+	for range 500 {
+		m := eventstore.Metadata{CorrelationID: word(), CausationID: word(), SchemaVersion: rng.IntN(3) - 1}
+		for range rng.IntN(4) {
+			m = m.With(word(), word())
+		}
+		cases = append(cases, m)
+	}
+	for _, m := range cases {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(m); err != nil {
+			t.Fatal(err)
+		}
+		got, err := encodeMetadata(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := bytes.TrimSuffix(want.Bytes(), []byte("\n")); !bytes.Equal(got, w) {
+			t.Fatalf("%+v: encoded %s, encoding/json %s", m, got, w)
+		}
 	}
 }
