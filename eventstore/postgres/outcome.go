@@ -59,7 +59,19 @@ func sessionOf(c *pgx.Conn) session {
 // uncertain reports whether a statement that failed with err may still
 // have been run and committed by the server.
 func uncertain(err error) bool {
-	if err == nil || pgconn.SafeToRetry(err) { // nothing was sent
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, pgconn.ErrConnClosed) {
+		// pgx claims SafeToRetry for "conn closed", yet returns it for a
+		// request it did send: a reader that meets a failed read closes
+		// the connection, ignores that error and fails on the closed
+		// connection instead (pgconn.MultiResultReader.NextResult, the
+		// path of Exec("commit")). A COMMIT whose reply was cut off came
+		// back so while the server committed it.
+		return true
+	}
+	if pgconn.SafeToRetry(err) { // nothing was sent
 		return false
 	}
 	var pgErr *pgconn.PgError
