@@ -130,3 +130,16 @@ func TestDisabledUntilAnSDKIsInstalled(t *testing.T) {
 		t.Fatal("SetOff(true) left tracing on")
 	}
 }
+
+// A process without an SDK passes on a trace context it received (a
+// remote span context, not a span of its own): its appends are stamped.
+func TestStampWithoutAnSDKKeepsAReceivedContext(t *testing.T) {
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	ctx := telemetry.ContextWith(context.Background(), tp, "k=v")
+	got := telemetry.Stamp(ctx, []eventstore.Event{{Type: "A"}, {Type: "B"}})
+	for i, e := range got {
+		if e.Metadata.Get(telemetry.MetadataTraceParent) != tp || e.Metadata.Get(telemetry.MetadataTraceState) != "k=v" {
+			t.Fatalf("event %d: metadata %+v, want the received trace context", i, e.Metadata)
+		}
+	}
+}

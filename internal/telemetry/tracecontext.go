@@ -17,6 +17,12 @@ const (
 	MetadataTraceState  = "tracestate"
 )
 
+// noSpan is what trace.SpanFromContext returns for a context without a
+// span. Comparing with it (a comparable empty struct: a span of another
+// type compares unequal without a panic) costs a third of copying out and
+// checking the span context, on every append of a process without an SDK.
+var noSpan = trace.SpanFromContext(context.Background())
+
 // Stamp returns events with the span context of ctx in their metadata
 // (W3C traceparent and tracestate), replacing any they carried. Without a
 // valid span context it returns events itself: nothing is copied or
@@ -26,8 +32,15 @@ func Stamp(ctx context.Context, events []eventstore.Event) []eventstore.Event {
 	if off.Load() {
 		return events
 	}
-	sc := trace.SpanContextFromContext(ctx)
-	if !sc.IsValid() || len(events) == 0 {
+	if len(events) == 0 {
+		return events
+	}
+	span := trace.SpanFromContext(ctx)
+	if span == noSpan {
+		return events // no span in ctx: the common case without an SDK
+	}
+	sc := span.SpanContext()
+	if !sc.IsValid() {
 		return events
 	}
 	tp, ts := Format(sc)
