@@ -6,11 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/chronicle-go/chronicle/eventstore"
+	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 )
 
 func TestImport(t *testing.T) {
-	s, pool, _ := newStore(t)
+	s, pool, _ := newPatientStore(t)
 	ctx := t.Context()
 	if _, err := s.Append(ctx, "existing", eventstore.NoStream, eventstore.NewEvent("Old", nil), eventstore.NewEvent("Old", nil)); err != nil {
 		t.Fatal(err)
@@ -111,7 +114,7 @@ func TestImport(t *testing.T) {
 // append does, so they sort after the restored log (and a subscriber that
 // had passed the restored events gets them).
 func TestImportAfterReanchor(t *testing.T) {
-	s, pool, _ := newStore(t)
+	s, pool, _ := newPatientStore(t)
 	ctx := t.Context()
 	res, err := s.Append(ctx, "restored", eventstore.NoStream, eventstore.NewEvent("Old", nil))
 	if err != nil {
@@ -151,7 +154,7 @@ func TestImportAfterReanchor(t *testing.T) {
 // written. Events without payload or metadata are stored as NULL, and zero
 // IDs get one.
 func TestImportRefusesMidBatch(t *testing.T) {
-	s, pool, _ := newStore(t)
+	s, pool, _ := newPatientStore(t)
 	ctx := t.Context()
 	batch := func() []eventstore.RecordedEvent {
 		var b []eventstore.RecordedEvent
@@ -219,4 +222,13 @@ func TestImportRefusesMidBatch(t *testing.T) {
 		}
 		i++
 	}
+}
+
+// newPatientStore is newStore whose ReadAll waits up to 30 s, not 2, for a
+// transaction holding the horizon: the import tests read the whole log
+// back and count it, and a transaction of another package's test (they
+// share the server) may hold the horizon for longer than the default wait.
+func newPatientStore(t *testing.T) (*espg.Store, *pgxpool.Pool, string) {
+	t.Helper()
+	return newStoreConfig(t, espg.Config{PollInterval: 20 * time.Millisecond, HorizonWait: 30 * time.Second})
 }
