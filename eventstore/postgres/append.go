@@ -140,8 +140,13 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 			if settled != nil {
 				return *settled, nil
 			}
+			if err != nil {
+				if ferr, ok := s.finalError(ctx, stream, err); ok {
+					return eventstore.AppendResult{}, ferr
+				}
+			}
 			diagnose := false
-			switch lost := (*lostReply)(nil); {
+			switch {
 			case err == nil && written:
 				s.NotifyAppended()
 				return res, nil
@@ -156,18 +161,6 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 				// it expected to write next (a mismatch, unless this is a
 				// retry).
 				diagnose = true
-			case eventstore.IsOutcomeUnknown(err):
-				return eventstore.AppendResult{}, err
-			case errors.As(err, &lost):
-				// The reply was lost and the append is known not to be
-				// stored: a cancellation, or a dropped connection (retryable;
-				// the caller decides).
-				if ctxErr := ctx.Err(); ctxErr != nil {
-					return eventstore.AppendResult{}, ctxErr
-				}
-				return eventstore.AppendResult{}, s.mapError("append", stream, lost.err)
-			case ctx.Err() != nil:
-				return eventstore.AppendResult{}, ctx.Err()
 			case isEventIDViolation(err):
 				// The ID of an event after the first is stored (the first
 				// one's, like its version, writes nothing instead): a
@@ -230,18 +223,8 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 			return *settled, nil
 		}
 		if err != nil {
-			var lost *lostReply
-			switch {
-			case eventstore.IsOutcomeUnknown(err):
-				return eventstore.AppendResult{}, err
-			case errors.As(err, &lost):
-				if ctxErr := ctx.Err(); ctxErr != nil {
-					return eventstore.AppendResult{}, ctxErr
-				}
-				return eventstore.AppendResult{}, s.mapError("append", stream, lost.err)
-			}
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				return eventstore.AppendResult{}, ctxErr
+			if ferr, ok := s.finalError(ctx, stream, err); ok {
+				return eventstore.AppendResult{}, ferr
 			}
 			if isEventIDViolation(err) || pgerr.Is(err, pgerr.DeadlockDetected) {
 				// The same event ID was inserted concurrently (or two
@@ -687,4 +670,26 @@ func violatingEventID(err error, a appendArgs) uuid.UUID {
 		}
 	}
 	return a.ids[0]
+}
+
+// finalError returns what Append reports for err, a failed attempt, when
+// err ends the append whatever it was: an outcome that stays unknown; a
+// reply lost with the append known not to be stored (a cancellation, or a
+// dropped connection: retryable, the caller decides); or the caller's
+// context ended. Otherwise it reports false, and the attempt's error is
+// for the append to classify.
+func (s *Store) finalError(ctx context.Context, stream string, err error) (error, bool) {
+	var lost *lostReply
+	switch {
+	case eventstore.IsOutcomeUnknown(err):
+		return err, true
+	case errors.As(err, &lost):
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr, true
+		}
+		return s.mapError("append", stream, lost.err), true
+	case ctx.Err() != nil:
+		return ctx.Err(), true
+	}
+	return nil, false
 }
