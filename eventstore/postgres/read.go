@@ -170,6 +170,18 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 		// short under it is followed by a readPage, which takes a fresh
 		// horizon before the read can end or wait.
 		var below int64
+		// deliver yields the page read and moves the read past it; false
+		// when the caller stopped.
+		deliver := func() bool {
+			if !yieldAll(buf, yield) {
+				return false
+			}
+			remaining -= len(buf)
+			if len(buf) > 0 {
+				from = buf[len(buf)-1].Position
+			}
+			return true
+		}
 		for {
 			if err := ctx.Err(); err != nil {
 				yield(eventstore.RecordedEvent{}, err)
@@ -194,12 +206,8 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 			if err != nil {
 				// Deliver what arrived, then look into the event that would
 				// have come next (see unreadable.go).
-				if !yieldAll(buf, yield) {
+				if !deliver() {
 					return
-				}
-				remaining -= len(buf)
-				if len(buf) > 0 {
-					from = buf[len(buf)-1].Position
 				}
 				if opts.Limit > 0 && remaining <= 0 {
 					return
@@ -232,12 +240,8 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 				// The end of what was below the kept horizon: deliver it,
 				// then read on with a fresh one.
 				n += len(buf)
-				if !yieldAll(buf, yield) {
+				if !deliver() {
 					return
-				}
-				remaining -= len(buf)
-				if len(buf) > 0 {
-					from = buf[len(buf)-1].Position
 				}
 				below = 0
 				continue
@@ -253,12 +257,8 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 				if time.Now().Before(deadline) {
 					if !backwards {
 						n += len(buf)
-						if !yieldAll(buf, yield) {
+						if !deliver() {
 							return
-						}
-						remaining -= len(buf)
-						if len(buf) > 0 {
-							from = buf[len(buf)-1].Position
 						}
 						if opts.Limit > 0 && remaining <= 0 {
 							return
