@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -258,3 +260,10 @@ func Held(kind, schema, name string) string {
 }
 
 func literal(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
+
+// DefaultOwner is the name a process gives itself as the holder of its
+// leases when its configuration names none: "hostname/pid".
+func DefaultOwner() string {
+	host, _ := os.Hostname()
+	return host + "/" + strconv.Itoa(os.Getpid())
+}

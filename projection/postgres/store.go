@@ -7,12 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/chronicle-go/chronicle/internal/pglease"
 	"github.com/chronicle-go/chronicle/pgmigrate"
 	"github.com/chronicle-go/chronicle/projection"
 )
@@ -64,10 +63,7 @@ func (c Config) Validate() error {
 // withDefaults returns c with every zero field set to its default.
 func (c Config) withDefaults() Config {
 	c.Schema = cmp.Or(c.Schema, pgmigrate.DefaultSchema)
-	if c.Owner == "" {
-		host, _ := os.Hostname()
-		c.Owner = host + "/" + strconv.Itoa(os.Getpid())
-	}
+	c.Owner = cmp.Or(c.Owner, pglease.DefaultOwner())
 	c.ClaimInterval = cmp.Or(c.ClaimInterval, DefaultClaimInterval)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

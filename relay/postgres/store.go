@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"os"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -64,10 +62,7 @@ func (c Config) Validate() error {
 // withDefaults returns c with every zero field set to its default.
 func (c Config) withDefaults() Config {
 	c.Schema = cmp.Or(c.Schema, pgmigrate.DefaultSchema)
-	if c.Owner == "" {
-		host, _ := os.Hostname()
-		c.Owner = host + "/" + strconv.Itoa(os.Getpid())
-	}
+	c.Owner = cmp.Or(c.Owner, pglease.DefaultOwner())
 	c.ClaimInterval = cmp.Or(c.ClaimInterval, DefaultClaimInterval)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
