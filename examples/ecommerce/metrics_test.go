@@ -44,10 +44,29 @@ func TestMetricsAddr(t *testing.T) {
 		}
 		return string(b)
 	}
+	gauges := []string{
+		`chronicle_projection_lag{`, `chronicle_projection_lag_duration_seconds{`, `chronicle_projection_failed{`,
+		`chronicle_saga_instances{`, `chronicle_saga_outbox_pending{`, `chronicle_saga_outbox_oldest_age_seconds{`, `chronicle_saga_deadlines_due{`,
+	}
+	hasAll := func(s string, wants []string) bool {
+		for _, w := range wants {
+			if !strings.Contains(s, w) {
+				return false
+			}
+		}
+		return true
+	}
+	// The runners, engines and relays start in their own goroutines and
+	// register their gauges as they begin to run, so the scrape while
+	// running is retried until they all have (or the deadline passes and
+	// the checks below report what is missing).
 	var during string
 	o.cfg.Started = func(*scenario.App) error {
-		during = scrape()
-		return nil
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if during = scrape(); hasAll(during, gauges) || time.Now().After(deadline) || t.Failed() {
+				return nil
+			}
+		}
 	}
 	done := make(chan int, 1)
 	go func() { done <- runOpts(ctx, o, io.Discard, errs) }()
@@ -57,10 +76,7 @@ func TestMetricsAddr(t *testing.T) {
 		}
 	}
 	after := scrape()
-	for _, want := range []string{
-		`chronicle_projection_lag{`, `chronicle_projection_lag_duration_seconds{`, `chronicle_projection_failed{`,
-		`chronicle_saga_instances{`, `chronicle_saga_outbox_pending{`, `chronicle_saga_outbox_oldest_age_seconds{`, `chronicle_saga_deadlines_due{`,
-	} {
+	for _, want := range gauges {
 		if !strings.Contains(during, want) {
 			t.Errorf("while running, /metrics has no %s", want)
 		}
