@@ -12,6 +12,9 @@ import (
 // Append implements [eventstore.Store]. Inside a span, each event's
 // metadata records the append's trace context (see docs/observability.md).
 func (s *Store) Append(ctx context.Context, streamID string, expected eventstore.ExpectedVersion, events ...eventstore.Event) (eventstore.AppendResult, error) {
+	if s.tel.Idle(ctx) {
+		return s.appendEvents(ctx, streamID, expected, events)
+	}
 	ctx, op := s.tel.StartAppend(ctx, streamID, expected, len(events))
 	res, err := s.appendEvents(ctx, streamID, expected, telemetry.Stamp(ctx, events))
 	op.End(ctx, res, err)

@@ -92,6 +92,9 @@ type appendOutcome struct {
 // tell, it returns an [*eventstore.OutcomeUnknownError]: retry with its
 // EventIDs. Any other error means nothing was stored.
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events ...eventstore.Event) (eventstore.AppendResult, error) {
+	if s.tel.Idle(ctx) {
+		return s.appendEvents(ctx, stream, expected, events)
+	}
 	ctx, op := s.tel.StartAppend(ctx, stream, expected, len(events))
 	res, err := s.appendEvents(ctx, stream, expected, telemetry.Stamp(ctx, events))
 	op.End(ctx, res, err)
@@ -395,6 +398,9 @@ func (s *Store) insert(ctx context.Context, c *pgx.Conn, a appendArgs) (res even
 // returns a retryable conflict; run the whole transaction again. The events' positions are final only once tx
 // commits, and readers see them only then.
 func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, stream string, expected eventstore.ExpectedVersion, events ...eventstore.Event) (eventstore.AppendResult, error) {
+	if s.tel.Idle(ctx) {
+		return s.appendTx(ctx, tx, stream, expected, events)
+	}
 	ctx, op := s.tel.StartAppend(ctx, stream, expected, len(events))
 	res, err := s.appendTx(ctx, tx, stream, expected, telemetry.Stamp(ctx, events))
 	op.End(ctx, res, err)

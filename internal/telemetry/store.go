@@ -84,6 +84,19 @@ type Append struct {
 	events  int
 }
 
+// Idle reports whether an append in ctx has nothing to observe and no
+// trace context to stamp: no SDK behind the store's tracer or its append
+// metrics, and no span in ctx. It is one cheap check (about 10 ns), which
+// backends make first and which spares a process without an SDK the calls
+// of [Store.StartAppend], [Stamp] and [Append.End] on every append:
+//
+//	if s.tel.Idle(ctx) {
+//		return s.appendEvents(ctx, stream, expected, events)
+//	}
+func (s *Store) Idle(ctx context.Context) bool {
+	return s == nil || off.Load() || (s.tracer.idle() && spanless(ctx) && !s.appends.Enabled(ctx))
+}
+
 // StartAppend starts observing an append of n events to stream. The
 // returned context carries the append's span: stamp the events with
 // [Stamp] on it, so they remember the append's trace context.

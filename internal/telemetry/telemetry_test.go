@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
@@ -81,6 +83,42 @@ func TestStampCopiesAndReplaces(t *testing.T) {
 // Without an SDK, a span costs nothing: the context is returned as it
 // came, and nothing is allocated. Once the application installs an SDK in
 // the global provider, tracers made before start recording.
+// Store.Idle, the one check an append makes before anything else, holds
+// exactly when there is nothing to record and nothing to stamp. (Before
+// TestDisabledUntilAnSDKIsInstalled, which installs a global SDK.)
+func TestStoreIdle(t *testing.T) {
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	bg, received := context.Background(), telemetry.ContextWith(context.Background(), tp, "")
+	sdk := telemetrytest.New(t)
+	for _, c := range []struct {
+		name string
+		tp   trace.TracerProvider
+		mp   metric.MeterProvider
+		ctx  context.Context
+		want bool
+	}{
+		{"global providers, no SDK", nil, nil, bg, true},
+		{"no-op providers", noop.NewTracerProvider(), metricnoop.NewMeterProvider(), bg, true},
+		{"a received trace context to stamp", noop.NewTracerProvider(), metricnoop.NewMeterProvider(), received, false},
+		{"the global providers and a received trace context", nil, nil, received, false},
+		{"an SDK tracer", sdk.TracerProvider, metricnoop.NewMeterProvider(), bg, false},
+		{"an SDK meter", noop.NewTracerProvider(), sdk.MeterProvider, bg, false},
+	} {
+		s := telemetry.NewStore(c.tp, c.mp, "test", "test")
+		if got := s.Idle(c.ctx); got != c.want {
+			t.Errorf("%s: Idle %v, want %v", c.name, got, c.want)
+		}
+	}
+	if !(*telemetry.Store)(nil).Idle(received) {
+		t.Error("a nil Store is not idle")
+	}
+	telemetry.SetOff(true)
+	defer telemetry.SetOff(false)
+	if !telemetry.NewStore(sdk.TracerProvider, sdk.MeterProvider, "test", "test").Idle(received) {
+		t.Error("switched off and not idle")
+	}
+}
+
 func TestDisabledUntilAnSDKIsInstalled(t *testing.T) {
 	tr := telemetry.NewTracer(nil, "test")
 	explicit := telemetry.NewTracer(otel.GetTracerProvider(), "test")
@@ -140,6 +178,18 @@ func TestStampWithoutAnSDKKeepsAReceivedContext(t *testing.T) {
 	for i, e := range got {
 		if e.Metadata.Get(telemetry.MetadataTraceParent) != tp || e.Metadata.Get(telemetry.MetadataTraceState) != "k=v" {
 			t.Fatalf("event %d: metadata %+v, want the received trace context", i, e.Metadata)
+		}
+	}
+}
+
+// BenchmarkIdle is the check every append makes in a process without an
+// SDK (docs/observability.md, Overhead).
+func BenchmarkIdle(b *testing.B) {
+	ctx := context.Background()
+	s := telemetry.NewStore(nil, nil, "test", "test")
+	for b.Loop() {
+		if !s.Idle(ctx) {
+			b.Fatal("not idle without an SDK")
 		}
 	}
 }

@@ -41,6 +41,7 @@ type Tracer struct {
 	// nowhere.
 	cached *atomic.Pointer[scoped]
 	tracer trace.Tracer // tp's tracer
+	never  bool         // tp is a no-op provider
 }
 
 type scoped struct {
@@ -57,35 +58,55 @@ func NewTracer(tp trace.TracerProvider, scope string) Tracer {
 	t := Tracer{tp: tp, scope: ScopePrefix + scope}
 	if tp != nil {
 		t.tracer = tp.Tracer(t.scope)
+		switch tp.(type) {
+		case noop.TracerProvider, *noop.TracerProvider:
+			t.never = true
+		}
 	} else {
 		t.cached = new(atomic.Pointer[scoped])
 	}
 	return t
 }
 
-// current returns the tracer to start spans with, and whether it may
-// record.
-func (t Tracer) current() (trace.Tracer, bool) {
-	if off.Load() {
-		return nil, false
+// idle reports whether spans started now cannot record (switching off
+// aside): the zero Tracer, a no-op provider, or the global provider while
+// no SDK is installed. It is the one check a process without an SDK makes.
+func (t *Tracer) idle() bool {
+	if t.tracer != nil {
+		return t.never
 	}
-	tp := t.tp
-	switch {
-	case t.tracer != nil:
-	case t.cached != nil:
-		tp = otel.GetTracerProvider()
-	default:
-		return nil, false // the zero Tracer
+	if t.cached == nil {
+		return true // the zero Tracer
+	}
+	return idleProvider(otel.GetTracerProvider())
+}
+
+func idleProvider(tp trace.TracerProvider) bool {
+	if globalDefault != nil && reflect.TypeOf(tp) == globalDefault {
+		return true
 	}
 	switch tp.(type) {
 	case noop.TracerProvider, *noop.TracerProvider:
+		return true
+	}
+	return false
+}
+
+// current returns the tracer to start spans with, and whether it may
+// record.
+func (t *Tracer) current() (trace.Tracer, bool) {
+	if off.Load() {
 		return nil, false
 	}
-	if globalDefault != nil && reflect.TypeOf(tp) == globalDefault {
-		return nil, false
+	switch {
+	case t.tracer != nil:
+		return t.tracer, !t.never
+	case t.cached == nil:
+		return nil, false // the zero Tracer
 	}
-	if t.tracer != nil {
-		return t.tracer, true
+	tp := otel.GetTracerProvider()
+	if idleProvider(tp) {
+		return nil, false
 	}
 	if c := t.cached.Load(); c != nil && c.tp == tp {
 		return c.tracer, true
