@@ -68,10 +68,10 @@ type appendOutcome struct {
 // case: a single INSERT (see sql/append_one.sql) reads the stream's
 // version from its last event, checks the expected version and the order
 // guard, and inserts every event, in one autocommit transaction. When that
-// statement writes nothing (a check failed, or it lost the race for the
-// stream's next version: not an error, so the statement stays prepared), a
-// read-only query settles the common case, a version mismatch with none of
-// the events stored; the rest (an idempotent retry, an event ID stored
+// statement writes nothing (a check failed) or fails at the primary key (it
+// lost the race for the stream's next version; the statement is prepared
+// under a name, so it stays prepared), a read-only query settles the common
+// case, a version mismatch with none of the events stored; the rest (an idempotent retry, an event ID stored
 // elsewhere, the order guard, an Any append that lost a race) goes to the
 // append_events function, which queues on the stream's advisory lock, looks
 // for stored event IDs, and tells a retry from a conflict. When the
@@ -125,7 +125,15 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 	// before it waits for the lock, so it reads the version its
 	// predecessor in the queue has just replaced and loses at the primary
 	// key again, attempt after attempt, on a busy stream.
-	readCommitted := false
+	// The store remembers a serialization failure (readCommitted in Store):
+	// the sessions of one pool share their default isolation.
+	readCommitted := s.readCommitted.Load()
+	stricter := func(yes bool) {
+		if yes && !readCommitted {
+			readCommitted = true
+			s.readCommitted.Store(true)
+		}
+	}
 	var last error
 	for range s.cfg.AppendAttempts {
 		if fast {
@@ -154,20 +162,16 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 				s.NotifyAppended()
 				return res, nil
 			case err == nil && args.kind == kindAny:
-				// Nothing written: the append lost the race for the
-				// stream's next version, or the order guard did not hold;
-				// it runs again, queued in append_events (which also tells
-				// a store that needs Reanchor).
+				// Nothing written: the order guard did not hold; it runs
+				// again in append_events (which also tells a store that
+				// needs Reanchor).
 			case err == nil:
 				// Nothing written: the expected version or the order guard
-				// did not hold, or the append lost the race for the version
-				// it expected to write next (a mismatch, unless this is a
-				// retry).
+				// did not hold.
 				diagnose = true
 			case isEventIDViolation(err):
-				// The ID of an event after the first is stored (the first
-				// one's, like its version, writes nothing instead): a
-				// conflict; append_events says which.
+				// An event's ID is stored: an idempotent retry (the first
+				// one's) or a conflict; append_events says which.
 				last = err
 			case pgerr.Is(err, pgerr.DeadlockDetected):
 				// Two appends of the same event IDs in crossed orders (to
@@ -178,16 +182,21 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 				last = err
 				continue
 			case lostRace(err) && args.kind != kindAny:
-				// A writer outside this store took a later version of the
-				// stream while this append held its first (a lost race of
-				// the store's own appends writes nothing: see
-				// sql/append_one.sql), or the race was lost under
-				// repeatable read: as above.
+				// Another append took the version this one expected to
+				// write next (a mismatch, unless this is a retry), or the
+				// race was lost under repeatable read: as above.
 				diagnose, last = true, err
-				readCommitted = readCommitted || pgerr.Is(err, pgerr.SerializationFailure)
+				stricter(pgerr.Is(err, pgerr.SerializationFailure))
+			case isVersionViolation(err):
+				// An Any append lost the race for the stream's next
+				// version: it runs again, queued in append_events, in
+				// this attempt (under a stricter isolation the function
+				// fails with a serialization failure, and the next
+				// attempt runs it under read committed).
+				last = err
 			case pgconn.SafeToRetry(err) || lostRace(err):
 				last = err
-				readCommitted = readCommitted || pgerr.Is(err, pgerr.SerializationFailure)
+				stricter(pgerr.Is(err, pgerr.SerializationFailure))
 				continue
 			default:
 				return eventstore.AppendResult{}, s.mapError("append", stream, err)
@@ -247,6 +256,7 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 				// readCommitted); or a writer outside this store. It reads
 				// as a conflict after the attempts.
 				readCommitted = readCommitted || !pgconn.SafeToRetry(err)
+				stricter(pgerr.Is(err, pgerr.SerializationFailure))
 				last = err
 				continue
 			}
@@ -308,14 +318,38 @@ func (s *Store) diagnose(ctx context.Context, a appendArgs) (actual uint64, stor
 // insert runs the single-statement append on c. written is false when the
 // statement wrote nothing: the expected version or the order guard did not
 // hold.
+//
+// The statement is prepared on c under a name of its own (see
+// preparedStmt): a lost race fails it, and it must stay prepared. When the
+// server no longer has it, it is prepared again and run once more (the
+// failed run executed nothing).
 func (s *Store) insert(ctx context.Context, c *pgx.Conn, a appendArgs) (res eventstore.AppendResult, written bool, err error) {
+	stmt := s.appendOne
+	switch n := len(a.ids); {
+	case n >= 10:
+		stmt = s.appendBatch
+	case n > 1:
+		stmt = s.appendMany
+	}
+	res, written, err = s.insertWith(ctx, c, stmt, a)
+	if err != nil && stmt.forget(ctx, c, err) {
+		res, written, err = s.insertWith(ctx, c, stmt, a)
+	}
+	return res, written, err
+}
+
+func (s *Store) insertWith(ctx context.Context, c *pgx.Conn, stmt preparedStmt, a appendArgs) (res eventstore.AppendResult, written bool, err error) {
+	query, err := stmt.on(ctx, c)
+	if err != nil {
+		return res, false, err
+	}
 	n := len(a.ids)
 	if n == 1 {
 		// The common case: scalar arguments, at most one row.
 		var tid, pos, version int64
 		var st epochStamp
 		seen := s.stamp.Load()
-		err := c.QueryRow(ctx, s.sql.appendOne, a.stream, a.kind, a.version, a.ids[0], a.types[0], a.data[0], a.metadata[0], seen.started, seen.xmin).
+		err := c.QueryRow(ctx, query, a.stream, a.kind, a.version, a.ids[0], a.types[0], a.data[0], a.metadata[0], seen.started, seen.xmin).
 			Scan(&tid, &pos, &version, &st.started, &st.xmin)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return res, false, nil
@@ -326,10 +360,6 @@ func (s *Store) insert(ctx context.Context, c *pgx.Conn, a appendArgs) (res even
 		s.sawStamp(seen, st)
 		return eventstore.AppendResult{Version: uint64(version),
 			Positions: []eventstore.Position{{Commit: uint64(tid), Prepare: uint64(pos)}}}, true, nil
-	}
-	query := s.sql.appendMany
-	if n >= 10 {
-		query = s.sql.appendBatch
 	}
 	seen := s.stamp.Load()
 	rows, err := c.Query(ctx, query, a.stream, a.kind, a.version, a.ids, a.types, a.data, a.metadata, seen.started, seen.xmin)
@@ -651,11 +681,10 @@ func isEventIDViolation(err error) bool { return isUniqueViolation(err, "events_
 func isVersionViolation(err error) bool { return isUniqueViolation(err, "events_stream_version_key") }
 
 // lostRace reports how the single statement can fail when another append
-// took a version it meant to write: a unique violation of the version (a
-// writer outside the store took a later one), or, when the sessions'
-// default isolation is repeatable read or serializable, a serialization
-// failure at ON CONFLICT (the winner's row is not in the statement's
-// snapshot; under read committed the statement writes nothing instead).
+// took a version it meant to write: a unique violation of the version, or,
+// when the sessions' default isolation is repeatable read or serializable,
+// a serialization failure (the winner's row is not in the statement's
+// snapshot).
 func lostRace(err error) bool {
 	return isVersionViolation(err) || pgerr.Is(err, pgerr.SerializationFailure)
 }

@@ -241,11 +241,10 @@ func TestAppendRulesAgree(t *testing.T) {
 			}
 
 			// The single statement writes exactly when the function
-			// appends, at the same version.
-			// A stored first event ID, like a taken version, makes it
-			// write nothing without an error (ON CONFLICT DO NOTHING on
-			// every unique index); only a later event's stored ID fails it
-			// (a conflict, never a retry).
+			// appends, at the same version. A stored event ID fails it
+			// with the ID's unique violation when the expected version
+			// holds (Append then asks the function whether it is a retry
+			// or a conflict); either way it writes nothing.
 			var firstStored bool
 			if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE event_id = $1)`, evs[0].ID).Scan(&firstStored); err != nil {
 				t.Fatal(err)
@@ -255,9 +254,9 @@ func TestAppendRulesAgree(t *testing.T) {
 			inRolledBack(t, pool, func(tx pgx.Tx) struct{} {
 				got, written, err = s.insert(ctx, tx.Conn(), args)
 				switch {
-				case firstStored && (err != nil || written):
-					t.Fatalf("single statement with the first event ID stored: written %v, %v; want nothing written, no error", written, err)
-				case err != nil && !(c.status == statusEventID && isEventIDViolation(err)):
+				case firstStored && (written || (err != nil && !isEventIDViolation(err))):
+					t.Fatalf("single statement with the first event ID stored: written %v, %v; want nothing written (the ID's unique violation, or none when the expected version does not hold)", written, err)
+				case err != nil && !((c.status == statusEventID || firstStored) && isEventIDViolation(err)):
 					t.Fatalf("single statement: %v", err)
 				}
 				return struct{}{}
@@ -312,9 +311,10 @@ func TestAppendRulesAgree(t *testing.T) {
 	})
 
 	// A lost race: the single statement waits at the primary key for the
-	// append that took its first version, then writes nothing, without an
-	// error (so pgx keeps its prepared statement), even when it carries
-	// more events than the winner did (all or nothing).
+	// append that took its first version, then fails with the version's
+	// unique violation and writes nothing, even when it carries more
+	// events than the winner did (all or nothing); the statement stays
+	// prepared on its connection (see preparedStmt).
 	for _, n := range []int{1, 3, 12} {
 		t.Run(fmt.Sprintf("lost race/%d events", n), func(t *testing.T) {
 			stream := fmt.Sprintf("rules-race-%d", n)
@@ -348,14 +348,24 @@ func TestAppendRulesAgree(t *testing.T) {
 				}
 				defer c.Release()
 				_, written, err := s.insert(ctx, c.Conn(), loser)
+				if err != nil {
+					stmt := s.appendOne
+					if n > 1 {
+						stmt = map[bool]preparedStmt{true: s.appendBatch, false: s.appendMany}[n >= 10]
+					}
+					var kept bool
+					if qerr := c.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_prepared_statements WHERE name = $1)`, stmt.name).Scan(&kept); qerr != nil || !kept {
+						err = fmt.Errorf("%w; then the statement %q is no longer prepared on the connection (%v)", err, stmt.name, qerr)
+					}
+				}
 				done <- result{written, err}
 			}()
 			pgtest.AwaitLockWait(t, s.cfg.Schema, "%chronicle.append%", "transactionid")
 			if err := tx.Commit(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if r := <-done; r.err != nil || r.written {
-				t.Fatalf("loser: written %v, %v; want nothing written and no error", r.written, r.err)
+			if r := <-done; !lostRace(r.err) || r.written || strings.Contains(r.err.Error(), "no longer prepared") {
+				t.Fatalf("loser: written %v, %v; want nothing written and the version's unique violation", r.written, r.err)
 			}
 			var count, top int64
 			if err := pool.QueryRow(ctx, `SELECT count(*), max(version) FROM events WHERE stream_id = $1`, stream).Scan(&count, &top); err != nil {
@@ -602,8 +612,8 @@ func functionLostRace(t *testing.T, s *Store, pool *pgxpool.Pool) {
 		})
 	}
 	t.Run("single statement/first event ID in flight", func(t *testing.T) {
-		// The single statement meets the same race at its first event's ID
-		// and writes nothing, without an error.
+		// The single statement meets the same race at its first event's ID:
+		// the ID's unique violation, nothing written.
 		st := stream(t)
 		evs := fresh(1)
 		taken, err := s.encode(st+"-other", eventstore.Any, evs)
@@ -637,8 +647,8 @@ func functionLostRace(t *testing.T, s *Store, pool *pgxpool.Pool) {
 		if err := tx.Commit(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if r := <-done; r.err != nil || r.written {
-			t.Fatalf("loser: written %v, %v; want nothing written and no error", r.written, r.err)
+		if r := <-done; !isEventIDViolation(r.err) || r.written {
+			t.Fatalf("loser: written %v, %v; want nothing written and the ID's unique violation", r.written, r.err)
 		}
 		_, err = s.Append(ctx, st, eventstore.Exact(1), evs...)
 		if ce, ok := errors.AsType[*eventstore.ConflictError](err); !ok || ce.EventID != evs[0].ID || ce.Retry {

@@ -2,13 +2,19 @@ package postgres
 
 import (
 	"bufio"
+	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"path"
 	"strings"
 	"text/template"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/chronicle-go/chronicle/internal/pgerr"
 	"github.com/chronicle-go/chronicle/pgmigrate"
 )
 
@@ -174,4 +180,50 @@ func newStatements(schema string) (statements, error) {
 		*field = b.String()
 	}
 	return st, nil
+}
+
+// preparedStmt is a statement the store prepares under a name of its own on
+// each connection, rather than leaving it to pgx's statement cache: pgx
+// drops a cached statement whenever it fails, and the single-statement
+// append fails on every lost race (sql/append_one.sql), so the next append
+// on that connection would prepare and plan it again (five custom plans
+// before PostgreSQL settles on a generic one). A statement prepared under a
+// name stays prepared through errors.
+type preparedStmt struct {
+	name string // "" when the pool does not prepare statements (see New)
+	sql  string
+}
+
+// newPreparedStmt names the statement sql of file after its text, so that
+// stores of different schemas on one pool prepare distinct statements.
+func newPreparedStmt(file, sql string, named bool) preparedStmt {
+	if !named {
+		return preparedStmt{sql: sql}
+	}
+	sum := sha256.Sum256([]byte(sql))
+	return preparedStmt{name: "chronicle_" + file + "_" + hex.EncodeToString(sum[:8]), sql: sql}
+}
+
+// on returns what to run the statement as on c: its name, once it is
+// prepared on c (a map lookup in pgx after the first time), or its text.
+func (p preparedStmt) on(ctx context.Context, c *pgx.Conn) (string, error) {
+	if p.name == "" {
+		return p.sql, nil
+	}
+	if _, err := c.Prepare(ctx, p.name, p.sql); err != nil {
+		return "", err
+	}
+	return p.name, nil
+}
+
+// forget drops the statement from c when err says the server no longer has
+// it as prepared (a DEALLOCATE or DISCARD ALL on the connection, or a schema
+// change its cached plan cannot follow), so the next use prepares it again;
+// it reports whether it did. pgx's own cache does the same on any error.
+func (p preparedStmt) forget(ctx context.Context, c *pgx.Conn, err error) bool {
+	if p.name == "" || !pgerr.Is(err, pgerr.InvalidSQLStatementName, pgerr.FeatureNotSupported) {
+		return false
+	}
+	_ = c.Deallocate(ctx, p.name)
+	return true
 }

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
@@ -173,6 +174,14 @@ type Store struct {
 	// stamp is the server and epoch row an append last saw pass the
 	// Reanchor check (see sql/parts/append_head.sql); noStamp until one has.
 	stamp atomic.Pointer[epochStamp]
+	// readCommitted is set once an append has shown that the sessions'
+	// default isolation is stricter than read committed (see
+	// Store.appendEvents): append_events then runs in a read committed
+	// transaction of its own.
+	readCommitted atomic.Bool
+	// appendOne, appendMany and appendBatch are the single-statement
+	// appends as the store runs them (see preparedStmt).
+	appendOne, appendMany, appendBatch preparedStmt
 }
 
 var _ eventstore.Store = (*Store)(nil)
@@ -188,6 +197,13 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	switch mode := pool.Config().ConnConfig.DefaultQueryExecMode; mode {
+	case pgx.QueryExecModeExec, pgx.QueryExecModeSimpleProtocol:
+		// Without the parameter types the server describes, pgx cannot
+		// encode the append's event IDs; the failure would come after the
+		// append began, as an unknown outcome.
+		return nil, fmt.Errorf("postgres: New: the pool's DefaultQueryExecMode is %v: the store needs the parameter types the server describes; use the default (cache_statement), or cache_describe or describe_exec behind a transaction-pooling proxy", mode)
+	}
 	st, err := newStatements(cfg.Schema)
 	if err != nil {
 		return nil, err
@@ -204,6 +220,14 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		notifyC: make(chan struct{}, 1),
 	}
 	s.stamp.Store(noStamp)
+	// Named statements only in pgx's default mode, which prepares every
+	// statement anyway; another mode is the application's choice (the
+	// simple protocol or described statements behind a transaction-pooling
+	// proxy, which named statements would break).
+	named := pool.Config().ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeCacheStatement
+	s.appendOne = newPreparedStmt("append_one", st.appendOne, named)
+	s.appendMany = newPreparedStmt("append_many", st.appendMany, named)
+	s.appendBatch = newPreparedStmt("append_batch", st.appendBatch, named)
 	s.bg.Add(1)
 	go s.notifier()
 	return s, nil

@@ -22,19 +22,21 @@ import (
 
 // SQLSTATE codes chronicle checks.
 const (
-	NumericValueOutOfRange = "22003" // a value too large for its column type
-	UniqueViolation        = "23505"
-	InvalidPassword        = "28P01"
-	InvalidCatalogName     = "3D000" // the database does not exist
-	InvalidSchemaName      = "3F000" // the schema does not exist
-	SerializationFailure   = "40001"
-	DeadlockDetected       = "40P01"
-	UndefinedFunction      = "42883"
-	UndefinedTable         = "42P01"
-	ProgramLimitExceeded   = "54000" // for one: a value the server cannot print within 1 GB
-	AdminShutdown          = "57P01" // the server is shutting down, or pg_terminate_backend
-	CrashShutdown          = "57P02"
-	CannotConnectNow       = "57P03" // the server is starting up or recovering
+	NumericValueOutOfRange  = "22003" // a value too large for its column type
+	UniqueViolation         = "23505"
+	InvalidSQLStatementName = "26000" // no such prepared statement on the session
+	FeatureNotSupported     = "0A000" // for one: a cached plan that must not change its result type
+	InvalidPassword         = "28P01"
+	InvalidCatalogName      = "3D000" // the database does not exist
+	InvalidSchemaName       = "3F000" // the schema does not exist
+	SerializationFailure    = "40001"
+	DeadlockDetected        = "40P01"
+	UndefinedFunction       = "42883"
+	UndefinedTable          = "42P01"
+	ProgramLimitExceeded    = "54000" // for one: a value the server cannot print within 1 GB
+	AdminShutdown           = "57P01" // the server is shutting down, or pg_terminate_backend
+	CrashShutdown           = "57P02"
+	CannotConnectNow        = "57P03" // the server is starting up or recovering
 )
 
 // SQLSTATE classes (a code's first two characters) chronicle checks.
