@@ -466,6 +466,15 @@ func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, stream string, expected
 			return eventstore.AppendResult{}, &eventstore.ConflictError{Stream: stream, Expected: expected, Retry: true,
 				Reason: "a version of the stream was stored concurrently by another transaction; this transaction is aborted, run it again"}
 		}
+		if pgerr.Is(err, pgerr.DeadlockDetected) {
+			// The append waited for a lock (a stream's, or an event ID
+			// another transaction holds) held by a transaction that waits
+			// for one this transaction holds: two transactions appending
+			// to the same streams, or the same event IDs, in crossed
+			// orders. PostgreSQL ended this one.
+			return eventstore.AppendResult{}, &eventstore.ConflictError{Stream: stream, Expected: expected, Retry: true,
+				Reason: "deadlock with a concurrent transaction appending to the same streams or event IDs in another order: " + err.Error() + "; this transaction is aborted, run it again"}
+		}
 		if pgerr.Is(err, pgerr.SerializationFailure) {
 			// Under repeatable read or serializable, the winner of a race
 			// is not in tx's snapshot: the insert cannot build on it (or
