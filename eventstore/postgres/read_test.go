@@ -11,6 +11,7 @@ import (
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
+	"github.com/chronicle-go/chronicle/pgtest"
 )
 
 // Reads copy payloads out of the driver's buffer into chunks shared by a
@@ -92,4 +93,67 @@ func TestReadPayloadsAreIndependent(t *testing.T) {
 		}
 		check(t, got)
 	})
+}
+
+// A stream read fetches its next page while it delivers the current one
+// when its consumer is slow (see ReadStream; here always). Across pages of
+// 4, forwards and backwards, from every kind of start and with every kind
+// of limit, a read returns exactly the versions it should, in order; a
+// consumer that stops early leaves no trouble behind (the page fetched
+// ahead is abandoned and ends on its own, on a pool of two connections).
+func TestReadStreamAcrossPages(t *testing.T) {
+	espg.SetFetchAheadAlways(t)
+	s, _, _ := newStoreConfig(t, espg.Config{PollInterval: 20 * time.Millisecond, PageSize: 4}, pgtest.MaxConns(2))
+	ctx := context.Background()
+	const total = 23
+	for range total {
+		_, err := s.Append(ctx, "pages", eventstore.Any, eventstore.NewEvent("E", []byte(`{}`)))
+		require.NoError(t, err)
+	}
+	for _, dir := range []eventstore.Direction{eventstore.Forwards, eventstore.Backwards} {
+		for _, from := range []uint64{0, 1, 4, 5, 20, 23} {
+			for _, limit := range []int{0, 1, 3, 4, 5, 8, 9, 100} {
+				var want []uint64
+				if dir == eventstore.Forwards {
+					for v := max(from, 1); v <= total; v++ {
+						want = append(want, v)
+					}
+				} else {
+					start := from
+					if start == 0 {
+						start = total
+					}
+					for v := start; v >= 1; v-- {
+						want = append(want, v)
+					}
+				}
+				if limit > 0 && len(want) > limit {
+					want = want[:limit]
+				}
+				var got []uint64
+				for e, err := range s.ReadStream(ctx, "pages", eventstore.ReadStreamOptions{Direction: dir, From: from, Limit: limit}) {
+					require.NoError(t, err)
+					got = append(got, e.Version)
+				}
+				require.Equal(t, want, got, "direction %v, from %d, limit %d", dir, from, limit)
+			}
+		}
+	}
+	for stop := 1; stop <= 12; stop++ {
+		for range 5 {
+			n := 0
+			for _, err := range s.ReadStream(ctx, "pages", eventstore.ReadStreamOptions{}) {
+				require.NoError(t, err)
+				if n++; n == stop {
+					break
+				}
+			}
+		}
+	}
+	n := 0
+	for _, err := range s.ReadStream(ctx, "pages", eventstore.ReadStreamOptions{}) {
+		require.NoError(t, err)
+		n++
+	}
+	require.Equal(t, total, n)
 }
