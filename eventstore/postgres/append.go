@@ -71,10 +71,11 @@ type appendOutcome struct {
 // statement writes nothing (a check failed) or fails at the primary key (it
 // lost the race for the stream's next version; the statement is prepared
 // under a name, so it stays prepared), a read-only query settles the common
-// case, a version mismatch with none of the events stored; the rest (an idempotent retry, an event ID stored
-// elsewhere, the order guard, an Any append that lost a race) goes to the
-// append_events function, which queues on the stream's advisory lock, looks
-// for stored event IDs, and tells a retry from a conflict. When the
+// case, a version mismatch with none of the events stored; the rest (an
+// idempotent retry, an event ID stored elsewhere, the order guard, an Any
+// append that lost a race) goes to the append_events function, which
+// queues on the stream's advisory lock, looks for stored event IDs, and
+// tells a retry from a conflict. When the
 // per-stream order guard fires it runs again in a new transaction, up to
 // [Config.AppendAttempts] transactions in all. After a successful append it
 // wakes live subscriptions, outside the transaction (see
