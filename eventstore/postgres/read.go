@@ -90,6 +90,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 				// Deliver what arrived, then look into the event that would
 				// have come next (see unreadable.go).
 				for _, e := range buf {
+					n++
 					if !yield(e, nil) {
 						return
 					}
@@ -115,6 +116,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 					yield(eventstore.RecordedEvent{}, s.readFailure("read stream", stream, err))
 					return
 				}
+				n++
 				if !yield(e, nil) {
 					return
 				}
@@ -268,6 +270,7 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 			if err != nil {
 				// Deliver what arrived, then look into the event that would
 				// have come next (see unreadable.go).
+				n += len(buf)
 				if !deliver() {
 					return
 				}
@@ -287,6 +290,7 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 					yield(eventstore.RecordedEvent{}, s.readFailure("read all", "", err))
 					return
 				}
+				n++
 				if !yield(e, nil) {
 					return
 				}

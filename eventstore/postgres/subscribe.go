@@ -8,6 +8,7 @@ import (
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	"github.com/chronicle-go/chronicle/internal/backoff"
+	"github.com/chronicle-go/chronicle/internal/telemetry"
 )
 
 // Subscribe implements [eventstore.Store]. It catches up in pages of
@@ -66,6 +67,7 @@ func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions)
 			if err != nil {
 				below = 0
 				// What arrived before the failure is final: deliver it.
+				s.tel.Count(ctx, telemetry.OpSubscribe, len(buf))
 				for _, e := range buf {
 					if !yield(e, nil) {
 						return
@@ -82,6 +84,7 @@ func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions)
 					types, prefixes := filterArgs(opts.Filter)
 					e, ierr := s.isolate(ctx, s.sql.nextAll, []any{clampPos(pos.Commit), clampPos(pos.Prepare), 1, types, prefixes}, err)
 					if ierr == nil {
+						s.tel.Count(ctx, telemetry.OpSubscribe, 1)
 						if !yield(e, nil) {
 							return
 						}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/chronicle-go/chronicle/eventstore"
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
+	"github.com/chronicle-go/chronicle/internal/telemetrytest"
 	"github.com/chronicle-go/chronicle/pgmigrate"
 	"github.com/chronicle-go/chronicle/pgtest"
 )
@@ -212,6 +213,39 @@ func TestUnreadablePayloadInAnOldSchema(t *testing.T) {
 		r, ok := new(big.Rat).SetString(string(n))
 		if !ok || r.Cmp(want) != 0 {
 			t.Fatalf("number %d reads %.40s, not the value stored", i, n)
+		}
+	}
+}
+
+// The events a read delivers before an unreadable one are counted in
+// chronicle.store.events.read like any others, by every kind of read.
+func TestUnreadableEventReadsAreCounted(t *testing.T) {
+	sdk := telemetrytest.New(t)
+	s, pool, _ := newStoreConfig(t, espg.Config{PollInterval: 20 * time.Millisecond, HorizonWait: 30 * time.Second,
+		TracerProvider: sdk.TracerProvider, MeterProvider: sdk.MeterProvider})
+	ctx := t.Context()
+	before, _, bad := badEvent(t, s, pool)
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for _, c := range []struct {
+		op   string
+		read func() ([]eventstore.RecordedEvent, error)
+		want int
+	}{
+		{"read_stream", func() ([]eventstore.RecordedEvent, error) {
+			return readUntilError(s.ReadStream(ctx, "s", eventstore.ReadStreamOptions{}), 0)
+		}, 1},
+		{"read_all", func() ([]eventstore.RecordedEvent, error) {
+			return readUntilError(s.ReadAll(ctx, eventstore.ReadAllOptions{}), 0)
+		}, len(before)},
+		{"subscribe", func() ([]eventstore.RecordedEvent, error) {
+			return readUntilError(s.Subscribe(sctx, eventstore.SubscribeOptions{}), 0)
+		}, len(before)},
+	} {
+		got, err := c.read()
+		requireUnreadable(t, c.op, got, err, before[:c.want], bad)
+		if v, ok := sdk.Value(t, "chronicle.store.events.read", "chronicle.operation="+c.op); !ok || int(v) != c.want {
+			t.Errorf("%s: %v events read counted (%v), want the %d delivered", c.op, v, ok, c.want)
 		}
 	}
 }
