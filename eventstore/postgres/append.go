@@ -325,18 +325,24 @@ func (s *Store) diagnose(ctx context.Context, a appendArgs) (actual uint64, stor
 // server no longer has it, it is prepared again and run once more (the
 // failed run executed nothing).
 func (s *Store) insert(ctx context.Context, c *pgx.Conn, a appendArgs) (res eventstore.AppendResult, written bool, err error) {
-	stmt := s.appendOne
-	switch n := len(a.ids); {
-	case n >= 10:
-		stmt = s.appendBatch
-	case n > 1:
-		stmt = s.appendMany
-	}
+	stmt := s.appendStmt(len(a.ids))
 	res, written, err = s.insertWith(ctx, c, stmt, a)
 	if err != nil && stmt.forget(ctx, c, err) {
 		res, written, err = s.insertWith(ctx, c, stmt, a)
 	}
 	return res, written, err
+}
+
+// appendStmt is the single-statement append of n events (see
+// sql/append_one.sql for why there are three).
+func (s *Store) appendStmt(n int) preparedStmt {
+	switch {
+	case n >= 10:
+		return s.appendBatch
+	case n > 1:
+		return s.appendMany
+	}
+	return s.appendOne
 }
 
 func (s *Store) insertWith(ctx context.Context, c *pgx.Conn, stmt preparedStmt, a appendArgs) (res eventstore.AppendResult, written bool, err error) {

@@ -156,7 +156,11 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 				}
 			}
 			if more && (fetchAheadAlways.Load() || deliverTook > 0 && deliverTook >= fetchTook/2) {
-				ahead = s.fetchAhead(ctx, spare, query, stream, next, pageSize, remaining, opts.Limit > 0)
+				page := pageSize
+				if opts.Limit > 0 {
+					page = min(page, remaining)
+				}
+				ahead = s.fetchAhead(ctx, spare, query, stream, next, page)
 				spare = nil
 			}
 			start := time.Now()
@@ -183,14 +187,11 @@ type fetchedPage struct {
 	err error
 }
 
-// fetchAhead starts fetching the page of stream from version from, into buf
-// (a new buffer when nil), and returns where it will arrive. The channel
-// has room for the page, so the fetch ends whether or not it is received.
-func (s *Store) fetchAhead(ctx context.Context, buf []eventstore.RecordedEvent, query, stream string, from int64, pageSize, remaining int, limited bool) chan fetchedPage {
-	page := pageSize
-	if limited {
-		page = min(page, remaining)
-	}
+// fetchAhead starts fetching the page (of page events) of stream from
+// version from, into buf (a new buffer when nil), and returns where it will
+// arrive. The channel has room for the page, so the fetch ends whether or
+// not it is received.
+func (s *Store) fetchAhead(ctx context.Context, buf []eventstore.RecordedEvent, query, stream string, from int64, page int) chan fetchedPage {
 	if buf == nil {
 		_, buf = s.readBuffer(page)
 	}

@@ -327,45 +327,9 @@ func TestAppendRulesAgree(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tx, err := pool.Begin(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tx.Rollback(ctx)
-			if _, written, err := s.insert(ctx, tx.Conn(), winner); err != nil || !written {
-				t.Fatalf("winner: written %v, %v", written, err)
-			}
-			type result struct {
-				written bool
-				err     error
-			}
-			done := make(chan result, 1)
-			go func() {
-				c, err := pool.Acquire(ctx)
-				if err != nil {
-					done <- result{err: err}
-					return
-				}
-				defer c.Release()
-				_, written, err := s.insert(ctx, c.Conn(), loser)
-				if err != nil {
-					stmt := s.appendOne
-					if n > 1 {
-						stmt = map[bool]preparedStmt{true: s.appendBatch, false: s.appendMany}[n >= 10]
-					}
-					var kept bool
-					if qerr := c.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_prepared_statements WHERE name = $1)`, stmt.name).Scan(&kept); qerr != nil || !kept {
-						err = fmt.Errorf("%w; then the statement %q is no longer prepared on the connection (%v)", err, stmt.name, qerr)
-					}
-				}
-				done <- result{written, err}
-			}()
-			pgtest.AwaitLockWait(t, s.cfg.Schema, "%chronicle.append%", "transactionid")
-			if err := tx.Commit(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if r := <-done; !lostRace(r.err) || r.written || strings.Contains(r.err.Error(), "no longer prepared") {
-				t.Fatalf("loser: written %v, %v; want nothing written and the version's unique violation", r.written, r.err)
+			if r := loseRace(t, s, pool, winner, loser); !lostRace(r.err) || r.written || !r.kept {
+				t.Fatalf("loser: written %v, %v, still prepared %v; want nothing written and the version's unique violation, the statement kept",
+					r.written, r.err, r.kept)
 			}
 			var count, top int64
 			if err := pool.QueryRow(ctx, `SELECT count(*), max(version) FROM events WHERE stream_id = $1`, stream).Scan(&count, &top); err != nil {
@@ -413,6 +377,51 @@ func TestAppendRulesAgree(t *testing.T) {
 }
 
 // inRolledBack runs do in a transaction on pool and rolls it back.
+// lostInsert is what the losing single statement of loseRace did.
+type lostInsert struct {
+	written bool
+	err     error
+	kept    bool // its statement is still prepared on its connection
+}
+
+// loseRace runs the single statement of winner in a transaction, then that
+// of loser on another connection, which waits at a unique index for the
+// winner; it commits the winner once the loser waits and returns what the
+// loser did.
+func loseRace(t *testing.T, s *Store, pool *pgxpool.Pool, winner, loser appendArgs) lostInsert {
+	t.Helper()
+	ctx := t.Context()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, written, err := s.insert(ctx, tx.Conn(), winner); err != nil || !written {
+		t.Fatalf("winner: written %v, %v", written, err)
+	}
+	done := make(chan lostInsert, 1)
+	go func() {
+		c, err := pool.Acquire(ctx)
+		if err != nil {
+			done <- lostInsert{err: err}
+			return
+		}
+		defer c.Release()
+		var r lostInsert
+		_, r.written, r.err = s.insert(ctx, c.Conn(), loser)
+		if qerr := c.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_prepared_statements WHERE name = $1)`,
+			s.appendStmt(len(loser.ids)).name).Scan(&r.kept); qerr != nil {
+			r.err = fmt.Errorf("%w; then, looking for its statement: %w", r.err, qerr)
+		}
+		done <- r
+	}()
+	pgtest.AwaitLockWait(t, s.cfg.Schema, "%chronicle.append%", "transactionid")
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return <-done
+}
+
 func inRolledBack[T any](t *testing.T, pool *pgxpool.Pool, do func(pgx.Tx) T) T {
 	t.Helper()
 	ctx := context.Background()
@@ -620,34 +629,7 @@ func functionLostRace(t *testing.T, s *Store, pool *pgxpool.Pool) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tx, err := pool.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback(ctx)
-		if _, written, err := s.insert(ctx, tx.Conn(), taken); err != nil || !written {
-			t.Fatalf("winner: written %v, %v", written, err)
-		}
-		type result struct {
-			written bool
-			err     error
-		}
-		done := make(chan result, 1)
-		go func() {
-			c, err := pool.Acquire(ctx)
-			if err != nil {
-				done <- result{err: err}
-				return
-			}
-			defer c.Release()
-			_, written, err := s.insert(ctx, c.Conn(), encode(t, st, eventstore.Exact(1), evs))
-			done <- result{written, err}
-		}()
-		pgtest.AwaitLockWait(t, s.cfg.Schema, "%chronicle.append%", "transactionid")
-		if err := tx.Commit(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if r := <-done; !isEventIDViolation(r.err) || r.written {
+		if r := loseRace(t, s, pool, taken, encode(t, st, eventstore.Exact(1), evs)); !isEventIDViolation(r.err) || r.written {
 			t.Fatalf("loser: written %v, %v; want nothing written and the ID's unique violation", r.written, r.err)
 		}
 		_, err = s.Append(ctx, st, eventstore.Exact(1), evs...)

@@ -80,9 +80,6 @@ func TestStampCopiesAndReplaces(t *testing.T) {
 	}
 }
 
-// Without an SDK, a span costs nothing: the context is returned as it
-// came, and nothing is allocated. Once the application installs an SDK in
-// the global provider, tracers made before start recording.
 // Store.Idle, the one check an append makes before anything else, holds
 // exactly when there is nothing to record and nothing to stamp. (Before
 // TestDisabledUntilAnSDKIsInstalled, which installs a global SDK.)
@@ -119,6 +116,9 @@ func TestStoreIdle(t *testing.T) {
 	}
 }
 
+// Without an SDK, a span costs nothing: the context is returned as it
+// came, and nothing is allocated. Once the application installs an SDK in
+// the global provider, tracers made before start recording.
 func TestDisabledUntilAnSDKIsInstalled(t *testing.T) {
 	tr := telemetry.NewTracer(nil, "test")
 	explicit := telemetry.NewTracer(otel.GetTracerProvider(), "test")
