@@ -117,7 +117,21 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 	if err := s.requireSchema(ctx, s.pool); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	fast := true
+	if s.stamp.Load() == noStamp {
+		// The store's first append: the single statement writes only
+		// under a stamp the Reanchor check passed under (see diagnose).
+		restored, err := s.checkRestored(ctx, s.pool)
+		if err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return eventstore.AppendResult{}, ctxErr
+			}
+			return eventstore.AppendResult{}, s.mapError("append", stream, err)
+		}
+		if restored {
+			return eventstore.AppendResult{}, s.needsReanchor("append", stream)
+		}
+	}
+	fast := true // the single statement is to run (see below)
 	// readCommitted: run append_events in a read committed transaction of
 	// its own, once the session has shown that its default isolation is
 	// stricter (a serialization failure, or a version taken while
@@ -136,15 +150,19 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 		}
 	}
 	var last error
+attempts:
 	for range s.cfg.AppendAttempts {
-		if fast {
-			// Once the single statement has failed, every further attempt
-			// goes through append_events, which queues racing writers, and
-			// looks for stored event IDs first (an idempotent retry that
-			// raced its original is then recognised at once).
+		// Once the single statement has failed, every further attempt goes
+		// through append_events, which queues racing writers, and looks for
+		// stored event IDs first (an idempotent retry that raced its
+		// original is then recognised at once). It runs a second time in
+		// the first attempt only when it wrote nothing under a stamp that
+		// was not the server's (see diagnose).
+		for run := 0; fast && run < 2; run++ {
 			fast = false
 			var res eventstore.AppendResult
 			var written bool
+			stamp := s.stamp.Load() // what insert runs under, or an older one
 			settled, err := s.onSession(ctx, args, func(c *pgx.Conn) (err error) {
 				res, written, err = s.insert(ctx, c, args)
 				return err
@@ -157,19 +175,16 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 					return eventstore.AppendResult{}, ferr
 				}
 			}
-			diagnose := false
+			diagnose, refused := false, false
 			switch {
 			case err == nil && written:
 				s.NotifyAppended()
 				return res, nil
-			case err == nil && args.kind == kindAny:
-				// Nothing written: the order guard did not hold; it runs
-				// again in append_events (which also tells a store that
-				// needs Reanchor).
 			case err == nil:
 				// Nothing written: the expected version or the order guard
-				// did not hold.
-				diagnose = true
+				// did not hold, or the store's stamp is not the server's
+				// (its first append, a restarted server, a Reanchor).
+				diagnose, refused = true, true
 			case isEventIDViolation(err):
 				// An event's ID is stored: an idempotent retry (the first
 				// one's) or a conflict; append_events says which.
@@ -181,7 +196,7 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 				// append_events, which then finds the other's IDs (a
 				// conflict) or, had the other rolled back, appends.
 				last = err
-				continue
+				continue attempts
 			case lostRace(err) && args.kind != kindAny:
 				// Another append took the version this one expected to
 				// write next (a mismatch, unless this is a retry), or the
@@ -198,7 +213,7 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 			case pgconn.SafeToRetry(err) || lostRace(err):
 				last = err
 				stricter(pgerr.Is(err, pgerr.SerializationFailure))
-				continue
+				continue attempts
 			default:
 				return eventstore.AppendResult{}, s.mapError("append", stream, err)
 			}
@@ -206,21 +221,26 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 				// The common refusal, a version mismatch with none of the
 				// events stored, is settled by one read-only query that
 				// takes no lock (a racing writer that lost must not hold
-				// up the stream's other appends); anything else goes on to
-				// append_events in this attempt.
-				actual, stored, restored, err := s.diagnose(ctx, args)
+				// up the stream's other appends); it also makes the
+				// Reanchor check. Anything else goes on to append_events
+				// in this attempt.
+				d, err := s.diagnose(ctx, args)
 				if err != nil {
 					if ctxErr := ctx.Err(); ctxErr != nil {
 						return eventstore.AppendResult{}, ctxErr
 					}
 					return eventstore.AppendResult{}, s.mapError("append", stream, err)
 				}
-				if restored {
+				if d.restored {
 					return eventstore.AppendResult{}, s.needsReanchor("append", stream)
 				}
-				if !stored && !expected.Satisfied(actual) {
-					return eventstore.AppendResult{}, &eventstore.ConflictError{Stream: stream, Expected: expected, Actual: actual}
+				if !d.stored && !expected.Satisfied(d.actual) {
+					return eventstore.AppendResult{}, &eventstore.ConflictError{Stream: stream, Expected: expected, Actual: d.actual}
 				}
+				// Having written nothing under a stamp that was not the
+				// server's, the statement may have refused for that alone:
+				// run it again.
+				fast = refused && !stamp.same(&d.stamp)
 			}
 		}
 		var out appendOutcome
@@ -287,33 +307,63 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 		Reason: fmt.Sprintf("gave up after %d attempts: %v", s.cfg.AppendAttempts, last)}
 }
 
-// epochStamp is what an append that made the Reanchor check saw: the
-// server's start time and the epoch row's xmin (see sql/parts/append_head.sql). While
-// both stay the same, the check's answer cannot change.
+// epochStamp is what the Reanchor check saw pass: the server's start time
+// and the epoch row's xmin (see sql/parts/append_head.sql). While both stay
+// the same, the check's answer cannot change, and the single statement
+// writes only under the stamp the store holds.
 type epochStamp struct {
 	started time.Time
 	xmin    int64
 }
 
-// noStamp matches no server: the statement makes the check.
+// noStamp matches no server: the single statement writes nothing until a
+// check has passed.
 var noStamp = &epochStamp{xmin: -1}
 
-// sawStamp records the stamp an append returned, if it is not the one it
-// was given (the append made the check and passed it).
-func (s *Store) sawStamp(given *epochStamp, got epochStamp) {
-	if given.started.Equal(got.started) && given.xmin == got.xmin {
-		return
+func (e *epochStamp) same(o *epochStamp) bool { return e.started.Equal(o.started) && e.xmin == o.xmin }
+
+// diagnosis is why the single statement wrote nothing (see diagnose.sql).
+type diagnosis struct {
+	actual   uint64 // the stream's version
+	stored   bool   // one of the append's event IDs is stored
+	restored bool   // the store needs Reanchor
+	stamp    epochStamp
+}
+
+// checkRestored makes the Reanchor check on q. When the store does not
+// need Reanchor, the stamp under which that was checked becomes the
+// store's, and the single statement writes under it.
+func (s *Store) checkRestored(ctx context.Context, q querier) (restored bool, err error) {
+	var st epochStamp
+	if err := q.QueryRow(ctx, s.sql.restored).Scan(&restored, &st.started, &st.xmin); err != nil || restored {
+		return restored, err
 	}
-	s.stamp.Store(&got)
+	s.adopt(st)
+	return false, nil
+}
+
+// adopt makes st, a stamp under which the Reanchor check passed, the
+// store's.
+func (s *Store) adopt(st epochStamp) {
+	if !s.stamp.Load().same(&st) {
+		s.stamp.Store(&st)
+	}
 }
 
 // diagnose reads why the single statement wrote nothing: the stream's
 // version, whether any of the append's event IDs is stored, and whether
-// the store needs Reanchor.
-func (s *Store) diagnose(ctx context.Context, a appendArgs) (actual uint64, stored, restored bool, err error) {
+// the store needs Reanchor. When it does not, the stamp under which that
+// check passed becomes the store's, and the single statement writes under
+// it.
+func (s *Store) diagnose(ctx context.Context, a appendArgs) (d diagnosis, err error) {
 	var v int64
-	err = s.pool.QueryRow(ctx, s.sql.diagnose, a.stream, a.ids).Scan(&v, &stored, &restored)
-	return uint64(v), stored, restored, err
+	err = s.pool.QueryRow(ctx, s.sql.diagnose, a.stream, a.ids).Scan(&v, &d.stored, &d.restored, &d.stamp.started, &d.stamp.xmin)
+	if err != nil || d.restored {
+		return d, err
+	}
+	d.actual = uint64(v)
+	s.adopt(d.stamp)
+	return d, nil
 }
 
 // insert runs the single-statement append on c. written is false when the
@@ -354,22 +404,20 @@ func (s *Store) insertWith(ctx context.Context, c *pgx.Conn, stmt preparedStmt, 
 	if n == 1 {
 		// The common case: scalar arguments, at most one row.
 		var tid, pos, version int64
-		var st epochStamp
-		seen := s.stamp.Load()
-		err := c.QueryRow(ctx, query, a.stream, a.kind, a.version, a.ids[0], a.types[0], a.data[0], a.metadata[0], seen.started, seen.xmin).
-			Scan(&tid, &pos, &version, &st.started, &st.xmin)
+		st := s.stamp.Load()
+		err := c.QueryRow(ctx, query, a.stream, a.kind, a.version, a.ids[0], a.types[0], a.data[0], a.metadata[0], st.started, st.xmin).
+			Scan(&tid, &pos, &version)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return res, false, nil
 		}
 		if err != nil {
 			return res, false, err
 		}
-		s.sawStamp(seen, st)
 		return eventstore.AppendResult{Version: uint64(version),
 			Positions: []eventstore.Position{{Commit: uint64(tid), Prepare: uint64(pos)}}}, true, nil
 	}
-	seen := s.stamp.Load()
-	rows, err := c.Query(ctx, query, a.stream, a.kind, a.version, a.ids, a.types, a.data, a.metadata, seen.started, seen.xmin)
+	st := s.stamp.Load()
+	rows, err := c.Query(ctx, query, a.stream, a.kind, a.version, a.ids, a.types, a.data, a.metadata, st.started, st.xmin)
 	if err != nil {
 		return res, false, err
 	}
@@ -377,10 +425,9 @@ func (s *Store) insertWith(ctx context.Context, c *pgx.Conn, stmt preparedStmt, 
 	type row struct{ tid, pos, version int64 }
 	got := make([]row, 0, n)
 	first := int64(math.MaxInt64)
-	var st epochStamp
 	for rows.Next() {
 		var r row
-		if err := rows.Scan(&r.tid, &r.pos, &r.version, &st.started, &st.xmin); err != nil {
+		if err := rows.Scan(&r.tid, &r.pos, &r.version); err != nil {
 			return res, false, err
 		}
 		got = append(got, r)
@@ -396,7 +443,6 @@ func (s *Store) insertWith(ctx context.Context, c *pgx.Conn, stmt preparedStmt, 
 	if len(got) != n {
 		return res, false, fmt.Errorf("postgres: append to %q: %d rows for %d events", a.stream, len(got), n)
 	}
-	s.sawStamp(seen, st)
 	res = eventstore.AppendResult{Version: uint64(first) + uint64(n) - 1, Positions: make([]eventstore.Position, n)}
 	for _, r := range got {
 		i := r.version - first

@@ -145,8 +145,8 @@ func (s *Store) importOnce(ctx context.Context, streams []string, first, last ma
 	if err := qrows.Err(); err != nil {
 		return ImportResult{}, false, s.mapError("import", "", err)
 	}
-	var restored bool
-	if err := tx.QueryRow(ctx, s.sql.restored).Scan(&restored); err != nil {
+	restored, err := s.checkRestored(ctx, tx)
+	if err != nil {
 		return ImportResult{}, false, s.mapError("import", "", err)
 	}
 	if restored {

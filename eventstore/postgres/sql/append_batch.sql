@@ -6,4 +6,4 @@
 			  FROM {{template "append_head.sql"}} x,
 			       unnest($4::uuid[], $5::text[], $6::json[], $7::json[]) WITH ORDINALITY AS u(id, typ, dat, md, ord)
 			 WHERE x.last_tid <= x.tid
-			RETURNING transaction_id, position, version, {{template "stamp.sql"}}
+			RETURNING transaction_id, position, version

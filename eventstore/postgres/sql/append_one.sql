@@ -41,9 +41,10 @@
 -- subquery, 0.88 directly).
 --
 -- $1 stream, $2 kind, $3 version, $4 event ID, $5 type, $6 data,
--- $7 metadata, $8 and $9 the stamp an earlier append returned.
+-- $7 metadata, $8 and $9 the stamp under which the Reanchor check last
+-- passed (see parts/append_head.sql).
 /* chronicle.append */ INSERT INTO {{schema}}.events (transaction_id, stream_id, version, event_id, type, data, metadata)
 			SELECT x.tid, $1, x.actual + 1, $4::uuid, $5::text, $6::json, $7::json
 			  FROM {{template "append_head.sql"}} x
 			 WHERE x.last_tid <= x.tid
-			RETURNING transaction_id, position, version, {{template "stamp.sql"}}
+			RETURNING transaction_id, position, version
