@@ -7,3 +7,9 @@ func SetFetchAheadAlways(t interface{ Cleanup(func()) }) {
 	fetchAheadAlways.Store(true)
 	t.Cleanup(func() { fetchAheadAlways.Store(false) })
 }
+
+// WakeUps reports how many times s's notifier ran its statement, and how
+// many NOTIFYs it sent (see sql/notify.sql).
+func WakeUps(s *Store) (tried, sent int64) {
+	return s.wakeUps.tried.Load(), s.wakeUps.sent.Load()
+}

@@ -14,7 +14,9 @@ import (
 // transaction. [Store.Append] calls it after every successful append; call
 // it after committing a transaction that used [Store.AppendTx]. Wake-ups are
 // coalesced: NOTIFYs are at least [Config.NotifyInterval] apart, and all the
-// calls in between cause one more, not many. It never blocks.
+// calls in between cause one more, not many; and sent only while some
+// process listens (a store LISTENs once it has a live subscription). It
+// never blocks.
 //
 // Why not NOTIFY inside the append's transaction: PostgreSQL serialises the
 // commits of every transaction that has sent a NOTIFY behind one
@@ -54,13 +56,14 @@ func (s *Store) notifier() {
 		case <-s.notifyC:
 		}
 		nctx, ncancel := context.WithTimeout(ctx, 10*time.Second)
-		// A NOTIFY takes a transaction id, so its commit is a WAL record
-		// that synchronous_commit would flush to disk before returning, in
-		// the appends' way. A wake-up lost in a crash costs nothing (the
-		// subscribers poll), so this one commit does not wait for the
-		// flush; the notification is delivered at commit all the same.
-		_, err := s.pool.Exec(nctx, s.sql.notify, s.channel)
+		// Only when some process listens, without waiting for the flush
+		// of its commit (see sql/notify.sql).
+		tag, err := s.pool.Exec(nctx, s.sql.notify, s.channel)
 		ncancel()
+		if err == nil {
+			s.wakeUps.tried.Add(1)
+			s.wakeUps.sent.Add(tag.RowsAffected())
+		}
 		if err != nil && ctx.Err() == nil {
 			// Subscribers still see the events within PollInterval.
 			s.log.Warn("chronicle: wake-up NOTIFY failed", "channel", s.channel, "error", err)
@@ -119,7 +122,13 @@ func (s *Store) listenOnce(ctx context.Context) (connected bool, err error) {
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{s.channel}.Sanitize()); err != nil {
 		return false, err
 	}
-	// Anything appended while we were not listening: re-read.
+	// From now on appenders send wake-ups (see sql/notify.sql).
+	if _, err := conn.Exec(ctx, s.sql.listen); err != nil {
+		return false, err
+	}
+	// Anything appended before that: re-read. (An appender that found
+	// nobody listening had committed its events before this lock was
+	// taken, so the subscriptions' next read sees them.)
 	s.broadcast()
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {

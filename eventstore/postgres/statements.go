@@ -111,6 +111,7 @@ type statements struct {
 	importHeads  string
 	importTid    string
 	notify       string
+	listen       string
 	backendPID   string
 	sessionAlive string
 	terminate    string
@@ -150,6 +151,7 @@ func (st *statements) files() map[string]*string {
 		"import_heads.sql":       &st.importHeads,
 		"import_transaction.sql": &st.importTid,
 		"notify.sql":             &st.notify,
+		"listen.sql":             &st.listen,
 		"backend_pid.sql":        &st.backendPID,
 		"session_present.sql":    &st.sessionAlive,
 		"session_terminate.sql":  &st.terminate,

@@ -164,6 +164,9 @@ type Store struct {
 	bg      sync.WaitGroup
 	listen  sync.Once
 	notifyC chan struct{} // size 1: a pending wake-up for other processes
+	// wakeUps counts the notifier's statements, and the NOTIFYs they sent
+	// (only while some process listened; see sql/notify.sql).
+	wakeUps struct{ tried, sent atomic.Int64 }
 
 	// migrated is set once the schema was seen at the latest migration
 	// (see requireSchema).
