@@ -139,8 +139,11 @@ func (l Limits) CheckAppend(stream string, events []Event) error {
 		return &InvalidAppendError{Stream: stream, Index: -1, Err: ErrEventTooLarge,
 			Reason: fmt.Sprintf("%d events in one append, over the limit of %d", len(events), l.MaxAppendEvents)}
 	}
+	// Duplicate event IDs: by comparing each with the ones before it in a
+	// small append, through a map in a big one.
+	const compareUpTo = 16
 	var seen map[uuid.UUID]int
-	if len(events) > 1 {
+	if len(events) > compareUpTo {
 		seen = make(map[uuid.UUID]int, len(events))
 	}
 	for i := range events {
@@ -168,12 +171,21 @@ func (l Limits) CheckAppend(stream string, events []Event) error {
 		if err := checkMetadata(e.Metadata); err != "" {
 			return bad(ErrInvalidEvent, "metadata: %s", err)
 		}
-		if seen != nil && e.ID != uuid.Nil {
-			if j, dup := seen[e.ID]; dup {
-				return bad(ErrDuplicateEventID, "event ID %s also at index %d", e.ID, j)
-			}
-			seen[e.ID] = i
+		if e.ID == uuid.Nil {
+			continue
 		}
+		if seen == nil {
+			for j := range i {
+				if events[j].ID == e.ID {
+					return bad(ErrDuplicateEventID, "event ID %s also at index %d", e.ID, j)
+				}
+			}
+			continue
+		}
+		if j, dup := seen[e.ID]; dup {
+			return bad(ErrDuplicateEventID, "event ID %s also at index %d", e.ID, j)
+		}
+		seen[e.ID] = i
 	}
 	return nil
 }

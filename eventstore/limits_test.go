@@ -2,8 +2,11 @@ package eventstore_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/google/uuid"
 
 	"github.com/chronicle-go/chronicle/eventstore"
 )
@@ -128,5 +131,31 @@ func TestLimitsCheckFilter(t *testing.T) {
 	}
 	if err := l.CheckPrefix("streams", "a\x00"); !errors.Is(err, eventstore.ErrInvalidArgument) {
 		t.Errorf("CheckPrefix(a\\x00) = %v", err)
+	}
+}
+
+// TestDuplicateIDsAtEverySize: an append that carries an event ID twice is
+// refused at the second one, naming the first, whether the check compares
+// the IDs one by one (small appends) or through a map (big ones).
+func TestDuplicateIDsAtEverySize(t *testing.T) {
+	for _, c := range []struct{ n, first, second int }{{2, 0, 1}, {12, 3, 9}, {16, 0, 15}, {17, 16, 5}, {40, 5, 33}} {
+		events := make([]eventstore.Event, c.n)
+		for i := range events {
+			events[i] = eventstore.Event{ID: eventstore.NewEventID(), Type: "A"}
+		}
+		if i := c.n / 2; c.n > 2 {
+			events[i].ID = uuid.Nil // no ID yet: never a duplicate
+			events = append(events, eventstore.Event{Type: "A"})
+		}
+		if err := (eventstore.Limits{}).CheckAppend("s", events); err != nil {
+			t.Fatalf("%d events with distinct IDs: %v", len(events), err)
+		}
+		events[c.second].ID = events[c.first].ID
+		at, other := max(c.first, c.second), min(c.first, c.second)
+		err := (eventstore.Limits{}).CheckAppend("s", events)
+		ie, ok := errors.AsType[*eventstore.InvalidAppendError](err)
+		if !ok || ie.Err != eventstore.ErrDuplicateEventID || ie.Index != at || !strings.Contains(ie.Reason, fmt.Sprintf("index %d", other)) {
+			t.Fatalf("%d events, ID at %d and %d: %v; want a duplicate at %d naming %d", len(events), c.first, c.second, err, at, other)
+		}
 	}
 }
