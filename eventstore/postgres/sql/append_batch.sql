@@ -5,5 +5,4 @@
 			SELECT x.tid, $1, x.actual + u.ord, u.id, u.typ, u.dat, u.md
 			  FROM {{template "append_head.sql"}} x,
 			       unnest($4::uuid[], $5::text[], $6::json[], $7::json[]) WITH ORDINALITY AS u(id, typ, dat, md, ord)
-			 WHERE x.last_tid <= x.tid
 			RETURNING transaction_id, position, version

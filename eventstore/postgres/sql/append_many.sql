@@ -7,5 +7,4 @@
 			  FROM {{template "append_head.sql"}} x,
 			       (SELECT $4::uuid[] AS ids, $5::text[] AS types, $6::json[] AS data, $7::json[] AS metadata OFFSET 0) a,
 			       unnest(a.ids, a.types, a.data, a.metadata) WITH ORDINALITY AS u(id, typ, dat, md, ord)
-			 WHERE x.last_tid <= x.tid
 			RETURNING transaction_id, position, version

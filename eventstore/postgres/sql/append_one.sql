@@ -46,5 +46,4 @@
 /* chronicle.append */ INSERT INTO {{schema}}.events (transaction_id, stream_id, version, event_id, type, data, metadata)
 			SELECT x.tid, $1, x.actual + 1, $4::uuid, $5::text, $6::json, $7::json
 			  FROM {{template "append_head.sql"}} x
-			 WHERE x.last_tid <= x.tid
 			RETURNING transaction_id, position, version
