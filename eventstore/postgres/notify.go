@@ -44,11 +44,35 @@ func (s *Store) lifetime() (context.Context, context.CancelFunc) {
 	return ctx, cancel
 }
 
+// quietNotifyPause is the longest the notifier waits between two wake-up
+// statements while nobody listens (see notifier).
+const quietNotifyPause = time.Second
+
+// nextNotifyPause is the notifier's pause after a wake-up statement, given
+// the one before it: interval after one that sent (or failed), twice the
+// last one, between interval and quietNotifyPause, after one that found
+// nobody listening.
+func nextNotifyPause(last, interval time.Duration, nobody bool) time.Duration {
+	if !nobody {
+		return interval
+	}
+	return max(min(2*last, quietNotifyPause), interval)
+}
+
 // notifier sends the coalesced wake-ups for other processes.
+//
+// The statement sends a NOTIFY only while some process listens (see
+// sql/notify.sql), but it is a round trip all the same. So after each one
+// that found nobody listening, the next waits twice as long, up to
+// quietNotifyPause; one that sent (or failed) brings the pause back to
+// Config.NotifyInterval. A process that starts listening is noticed within
+// that pause; meanwhile its subscriptions poll, and it re-read the log when
+// it began to listen.
 func (s *Store) notifier() {
 	defer s.bg.Done()
 	ctx, cancel := s.lifetime()
 	defer cancel()
+	pause := s.cfg.NotifyInterval
 	for {
 		select {
 		case <-s.done:
@@ -56,20 +80,19 @@ func (s *Store) notifier() {
 		case <-s.notifyC:
 		}
 		nctx, ncancel := context.WithTimeout(ctx, 10*time.Second)
-		// Only when some process listens, without waiting for the flush
-		// of its commit (see sql/notify.sql).
 		tag, err := s.pool.Exec(nctx, s.sql.notify, s.channel)
 		ncancel()
-		if err == nil {
-			s.wakeUps.tried.Add(1)
-			s.wakeUps.sent.Add(tag.RowsAffected())
-		}
 		if err != nil && ctx.Err() == nil {
 			// Subscribers still see the events within PollInterval.
 			s.log.Warn("chronicle: wake-up NOTIFY failed", "channel", s.channel, "error", err)
 		}
+		if err == nil {
+			s.wakeUps.tried.Add(1)
+			s.wakeUps.sent.Add(tag.RowsAffected())
+		}
+		pause = nextNotifyPause(pause, s.cfg.NotifyInterval, err == nil && tag.RowsAffected() == 0)
 		// Space NOTIFYs out: appends meanwhile leave one signal in notifyC.
-		if !sleep(ctx, s.done, s.cfg.NotifyInterval) {
+		if !sleep(ctx, s.done, pause) {
 			return
 		}
 	}
