@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -54,7 +55,10 @@ func BenchmarkPaired(b *testing.B) {
 		b.ReportMetric(0, "ns/op")
 	}
 	// serial runs the sides (the store first in the list) b.N times each,
-	// one operation each in turn, rotating which goes first. With collect,
+	// one operation each in turn, in a new random order each round: with
+	// the order only rotated, each side always followed the same one (the
+	// store the raw-pgx append, a BEGIN, INSERT, COMMIT), and a side's time
+	// depends on what ran just before it on the server. With collect,
 	// it runs the garbage collector (untimed) before each operation, so
 	// that no side pays for collecting another's garbage: the raw reads
 	// allocate five objects per row, the store's almost none, and without
@@ -70,8 +74,9 @@ func BenchmarkPaired(b *testing.B) {
 				prepare(n)
 				b.StartTimer()
 			}
+			perm := rand.Perm(len(sides))
 			for k := range sides {
-				j := (n + k) % len(sides)
+				j := perm[k]
 				if collect {
 					runtime.GC()
 				}
@@ -120,7 +125,7 @@ func BenchmarkPaired(b *testing.B) {
 	// Throughput with 8 writers, so the sides cannot share the load (they
 	// would share the commit queue, and each append's time would mostly be
 	// another side's): blocks of 100 ms, 8 writers, the sides' blocks in
-	// turn (rotating which goes first). do returns whether it counts (a
+	// turn (in a random order each round). do returns whether it counts (a
 	// racing writer's lost race does not).
 	const writers = 8
 	blocks := func(b *testing.B, names []string, sides ...func(w int) (bool, error)) {
@@ -152,8 +157,9 @@ func BenchmarkPaired(b *testing.B) {
 		spent := make([]time.Duration, len(sides))
 		i := 0
 		for b.Loop() {
+			perm := rand.Perm(len(sides))
 			for k := range sides {
-				j := (i + k) % len(sides)
+				j := perm[k]
 				n, d, err := block(sides[j])
 				if err != nil {
 					b.Fatalf("%s: %v", names[j], err)

@@ -13,12 +13,12 @@
 -- at the primary key and queues in the function too.) The key is
 -- append_events' own: hashtext('chronicle.eventstore:' || the quoted
 -- schema), hashtext(stream). It is a condition of the WHERE clause, not a
--- subquery of its own joined in: the join cost a multi-event append about
--- 1 % (BenchmarkPaired, the statement alone).
+-- subquery of its own joined in.
 --
 -- OFFSET 0 keeps the row a subquery of its own, evaluated once: flattened
--- into the INSERT, its transaction id expression ran again for every event
--- (with the previous two changes, 10-event appends 2–3 % faster).
+-- into the INSERT, its transaction id expression ran again for every event.
+-- (Both together: 10-event appends about 1 % faster, the old and the new
+-- statement side by side in BenchmarkPaired, in random order.)
 --
 -- The epoch row is read through its primary key (ep.singleton): the table
 -- is never analysed, and the planner took it for hundreds of rows (1,810
