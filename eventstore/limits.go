@@ -2,7 +2,6 @@ package eventstore
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"unicode"
 	"unicode/utf8"
@@ -157,7 +156,7 @@ func (l Limits) CheckAppend(stream string, events []Event) error {
 		if size := len(e.Data) + e.Metadata.size(); size > l.MaxEventSize {
 			return bad(ErrEventTooLarge, "%d bytes, over the limit of %d", size, l.MaxEventSize)
 		}
-		if len(e.Data) > 0 && !json.Valid(e.Data) {
+		if len(e.Data) > 0 && !validJSON(e.Data) {
 			return bad(ErrInvalidEvent, "payload is not valid JSON")
 		}
 		// encoding/json accepts invalid UTF-8 inside strings; PostgreSQL and
