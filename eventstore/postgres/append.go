@@ -639,6 +639,7 @@ func (s *Store) encode(stream string, expected eventstore.ExpectedVersion, event
 	default:
 		return appendArgs{}, fmt.Errorf("postgres: append to %q: unknown expected version %T", stream, expected)
 	}
+	var mds []byte // the events' metadata, encoded
 	for i, e := range events {
 		id := e.ID
 		if id == uuid.Nil {
@@ -649,13 +650,26 @@ func (s *Store) encode(stream string, expected eventstore.ExpectedVersion, event
 		if len(e.Data) > 0 {
 			a.data[i] = e.Data
 		}
-		if !e.Metadata.IsZero() {
-			md, err := encodeMetadata(e.Metadata)
-			if err != nil {
-				return appendArgs{}, &eventstore.InvalidAppendError{Stream: stream, Index: i, Err: eventstore.ErrInvalidEvent, Reason: "metadata: " + err.Error()}
-			}
-			a.metadata[i] = md
+		if e.Metadata.IsZero() {
+			continue
 		}
+		// Encoded into one buffer for the whole append: one allocation,
+		// not one per event. (A slice keeps pointing into the old array
+		// when the buffer grows.)
+		if mds == nil {
+			mds = make([]byte, 0, 64*len(events))
+		}
+		start := len(mds)
+		if b, ok := appendMetadata(mds, e.Metadata); ok {
+			mds = b
+			a.metadata[i] = mds[start:len(mds):len(mds)]
+			continue
+		}
+		md, err := encodeMetadata(e.Metadata)
+		if err != nil {
+			return appendArgs{}, &eventstore.InvalidAppendError{Stream: stream, Index: i, Err: eventstore.ErrInvalidEvent, Reason: "metadata: " + err.Error()}
+		}
+		a.metadata[i] = md
 	}
 	return a, nil
 }

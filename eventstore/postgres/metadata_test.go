@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -164,6 +165,48 @@ func TestEncodeMetadataMatchesEncodingJSON(t *testing.T) {
 		}
 		if w := bytes.TrimSuffix(want.Bytes(), []byte("\n")); !bytes.Equal(got, w) {
 			t.Fatalf("%+v: encoded %s, encoding/json %s", m, got, w)
+		}
+	}
+}
+
+// TestEncodeSharesOneMetadataBuffer: encode writes the events' metadata
+// into one buffer; each event's slice must still hold its own metadata,
+// exactly as encodeMetadata writes it alone, when the buffer grows, when
+// an event in between has none, and when one goes to encoding/json (not
+// ASCII) in between.
+func TestEncodeSharesOneMetadataBuffer(t *testing.T) {
+	s := &Store{cfg: Config{Limits: eventstore.Limits{}.WithDefaults()}}
+	long := strings.Repeat("x", 300)
+	mds := []eventstore.Metadata{
+		{CorrelationID: "a"},
+		{},
+		{CorrelationID: "é", CausationID: "b"},
+		{CorrelationID: long, Values: map[string]string{"k": long}},
+		{CausationID: "c", SchemaVersion: 2},
+		{Values: map[string]string{"é": "x"}},
+		{CorrelationID: "d"},
+	}
+	events := make([]eventstore.Event, len(mds))
+	for i, m := range mds {
+		events[i] = eventstore.Event{Type: "E", Data: []byte(`{}`), Metadata: m}
+	}
+	a, err := s.encode("s", eventstore.Any, events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range mds {
+		if m.IsZero() {
+			if a.metadata[i] != nil {
+				t.Fatalf("event %d: metadata %s, want none", i, a.metadata[i])
+			}
+			continue
+		}
+		want, err := encodeMetadata(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a.metadata[i], want) {
+			t.Fatalf("event %d: metadata %s, want %s", i, a.metadata[i], want)
 		}
 	}
 }
