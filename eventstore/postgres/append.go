@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -14,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // Outcomes reported by the append_events function (see migrations).
@@ -425,9 +427,19 @@ func (s *Store) insertWith(ctx context.Context, c *pgx.Conn, stmt preparedStmt, 
 	type row struct{ tid, pos, version int64 }
 	got := make([]row, 0, n)
 	first := int64(math.MaxInt64)
+	// The three bigints arrive in binary (the statement is described in
+	// every query exec mode New accepts): read them straight from each
+	// row rather than through pgx's scan plans, three calls a row.
+	raw := int8sInBinary(rows.FieldDescriptions(), 3)
 	for rows.Next() {
 		var r row
-		if err := rows.Scan(&r.tid, &r.pos, &r.version); err != nil {
+		if raw {
+			v := rows.RawValues()
+			if len(v) != 3 || len(v[0]) != 8 || len(v[1]) != 8 || len(v[2]) != 8 {
+				return res, false, fmt.Errorf("postgres: append to %q: a returned row is not three bigints", a.stream)
+			}
+			r = row{tid: int64(be.Uint64(v[0])), pos: int64(be.Uint64(v[1])), version: int64(be.Uint64(v[2]))}
+		} else if err := rows.Scan(&r.tid, &r.pos, &r.version); err != nil {
 			return res, false, err
 		}
 		got = append(got, r)
@@ -452,6 +464,22 @@ func (s *Store) insertWith(ctx context.Context, c *pgx.Conn, stmt preparedStmt, 
 		res.Positions[i] = eventstore.Position{Commit: uint64(r.tid), Prepare: uint64(r.pos)}
 	}
 	return res, true, nil
+}
+
+// be reads PostgreSQL's binary integers.
+var be = binary.BigEndian
+
+// int8sInBinary reports whether fields are n bigint columns sent in binary.
+func int8sInBinary(fields []pgconn.FieldDescription, n int) bool {
+	if len(fields) != n {
+		return false
+	}
+	for _, f := range fields {
+		if f.Format != pgx.BinaryFormatCode || f.DataTypeOID != pgtype.Int8OID {
+			return false
+		}
+	}
+	return true
 }
 
 // AppendTx appends events inside the caller's transaction tx, so they commit
