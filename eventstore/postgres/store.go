@@ -79,8 +79,10 @@ type Config struct {
 	// NotifyInterval is the least time between two wake-up NOTIFYs for
 	// other processes; appends in between share the next one. A NOTIFY is a
 	// small write transaction of its own (with a commit record), so one per
-	// append would add a commit per append. This process's subscriptions
-	// are woken at once regardless. Default [DefaultNotifyInterval].
+	// append would add a commit per append. It is sent only while some
+	// process listens; while none does, the store looks less often (pauses
+	// doubling up to a second). This process's subscriptions are woken at
+	// once regardless. Default [DefaultNotifyInterval].
 	NotifyInterval time.Duration
 	// TracerProvider and MeterProvider receive the store's spans and
 	// metrics (see docs/observability.md); nil means the global providers,
