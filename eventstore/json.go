@@ -45,15 +45,8 @@ func validJSON(data []byte) bool {
 				i++
 				break
 			}
-			if c == '{' {
-				if i >= n || data[i] != '"' || !scanString(data, &i) {
-					return false
-				}
-				i = skipSpace(data, i)
-				if i >= n || data[i] != ':' {
-					return false
-				}
-				i++
+			if c == '{' && !scanKey(data, &i) {
+				return false
 			}
 			continue
 		case c == '"':
@@ -96,16 +89,8 @@ func validJSON(data []byte) bool {
 				continue
 			case ',':
 				i++
-				if open == '{' {
-					i = skipSpace(data, i)
-					if i >= n || data[i] != '"' || !scanString(data, &i) {
-						return false
-					}
-					i = skipSpace(data, i)
-					if i >= n || data[i] != ':' {
-						return false
-					}
-					i++
+				if open == '{' && !scanKey(data, &i) {
+					return false
 				}
 			default:
 				return false
@@ -113,6 +98,21 @@ func validJSON(data []byte) bool {
 			break
 		}
 	}
+}
+
+// scanKey moves *i past an object member's key and its colon, with the
+// white space around them, reporting whether they are there.
+func scanKey(data []byte, i *int) bool {
+	j := skipSpace(data, *i)
+	if j >= len(data) || data[j] != '"' || !scanString(data, &j) {
+		return false
+	}
+	j = skipSpace(data, j)
+	if j >= len(data) || data[j] != ':' {
+		return false
+	}
+	*i = j + 1
+	return true
 }
 
 // scanString moves *i past the string that starts there, reporting whether
