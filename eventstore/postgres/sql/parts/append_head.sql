@@ -42,7 +42,7 @@
 -- only when both are still the pair ($8, $9; see Store.stamp) under which
 -- the check last passed; otherwise it writes nothing, and the store checks
 -- again (Store.appendEvents). Even skipped behind a stamp that matched, the
--- check cost the statement about 4 % on one connection (its subplan, over
+-- check cost the statement about 3 % on one connection (its subplan, over
 -- another index, was set up on every execution), and the subquery that
 -- returned the pair 2 % more. append_events always makes it.
 (SELECT coalesce(l.version, 0) AS actual, pg_current_xact_id()::text::bigint + ep.offset_xid AS tid
