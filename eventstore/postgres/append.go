@@ -419,7 +419,9 @@ func (s *Store) insertWith(ctx context.Context, c *pgx.Conn, stmt preparedStmt, 
 			Positions: []eventstore.Position{{Commit: uint64(tid), Prepare: uint64(pos)}}}, true, nil
 	}
 	st := s.stamp.Load()
-	rows, err := c.Query(ctx, query, a.stream, a.kind, a.version, a.ids, a.types, a.data, a.metadata, st.started, st.xmin)
+	// As flat arrays, pgx encodes the four without reflection.
+	rows, err := c.Query(ctx, query, a.stream, a.kind, a.version, pgtype.FlatArray[[16]byte](a.ids), pgtype.FlatArray[string](a.types),
+		pgtype.FlatArray[[]byte](a.data), pgtype.FlatArray[[]byte](a.metadata), st.started, st.xmin)
 	if err != nil {
 		return res, false, err
 	}
