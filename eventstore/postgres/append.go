@@ -124,10 +124,7 @@ func (s *Store) appendEvents(ctx context.Context, stream string, expected events
 		// under a stamp the Reanchor check passed under (see diagnose).
 		restored, err := s.checkRestored(ctx, s.pool)
 		if err != nil {
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				return eventstore.AppendResult{}, ctxErr
-			}
-			return eventstore.AppendResult{}, s.mapError("append", stream, err)
+			return eventstore.AppendResult{}, s.failed(ctx, "append", stream, err)
 		}
 		if restored {
 			return eventstore.AppendResult{}, s.needsReanchor("append", stream)
@@ -228,10 +225,7 @@ attempts:
 				// in this attempt.
 				d, err := s.diagnose(ctx, args)
 				if err != nil {
-					if ctxErr := ctx.Err(); ctxErr != nil {
-						return eventstore.AppendResult{}, ctxErr
-					}
-					return eventstore.AppendResult{}, s.mapError("append", stream, err)
+					return eventstore.AppendResult{}, s.failed(ctx, "append", stream, err)
 				}
 				if d.restored {
 					return eventstore.AppendResult{}, s.needsReanchor("append", stream)
@@ -430,20 +424,19 @@ func (s *Store) insertWith(ctx context.Context, c *pgx.Conn, stmt preparedStmt, 
 	got := make([]row, 0, n)
 	first := int64(math.MaxInt64)
 	// The three bigints arrive in binary (the statement is described in
-	// every query exec mode New accepts): read them straight from each
-	// row rather than through pgx's scan plans, three calls a row.
-	raw := int8sInBinary(rows.FieldDescriptions(), 3)
+	// every query exec mode New accepts: TestAppendUnderEveryQueryExecMode):
+	// read them straight from each row rather than through pgx's scan
+	// plans, three calls a row.
+	// (Checked at the first row: a failed statement has no columns.)
 	for rows.Next() {
-		var r row
-		if raw {
-			v := rows.RawValues()
-			if len(v) != 3 || len(v[0]) != 8 || len(v[1]) != 8 || len(v[2]) != 8 {
-				return res, false, fmt.Errorf("postgres: append to %q: a returned row is not three bigints", a.stream)
-			}
-			r = row{tid: int64(be.Uint64(v[0])), pos: int64(be.Uint64(v[1])), version: int64(be.Uint64(v[2]))}
-		} else if err := rows.Scan(&r.tid, &r.pos, &r.version); err != nil {
-			return res, false, err
+		if len(got) == 0 && !int8sInBinary(rows.FieldDescriptions(), 3) {
+			return res, false, fmt.Errorf("postgres: append to %q: the statement does not return three binary bigints", a.stream)
 		}
+		v := rows.RawValues()
+		if len(v) != 3 || len(v[0]) != 8 || len(v[1]) != 8 || len(v[2]) != 8 {
+			return res, false, fmt.Errorf("postgres: append to %q: a returned row is not three bigints", a.stream)
+		}
+		r := row{tid: int64(be.Uint64(v[0])), pos: int64(be.Uint64(v[1])), version: int64(be.Uint64(v[2]))}
 		got = append(got, r)
 		first = min(first, r.version)
 	}
@@ -825,10 +818,7 @@ func (s *Store) finalError(ctx context.Context, stream string, err error) (error
 	case eventstore.IsOutcomeUnknown(err):
 		return err, true
 	case errors.As(err, &lost):
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return ctxErr, true
-		}
-		return s.mapError("append", stream, lost.err), true
+		return s.failed(ctx, "append", stream, lost.err), true
 	case ctx.Err() != nil:
 		return ctx.Err(), true
 	}

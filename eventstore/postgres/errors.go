@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -59,6 +60,16 @@ func (s *Store) mapError(op, stream string, err error) error {
 		err = fmt.Errorf("%w (schema %q): %w", ErrNotMigrated, s.cfg.Schema, err)
 	}
 	return &Error{Op: op, Stream: stream, Err: err}
+}
+
+// failed is what an operation whose query failed with err returns: the
+// caller's context error when ctx has ended (the query failed because of
+// it), else err mapped as mapError does.
+func (s *Store) failed(ctx context.Context, op, stream string, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return ctxErr
+	}
+	return s.mapError(op, stream, err)
 }
 
 // transient reports whether err is worth retrying: a connection problem or a

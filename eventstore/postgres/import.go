@@ -228,10 +228,7 @@ func (s *Store) importOnce(ctx context.Context, streams []string, first, last ma
 			}
 			return ImportResult{}, false, ou
 		case !stored:
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				return ImportResult{}, false, ctxErr
-			}
-			return ImportResult{}, false, s.mapError("import", "", err)
+			return ImportResult{}, false, s.failed(ctx, "import", "", err)
 		}
 	}
 	return res, false, nil

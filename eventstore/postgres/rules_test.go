@@ -381,7 +381,6 @@ func TestAppendRulesAgree(t *testing.T) {
 	})
 }
 
-// inRolledBack runs do in a transaction on pool and rolls it back.
 // lostInsert is what the losing single statement of loseRace did.
 type lostInsert struct {
 	written bool
@@ -427,6 +426,7 @@ func loseRace(t *testing.T, s *Store, pool *pgxpool.Pool, winner, loser appendAr
 	return <-done
 }
 
+// inRolledBack runs do in a transaction on pool and rolls it back.
 func inRolledBack[T any](t *testing.T, pool *pgxpool.Pool, do func(pgx.Tx) T) T {
 	t.Helper()
 	ctx := context.Background()
