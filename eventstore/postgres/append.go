@@ -392,11 +392,14 @@ func (s *Store) appendStmt(n int) preparedStmt {
 }
 
 func (s *Store) insertWith(ctx context.Context, c *pgx.Conn, stmt preparedStmt, a appendArgs) (res eventstore.AppendResult, written bool, err error) {
-	query, err := stmt.on(ctx, c)
+	query, sd, err := stmt.on(ctx, c)
 	if err != nil {
 		return res, false, err
 	}
 	n := len(a.ids)
+	if sd != nil && s.wire && wired(sd, n) {
+		return s.insertWire(ctx, c.PgConn(), sd, a)
+	}
 	if n == 1 {
 		// The common case: scalar arguments, at most one row.
 		var tid, pos, version int64

@@ -1,5 +1,11 @@
 package postgres
 
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+)
+
 // SetFetchAheadAlways makes every stream read fetch its next page while it
 // delivers the current one, whatever the consumer's pace, until the test
 // ends (tests that use it must not run in parallel).
@@ -12,4 +18,11 @@ func SetFetchAheadAlways(t interface{ Cleanup(func()) }) {
 // many NOTIFYs it sent (see sql/notify.sql).
 func WakeUps(s *Store) (tried, sent int64) {
 	return s.wakeUps.tried.Load(), s.wakeUps.sent.Load()
+}
+
+// Wired reports whether s runs its single-statement append of n events on
+// c on the wire (see Store.insertWire), preparing it on c.
+func Wired(ctx context.Context, s *Store, c *pgx.Conn, n int) (bool, error) {
+	_, sd, err := s.appendStmt(n).on(ctx, c)
+	return s.wire && sd != nil && wired(sd, n), err
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -23,12 +24,46 @@ import (
 // server, say) the store prepares nothing by name and appends all the
 // same: one, several and many events, a refused expected version, an
 // idempotent retry, and writers racing on one stream.
+//
+// In the default mode the store runs its statement on the wire, encoding
+// the parameters itself (Store.insertWire), unless the pool has a tracer,
+// which must see every statement: then it goes through pgx, and the
+// tracer sees the appends.
 func TestAppendUnderEveryQueryExecMode(t *testing.T) {
-	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, pgx.QueryExecModeCacheDescribe,
-		pgx.QueryExecModeDescribeExec} {
-		t.Run(mode.String(), func(t *testing.T) {
-			s, pool, _ := newStore(t, pgtest.MaxConns(4), func(c *pgxpool.Config) { c.ConnConfig.DefaultQueryExecMode = mode })
+	type mode struct {
+		mode   pgx.QueryExecMode
+		tracer bool
+	}
+	for _, m := range []mode{{pgx.QueryExecModeCacheStatement, false}, {pgx.QueryExecModeCacheStatement, true},
+		{pgx.QueryExecModeCacheDescribe, false}, {pgx.QueryExecModeDescribeExec, false}} {
+		name := m.mode.String()
+		if m.tracer {
+			name += "-traced"
+		}
+		t.Run(name, func(t *testing.T) {
+			mode := m.mode
+			tracer := &appendTracer{}
+			s, pool, _ := newStore(t, pgtest.MaxConns(4), func(c *pgxpool.Config) {
+				c.ConnConfig.DefaultQueryExecMode = mode
+				if m.tracer {
+					c.ConnConfig.Tracer = tracer
+				}
+			})
 			ctx := context.Background()
+			conn, err := pool.Acquire(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range []int{1, 3, 12} {
+				wired, err := espg.Wired(ctx, s, conn.Conn(), n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := mode == pgx.QueryExecModeCacheStatement && !m.tracer; wired != want {
+					t.Errorf("the append of %d events on the wire: %v, want %v", n, wired, want)
+				}
+			}
+			conn.Release()
 			version := uint64(0)
 			for _, n := range []int{1, 3, 12} {
 				evs := numbered(n)
@@ -81,6 +116,9 @@ func TestAppendUnderEveryQueryExecMode(t *testing.T) {
 			if want := mode == pgx.QueryExecModeCacheStatement; (named > 0) != want {
 				t.Fatalf("%d append statements prepared by name on a connection, want some: %v", named, want)
 			}
+			if traced := tracer.appends.Load(); m.tracer && traced < writers*each {
+				t.Fatalf("the tracer saw %d append statements, want at least %d", traced, writers*each)
+			}
 		})
 	}
 	// Without the server's parameter types pgx cannot encode the event
@@ -92,6 +130,18 @@ func TestAppendUnderEveryQueryExecMode(t *testing.T) {
 		}
 	}
 }
+
+// appendTracer counts the single-statement appends pgx runs.
+type appendTracer struct{ appends atomic.Int64 }
+
+func (a *appendTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if strings.HasPrefix(d.SQL, "chronicle_append_") {
+		a.appends.Add(1)
+	}
+	return ctx
+}
+
+func (a *appendTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 func isVersionConflict(err error, actual uint64) bool {
 	var ce *eventstore.ConflictError

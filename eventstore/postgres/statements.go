@@ -13,6 +13,7 @@ import (
 	"text/template"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/chronicle-go/chronicle/internal/pgerr"
 	"github.com/chronicle-go/chronicle/pgmigrate"
@@ -206,16 +207,18 @@ func newPreparedStmt(file, sql string, named bool) preparedStmt {
 	return preparedStmt{name: "chronicle_" + file + "_" + hex.EncodeToString(sum[:8]), sql: sql}
 }
 
-// on returns what to run the statement as on c: its name, once it is
-// prepared on c (a map lookup in pgx after the first time), or its text.
-func (p preparedStmt) on(ctx context.Context, c *pgx.Conn) (string, error) {
+// on returns what to run the statement as on c: its name and description,
+// once it is prepared on c (a map lookup in pgx after the first time), or
+// its text and no description.
+func (p preparedStmt) on(ctx context.Context, c *pgx.Conn) (string, *pgconn.StatementDescription, error) {
 	if p.name == "" {
-		return p.sql, nil
+		return p.sql, nil, nil
 	}
-	if _, err := c.Prepare(ctx, p.name, p.sql); err != nil {
-		return "", err
+	sd, err := c.Prepare(ctx, p.name, p.sql)
+	if err != nil {
+		return "", nil, err
 	}
-	return p.name, nil
+	return p.name, sd, nil
 }
 
 // forget drops the statement from c when err says the server no longer has

@@ -187,6 +187,9 @@ type Store struct {
 	// appendOne, appendMany and appendBatch are the single-statement
 	// appends as the store runs them (see preparedStmt).
 	appendOne, appendMany, appendBatch preparedStmt
+	// wire: the single statement is encoded and run on the wire (see
+	// Store.insertWire).
+	wire bool
 }
 
 var _ eventstore.Store = (*Store)(nil)
@@ -233,6 +236,9 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	s.appendOne = newPreparedStmt("append_one", st.appendOne, named)
 	s.appendMany = newPreparedStmt("append_many", st.appendMany, named)
 	s.appendBatch = newPreparedStmt("append_batch", st.appendBatch, named)
+	// A tracer on the pool sees every statement pgx runs: the appends go
+	// through pgx then (see Store.insertWire).
+	s.wire = named && pool.Config().ConnConfig.Tracer == nil
 	s.bg.Add(1)
 	go s.notifier()
 	return s, nil

@@ -1,0 +1,191 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/chronicle-go/chronicle/eventstore"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+// The single-statement append's parameters, as the server describes them
+// (sql/append_one.sql: one event as scalars; append_many.sql and
+// append_batch.sql: the events' columns as arrays).
+var (
+	appendOneParams = []uint32{pgtype.TextOID, pgtype.Int2OID, pgtype.Int8OID,
+		pgtype.UUIDOID, pgtype.TextOID, pgtype.JSONOID, pgtype.JSONOID, pgtype.TimestamptzOID, pgtype.Int8OID}
+	appendManyParams = []uint32{pgtype.TextOID, pgtype.Int2OID, pgtype.Int8OID,
+		pgtype.UUIDArrayOID, pgtype.TextArrayOID, pgtype.JSONArrayOID, pgtype.JSONArrayOID, pgtype.TimestamptzOID, pgtype.Int8OID}
+)
+
+// binaryFormat asks for every parameter and every column in binary.
+var binaryFormat = []int16{pgtype.BinaryFormatCode}
+
+// wired reports whether the single statement sd can be run on the wire
+// (see Store.insertWire): it takes the parameters appendParams encodes and
+// returns three bigints.
+func wired(sd *pgconn.StatementDescription, n int) bool {
+	want := appendManyParams
+	if n == 1 {
+		want = appendOneParams
+	}
+	if !slices.Equal(sd.ParamOIDs, want) || len(sd.Fields) != 3 {
+		return false
+	}
+	for _, f := range sd.Fields {
+		if f.DataTypeOID != pgtype.Int8OID {
+			return false
+		}
+	}
+	return true
+}
+
+// insertWire runs the single-statement append sd on c with its parameters
+// encoded here, in PostgreSQL's binary format, straight into one buffer
+// (appendParams), and reads the returned rows raw: what pgx would do for
+// c.Query, without its encode plans and rows, which cost a 10-event append
+// more client time than the encoding itself (see docs/benchmarks-postgres.md).
+// The store takes this path only when pgx would add nothing to it: the
+// statement is prepared under the store's name, the pool has no tracer
+// (one would see every statement; see New), and the server described the
+// parameters and columns appendParams and this reader expect (wired).
+func (s *Store) insertWire(ctx context.Context, c *pgconn.PgConn, sd *pgconn.StatementDescription, a appendArgs) (res eventstore.AppendResult, written bool, err error) {
+	n := len(a.ids)
+	rr := c.ExecStatement(ctx, sd, a.appendParams(s.stamp.Load()), binaryFormat, binaryFormat)
+	type row struct{ tid, pos, version uint64 }
+	var got []row
+	first := uint64(math.MaxUint64)
+	for rr.NextRow() {
+		v := rr.Values()
+		if len(v) != 3 || len(v[0]) != 8 || len(v[1]) != 8 || len(v[2]) != 8 {
+			_, _ = rr.Close()
+			return res, false, fmt.Errorf("postgres: append to %q: a returned row is not three bigints", a.stream)
+		}
+		if got == nil {
+			got = make([]row, 0, n)
+		}
+		r := row{tid: be.Uint64(v[0]), pos: be.Uint64(v[1]), version: be.Uint64(v[2])}
+		got = append(got, r)
+		first = min(first, r.version)
+	}
+	if _, err := rr.Close(); err != nil {
+		return res, false, err
+	}
+	if len(got) == 0 {
+		return res, false, nil
+	}
+	if len(got) != n {
+		return res, false, fmt.Errorf("postgres: append to %q: %d rows for %d events", a.stream, len(got), n)
+	}
+	res = eventstore.AppendResult{Version: first + uint64(n) - 1, Positions: make([]eventstore.Position, n)}
+	for _, r := range got {
+		i := r.version - first
+		if i >= uint64(n) || res.Positions[i] != (eventstore.Position{}) {
+			return eventstore.AppendResult{}, false, fmt.Errorf("postgres: append to %q: version %d outside the append", a.stream, r.version)
+		}
+		res.Positions[i] = eventstore.Position{Commit: r.tid, Prepare: r.pos}
+	}
+	return res, true, nil
+}
+
+// pgEpoch is where PostgreSQL's binary timestamps count from, in
+// microseconds of the Unix epoch.
+var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+
+// appendParams encodes the single statement's nine parameters (see
+// appendOneParams and appendManyParams) in PostgreSQL's binary format,
+// into one buffer: the stream, the expected version's kind and number, the
+// events' IDs, types, data and metadata (scalars for one event, otherwise
+// one-dimensional arrays, a nil payload as NULL), and the stamp.
+func (a *appendArgs) appendParams(st *epochStamp) [][]byte {
+	n := len(a.ids)
+	size := len(a.stream) + 2 + 8 + 8 + 8
+	if n > 1 {
+		size += 4 * arrayHeader
+	}
+	for i := range n {
+		size += 4*4 + 16 + len(a.types[i]) + len(a.data[i]) + len(a.metadata[i])
+	}
+	buf := make([]byte, 0, size)
+	params := make([][]byte, 9)
+	param := func(i, start int) { params[i] = buf[start:len(buf):len(buf)] }
+
+	start := len(buf)
+	buf = append(buf, a.stream...)
+	param(0, start)
+	start = len(buf)
+	buf = be.AppendUint16(buf, uint16(a.kind))
+	param(1, start)
+	start = len(buf)
+	buf = be.AppendUint64(buf, uint64(a.version))
+	param(2, start)
+	if n == 1 {
+		start = len(buf)
+		buf = append(buf, a.ids[0][:]...)
+		param(3, start)
+		start = len(buf)
+		buf = append(buf, a.types[0]...)
+		param(4, start)
+		for i, v := range [][]byte{a.data[0], a.metadata[0]} {
+			if v != nil {
+				start = len(buf)
+				buf = append(buf, v...)
+				param(5+i, start)
+			} // else NULL: a nil parameter
+		}
+	} else {
+		start = len(buf)
+		buf = appendArray(buf, pgtype.UUIDOID, n, func(buf []byte, i int) ([]byte, bool) { return append(buf, a.ids[i][:]...), true })
+		param(3, start)
+		start = len(buf)
+		buf = appendArray(buf, pgtype.TextOID, n, func(buf []byte, i int) ([]byte, bool) { return append(buf, a.types[i]...), true })
+		param(4, start)
+		for k, col := range [][][]byte{a.data, a.metadata} {
+			start = len(buf)
+			buf = appendArray(buf, pgtype.JSONOID, n, func(buf []byte, i int) ([]byte, bool) { return append(buf, col[i]...), col[i] != nil })
+			param(5+k, start)
+		}
+	}
+	start = len(buf)
+	buf = be.AppendUint64(buf, uint64(st.started.UnixMicro()-pgEpoch))
+	param(7, start)
+	start = len(buf)
+	buf = be.AppendUint64(buf, uint64(st.xmin))
+	param(8, start)
+	return params
+}
+
+// arrayHeader is the size of a one-dimensional array's header in
+// PostgreSQL's binary format.
+const arrayHeader = 5 * 4
+
+// appendArray appends a one-dimensional array of n elements of type oid
+// in PostgreSQL's binary format (array_recv): the number of dimensions,
+// whether any element is NULL, the element type, the length and lower
+// bound (1), then each element as its length and bytes, -1 for NULL. elem
+// appends element i and reports whether it is not NULL.
+func appendArray(buf []byte, oid uint32, n int, elem func(buf []byte, i int) ([]byte, bool)) []byte {
+	buf = be.AppendUint32(buf, 1)
+	flags := len(buf)
+	buf = be.AppendUint32(buf, 0)
+	buf = be.AppendUint32(buf, oid)
+	buf = be.AppendUint32(buf, uint32(n))
+	buf = be.AppendUint32(buf, 1)
+	for i := range n {
+		at := len(buf)
+		buf = be.AppendUint32(buf, 0)
+		var ok bool
+		buf, ok = elem(buf, i)
+		if !ok {
+			be.PutUint32(buf[at:], math.MaxUint32) // -1: NULL
+			be.PutUint32(buf[flags:], 1)
+			continue
+		}
+		be.PutUint32(buf[at:], uint32(len(buf)-at-4))
+	}
+	return buf
+}
