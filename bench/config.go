@@ -146,7 +146,7 @@ func (c Config) sizes() sizes {
 		return sizes{appends: 20, writerAppends: 4, racing: 4, batches: 5, loads: 1, aggregate: 1_000,
 			readEvents: 1_000, rebuildEvents: orDefault(c.Events, 2_000), sagas: 8, importEvents: 1_000, timeout: 5 * time.Minute}
 	}
-	return sizes{appends: 1_000, writerAppends: 150, racing: 50, batches: 200, loads: 5, aggregate: 10_000,
+	return sizes{appends: 2_000, writerAppends: 500, racing: 50, batches: 1_000, loads: 5, aggregate: 10_000,
 		readEvents: 100_000, rebuildEvents: orDefault(c.Events, 1_000_000), sagas: 300, importEvents: 100_000, timeout: 2 * time.Hour}
 }
 
