@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"regexp"
 	"time"
 
@@ -423,43 +422,67 @@ func (s *Store) insertWith(ctx context.Context, c *pgx.Conn, stmt preparedStmt, 
 		return res, false, err
 	}
 	defer rows.Close()
-	type row struct{ tid, pos, version int64 }
-	got := make([]row, 0, n)
-	first := int64(math.MaxInt64)
+	var got appended
 	// The three bigints arrive in binary (the statement is described in
 	// every query exec mode New accepts: TestAppendUnderEveryQueryExecMode):
 	// read them straight from each row rather than through pgx's scan
 	// plans, three calls a row.
 	// (Checked at the first row: a failed statement has no columns.)
 	for rows.Next() {
-		if len(got) == 0 && !int8sInBinary(rows.FieldDescriptions(), 3) {
+		if len(got.rows) == 0 && !int8sInBinary(rows.FieldDescriptions(), 3) {
 			return res, false, fmt.Errorf("postgres: append to %q: the statement does not return three binary bigints", a.stream)
 		}
-		v := rows.RawValues()
-		if len(v) != 3 || len(v[0]) != 8 || len(v[1]) != 8 || len(v[2]) != 8 {
-			return res, false, fmt.Errorf("postgres: append to %q: a returned row is not three bigints", a.stream)
+		if err := got.add(&a, rows.RawValues()); err != nil {
+			return res, false, err
 		}
-		r := row{tid: int64(be.Uint64(v[0])), pos: int64(be.Uint64(v[1])), version: int64(be.Uint64(v[2]))}
-		got = append(got, r)
-		first = min(first, r.version)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return res, false, err
 	}
-	if len(got) == 0 {
+	return got.result(&a)
+}
+
+// appended collects the rows the single statement returned: each event's
+// transaction id, position and version, as binary bigints.
+type appended struct {
+	rows  []appendedRow
+	first uint64 // the lowest version
+}
+
+type appendedRow struct{ tid, pos, version uint64 }
+
+// add reads one returned row of a's statement.
+func (g *appended) add(a *appendArgs, v [][]byte) error {
+	if len(v) != 3 || len(v[0]) != 8 || len(v[1]) != 8 || len(v[2]) != 8 {
+		return fmt.Errorf("postgres: append to %q: a returned row is not three bigints", a.stream)
+	}
+	r := appendedRow{tid: be.Uint64(v[0]), pos: be.Uint64(v[1]), version: be.Uint64(v[2])}
+	if g.rows == nil {
+		g.rows, g.first = make([]appendedRow, 0, len(a.ids)), r.version
+	}
+	g.rows = append(g.rows, r)
+	g.first = min(g.first, r.version)
+	return nil
+}
+
+// result is a's result from the rows: not written when there are none;
+// otherwise one per event, with consecutive versions.
+func (g *appended) result(a *appendArgs) (res eventstore.AppendResult, written bool, err error) {
+	n := len(a.ids)
+	if len(g.rows) == 0 {
 		return res, false, nil
 	}
-	if len(got) != n {
-		return res, false, fmt.Errorf("postgres: append to %q: %d rows for %d events", a.stream, len(got), n)
+	if len(g.rows) != n {
+		return res, false, fmt.Errorf("postgres: append to %q: %d rows for %d events", a.stream, len(g.rows), n)
 	}
-	res = eventstore.AppendResult{Version: uint64(first) + uint64(n) - 1, Positions: make([]eventstore.Position, n)}
-	for _, r := range got {
-		i := r.version - first
-		if i < 0 || i >= int64(n) {
+	res = eventstore.AppendResult{Version: g.first + uint64(n) - 1, Positions: make([]eventstore.Position, n)}
+	for _, r := range g.rows {
+		i := r.version - g.first
+		if i >= uint64(n) || res.Positions[i] != (eventstore.Position{}) {
 			return eventstore.AppendResult{}, false, fmt.Errorf("postgres: append to %q: version %d outside the append", a.stream, r.version)
 		}
-		res.Positions[i] = eventstore.Position{Commit: uint64(r.tid), Prepare: uint64(r.pos)}
+		res.Positions[i] = eventstore.Position{Commit: r.tid, Prepare: r.pos}
 	}
 	return res, true, nil
 }

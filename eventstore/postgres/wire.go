@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -46,50 +45,26 @@ func wired(sd *pgconn.StatementDescription, n int) bool {
 
 // insertWire runs the single-statement append sd on c with its parameters
 // encoded here, in PostgreSQL's binary format, straight into one buffer
-// (appendParams), and reads the returned rows raw: what pgx would do for
-// c.Query, without its encode plans and rows, which cost a 10-event append
-// more client time than the encoding itself (see docs/benchmarks-postgres.md).
+// (appendParams), and reads the returned rows raw: what pgx's Conn.Query
+// sends, without its per-call encode plans and rows (docs/postgres.md,
+// Appends; measured in docs/benchmarks-postgres.md).
 // The store takes this path only when pgx would add nothing to it: the
 // statement is prepared under the store's name, the pool has no tracer
 // (one would see every statement; see New), and the server described the
 // parameters and columns appendParams and this reader expect (wired).
 func (s *Store) insertWire(ctx context.Context, c *pgconn.PgConn, sd *pgconn.StatementDescription, a appendArgs) (res eventstore.AppendResult, written bool, err error) {
-	n := len(a.ids)
 	rr := c.ExecStatement(ctx, sd, a.appendParams(s.stamp.Load()), binaryFormat, binaryFormat)
-	type row struct{ tid, pos, version uint64 }
-	var got []row
-	first := uint64(math.MaxUint64)
+	var got appended
 	for rr.NextRow() {
-		v := rr.Values()
-		if len(v) != 3 || len(v[0]) != 8 || len(v[1]) != 8 || len(v[2]) != 8 {
+		if err := got.add(&a, rr.Values()); err != nil {
 			_, _ = rr.Close()
-			return res, false, fmt.Errorf("postgres: append to %q: a returned row is not three bigints", a.stream)
+			return res, false, err
 		}
-		if got == nil {
-			got = make([]row, 0, n)
-		}
-		r := row{tid: be.Uint64(v[0]), pos: be.Uint64(v[1]), version: be.Uint64(v[2])}
-		got = append(got, r)
-		first = min(first, r.version)
 	}
 	if _, err := rr.Close(); err != nil {
 		return res, false, err
 	}
-	if len(got) == 0 {
-		return res, false, nil
-	}
-	if len(got) != n {
-		return res, false, fmt.Errorf("postgres: append to %q: %d rows for %d events", a.stream, len(got), n)
-	}
-	res = eventstore.AppendResult{Version: first + uint64(n) - 1, Positions: make([]eventstore.Position, n)}
-	for _, r := range got {
-		i := r.version - first
-		if i >= uint64(n) || res.Positions[i] != (eventstore.Position{}) {
-			return eventstore.AppendResult{}, false, fmt.Errorf("postgres: append to %q: version %d outside the append", a.stream, r.version)
-		}
-		res.Positions[i] = eventstore.Position{Commit: r.tid, Prepare: r.pos}
-	}
-	return res, true, nil
+	return got.result(&a)
 }
 
 // pgEpoch is where PostgreSQL's binary timestamps count from, in

@@ -79,3 +79,45 @@ func TestAppendParamsAsPgxEncodes(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendedRows: the returned rows make the append's result in any
+// order; no row is an append not written; a missing, doubled or foreign
+// version, or a row that is not three bigints, is an error.
+func TestAppendedRows(t *testing.T) {
+	a := &appendArgs{stream: "s", ids: make([][16]byte, 3)}
+	row := func(tid, pos, version uint64) [][]byte {
+		return [][]byte{be.AppendUint64(nil, tid), be.AppendUint64(nil, pos), be.AppendUint64(nil, version)}
+	}
+	rows := func(rs ...[][]byte) (*appended, error) {
+		var g appended
+		for _, r := range rs {
+			if err := g.add(a, r); err != nil {
+				return nil, err
+			}
+		}
+		return &g, nil
+	}
+	g, _ := rows(row(9, 12, 7), row(9, 10, 5), row(9, 11, 6))
+	res, written, err := g.result(a)
+	if err != nil || !written || res.Version != 7 || len(res.Positions) != 3 ||
+		res.Positions[0].Prepare != 10 || res.Positions[1].Prepare != 11 || res.Positions[2].Prepare != 12 || res.Positions[2].Commit != 9 {
+		t.Fatalf("rows out of order: %+v, %v, %v", res, written, err)
+	}
+	var none appended
+	if _, written, err := none.result(a); written || err != nil {
+		t.Fatalf("no row: %v, %v; want not written", written, err)
+	}
+	for name, rs := range map[string][][][]byte{
+		"two rows":        {row(9, 10, 5), row(9, 11, 6)},
+		"a version twice": {row(9, 10, 5), row(9, 11, 6), row(9, 12, 6)},
+		"a gap":           {row(9, 10, 5), row(9, 11, 6), row(9, 12, 8)},
+	} {
+		g, _ := rows(rs...)
+		if _, written, err := g.result(a); written || err == nil {
+			t.Errorf("%s: %v, %v; want an error", name, written, err)
+		}
+	}
+	if _, err := rows([][]byte{{1}, {2}, {3}}); err == nil {
+		t.Error("a row of short values: no error")
+	}
+}
