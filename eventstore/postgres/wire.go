@@ -87,50 +87,39 @@ func (a *appendArgs) appendParams(st *epochStamp) [][]byte {
 	}
 	buf := make([]byte, 0, size)
 	params := make([][]byte, 9)
-	param := func(i, start int) { params[i] = buf[start:len(buf):len(buf)] }
-
-	start := len(buf)
+	prev := 0
+	next := func(i int) { params[i], prev = buf[prev:len(buf):len(buf)], len(buf) } // parameter i ends here
 	buf = append(buf, a.stream...)
-	param(0, start)
-	start = len(buf)
+	next(0)
 	buf = be.AppendUint16(buf, uint16(a.kind))
-	param(1, start)
-	start = len(buf)
+	next(1)
 	buf = be.AppendUint64(buf, uint64(a.version))
-	param(2, start)
+	next(2)
 	if n == 1 {
-		start = len(buf)
 		buf = append(buf, a.ids[0][:]...)
-		param(3, start)
-		start = len(buf)
+		next(3)
 		buf = append(buf, a.types[0]...)
-		param(4, start)
+		next(4)
 		for i, v := range [][]byte{a.data[0], a.metadata[0]} {
-			if v != nil {
-				start = len(buf)
+			if v != nil { // else NULL: a nil parameter
 				buf = append(buf, v...)
-				param(5+i, start)
-			} // else NULL: a nil parameter
+				next(5 + i)
+			}
 		}
 	} else {
-		start = len(buf)
 		buf = appendArray(buf, pgtype.UUIDOID, n, func(buf []byte, i int) ([]byte, bool) { return append(buf, a.ids[i][:]...), true })
-		param(3, start)
-		start = len(buf)
+		next(3)
 		buf = appendArray(buf, pgtype.TextOID, n, func(buf []byte, i int) ([]byte, bool) { return append(buf, a.types[i]...), true })
-		param(4, start)
+		next(4)
 		for k, col := range [][][]byte{a.data, a.metadata} {
-			start = len(buf)
 			buf = appendArray(buf, pgtype.JSONOID, n, func(buf []byte, i int) ([]byte, bool) { return append(buf, col[i]...), col[i] != nil })
-			param(5+k, start)
+			next(5 + k)
 		}
 	}
-	start = len(buf)
 	buf = be.AppendUint64(buf, uint64(st.started.UnixMicro()-pgEpoch))
-	param(7, start)
-	start = len(buf)
+	next(7)
 	buf = be.AppendUint64(buf, uint64(st.xmin))
-	param(8, start)
+	next(8)
 	return params
 }
 
