@@ -40,6 +40,19 @@ func newStoreConfig(t testing.TB, cfg espg.Config, opts ...func(*pgxpool.Config)
 	return s, pool, schema
 }
 
+// poolAtMigration is a pool on a fresh schema (dropped when t ends) that
+// holds the event store's first n migrations only.
+func poolAtMigration(t *testing.T, n int) (*pgxpool.Pool, string) {
+	t.Helper()
+	pool, schema := pgtest.Pool(t)
+	set := espg.Migrations
+	set.Migrations = set.Migrations[:n]
+	if _, err := pgmigrate.Apply(t.Context(), pool, schema, set); err != nil {
+		t.Fatal(err)
+	}
+	return pool, schema
+}
+
 // asyncCommit turns off synchronous_commit for the test's sessions: commits
 // stop waiting for the WAL flush (about 4 ms on the test machine), which
 // would otherwise make the many-writer tests take minutes. Atomicity,
@@ -323,13 +336,8 @@ func TestVersionTakenByHand(t *testing.T) {
 // continue from the stored events, conflicts report them, streams are
 // listed from the events.
 func TestUpgradeFromVersion1(t *testing.T) {
-	pool, schema := pgtest.Pool(t)
+	pool, schema := poolAtMigration(t, 1)
 	ctx := t.Context()
-	v1 := espg.Migrations
-	v1.Migrations = v1.Migrations[:1]
-	if _, err := pgmigrate.Apply(ctx, pool, schema, v1); err != nil {
-		t.Fatal(err)
-	}
 	for _, st := range []struct {
 		stream string
 		n      int

@@ -17,8 +17,6 @@ import (
 	"github.com/chronicle-go/chronicle/eventstore"
 	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 	"github.com/chronicle-go/chronicle/internal/telemetrytest"
-	"github.com/chronicle-go/chronicle/pgmigrate"
-	"github.com/chronicle-go/chronicle/pgtest"
 )
 
 // readUntilError ranges over seq and returns the events before the first
@@ -141,13 +139,8 @@ func TestUnreadablePayloadInAnOldSchema(t *testing.T) {
 	if testing.Short() {
 		t.Skip("each read of the poisoned event costs the server ~1 GB and seconds")
 	}
-	pool, schema := pgtest.Pool(t)
+	pool, schema := poolAtMigration(t, 3)
 	ctx := t.Context()
-	v3 := espg.Migrations
-	v3.Migrations = v3.Migrations[:3]
-	if _, err := pgmigrate.Apply(ctx, pool, schema, v3); err != nil {
-		t.Fatal(err)
-	}
 	insert := func(stream string, version int, data, metadata string) eventstore.RecordedEvent {
 		e := eventstore.RecordedEvent{Event: eventstore.Event{ID: eventstore.NewEventID(), Type: "Old"}, StreamID: stream, Version: uint64(version)}
 		if err := pool.QueryRow(ctx, `INSERT INTO events (transaction_id, stream_id, version, event_id, type, data, metadata)
