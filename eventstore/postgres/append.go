@@ -396,7 +396,7 @@ func (s *Store) insertWith(ctx context.Context, c *pgx.Conn, stmt preparedStmt, 
 		return res, false, err
 	}
 	n := len(a.ids)
-	if sd != nil && s.wire && wired(sd, n) {
+	if s.onWire(sd, n) {
 		return s.insertWire(ctx, c.PgConn(), sd, a)
 	}
 	if n == 1 {
@@ -429,7 +429,7 @@ func (s *Store) insertWith(ctx context.Context, c *pgx.Conn, stmt preparedStmt, 
 	// plans, three calls a row.
 	// (Checked at the first row: a failed statement has no columns.)
 	for rows.Next() {
-		if len(got.rows) == 0 && !int8sInBinary(rows.FieldDescriptions(), 3) {
+		if len(got.rows) == 0 && !int8Columns(rows.FieldDescriptions(), 3, true) {
 			return res, false, fmt.Errorf("postgres: append to %q: the statement does not return three binary bigints", a.stream)
 		}
 		if err := got.add(&a, rows.RawValues()); err != nil {
@@ -490,13 +490,15 @@ func (g *appended) result(a *appendArgs) (res eventstore.AppendResult, written b
 // be reads PostgreSQL's binary integers.
 var be = binary.BigEndian
 
-// int8sInBinary reports whether fields are n bigint columns sent in binary.
-func int8sInBinary(fields []pgconn.FieldDescription, n int) bool {
+// int8Columns reports whether fields are n bigint columns, sent in binary
+// when binary is set (a statement's description, before it runs, has no
+// format yet).
+func int8Columns(fields []pgconn.FieldDescription, n int, binary bool) bool {
 	if len(fields) != n {
 		return false
 	}
 	for _, f := range fields {
-		if f.Format != pgx.BinaryFormatCode || f.DataTypeOID != pgtype.Int8OID {
+		if f.DataTypeOID != pgtype.Int8OID || binary && f.Format != pgx.BinaryFormatCode {
 			return false
 		}
 	}

@@ -24,5 +24,5 @@ func WakeUps(s *Store) (tried, sent int64) {
 // c on the wire (see Store.insertWire), preparing it on c.
 func Wired(ctx context.Context, s *Store, c *pgx.Conn, n int) (bool, error) {
 	_, sd, err := s.appendStmt(n).on(ctx, c)
-	return s.wire && sd != nil && wired(sd, n), err
+	return s.onWire(sd, n), err
 }

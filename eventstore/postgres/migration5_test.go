@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"errors"
-	"strings"
 	"testing"
 
 	"github.com/chronicle-go/chronicle/eventstore"
@@ -20,20 +19,8 @@ func TestMigration5Upgrade(t *testing.T) {
 	ctx := t.Context()
 	ev := eventstore.NewEvent("V4", []byte(`{"n":1}`))
 	ev.ID = eventstore.NewEventID()
-	var status int16
-	if err := pool.QueryRow(ctx, `SELECT status FROM append_events('old', 1::smallint, 0, true,
-		ARRAY[$1::uuid], ARRAY['V4'], ARRAY['{"n":1}'::json], ARRAY[NULL::json])`, ev.ID).Scan(&status); err != nil || status != 0 {
-		t.Fatalf("migration 4 append: status %d, %v", status, err)
-	}
-	s, err := espg.New(pool, espg.Config{Schema: schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	_, err = s.Append(ctx, "old", eventstore.Exact(1), eventstore.NewEvent("Early", nil))
-	if !errors.Is(err, espg.ErrNotMigrated) || !strings.Contains(err.Error(), "5") {
-		t.Fatalf("append before migration 5: %v, want ErrNotMigrated naming migration 5", err)
-	}
+	appendThroughFunction(t, pool, "old", ev)
+	s := unmigratedStore(t, pool, schema, 5)
 	tx, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -1,12 +1,9 @@
 package postgres_test
 
 import (
-	"errors"
-	"strings"
 	"testing"
 
 	"github.com/chronicle-go/chronicle/eventstore"
-	espg "github.com/chronicle-go/chronicle/eventstore/postgres"
 )
 
 // TestMigration6Upgrade: a store on a schema at migration 5 refuses to
@@ -18,19 +15,8 @@ func TestMigration6Upgrade(t *testing.T) {
 	ctx := t.Context()
 	ev := eventstore.NewEvent("V5", []byte(`{"n":5}`))
 	ev.ID = eventstore.NewEventID()
-	var status int16
-	if err := pool.QueryRow(ctx, `SELECT status FROM append_events('old', 1::smallint, 0, true,
-		ARRAY[$1::uuid], ARRAY['V5'], ARRAY['{"n":5}'::json], ARRAY[NULL::json])`, ev.ID).Scan(&status); err != nil || status != 0 {
-		t.Fatalf("migration 5 append: status %d, %v", status, err)
-	}
-	s, err := espg.New(pool, espg.Config{Schema: schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Append(ctx, "old", eventstore.Exact(1), eventstore.NewEvent("Early", nil)); !errors.Is(err, espg.ErrNotMigrated) || !strings.Contains(err.Error(), "6") {
-		t.Fatalf("append before migration 6: %v, want ErrNotMigrated naming migration 6", err)
-	}
+	appendThroughFunction(t, pool, "old", ev)
+	s := unmigratedStore(t, pool, schema, 6)
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,34 @@ func poolAtMigration(t *testing.T, n int) (*pgxpool.Pool, string) {
 		t.Fatal(err)
 	}
 	return pool, schema
+}
+
+// appendThroughFunction appends ev as version 1 of stream through the
+// schema's append_events, as a binary of an older migration did (payloads
+// as json: migration 4 on).
+func appendThroughFunction(t *testing.T, pool *pgxpool.Pool, stream string, ev eventstore.Event) {
+	t.Helper()
+	var status int16
+	if err := pool.QueryRow(t.Context(), `SELECT status FROM append_events($1, 1::smallint, 0, true,
+		ARRAY[$2::uuid], ARRAY[$3::text], ARRAY[$4::json], ARRAY[NULL::json])`, stream, ev.ID, ev.Type, string(ev.Data)).Scan(&status); err != nil || status != 0 {
+		t.Fatalf("append through append_events: status %d, %v", status, err)
+	}
+}
+
+// unmigratedStore is a store on schema, whose migration next is pending:
+// its Append refuses with ErrNotMigrated naming it.
+func unmigratedStore(t *testing.T, pool *pgxpool.Pool, schema string, next int) *espg.Store {
+	t.Helper()
+	s, err := espg.New(pool, espg.Config{Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	_, err = s.Append(t.Context(), "old", eventstore.Exact(1), eventstore.NewEvent("Early", nil))
+	if !errors.Is(err, espg.ErrNotMigrated) || !strings.Contains(err.Error(), strconv.Itoa(next)) {
+		t.Fatalf("append before migration %d: %v, want ErrNotMigrated naming migration %d", next, err, next)
+	}
+	return s
 }
 
 // asyncCommit turns off synchronous_commit for the test's sessions: commits

@@ -24,23 +24,19 @@ var (
 // binaryFormat asks for every parameter and every column in binary.
 var binaryFormat = []int16{pgtype.BinaryFormatCode}
 
-// wired reports whether the single statement sd can be run on the wire
-// (see Store.insertWire): it takes the parameters appendParams encodes and
-// returns three bigints.
-func wired(sd *pgconn.StatementDescription, n int) bool {
+// onWire reports whether the store runs the single statement of n events,
+// described as sd (nil when it is not prepared by name), on the wire (see
+// insertWire): it takes the parameters appendParams encodes and returns
+// three bigints.
+func (s *Store) onWire(sd *pgconn.StatementDescription, n int) bool {
+	if !s.wire || sd == nil {
+		return false
+	}
 	want := appendManyParams
 	if n == 1 {
 		want = appendOneParams
 	}
-	if !slices.Equal(sd.ParamOIDs, want) || len(sd.Fields) != 3 {
-		return false
-	}
-	for _, f := range sd.Fields {
-		if f.DataTypeOID != pgtype.Int8OID {
-			return false
-		}
-	}
-	return true
+	return slices.Equal(sd.ParamOIDs, want) && int8Columns(sd.Fields, 3, false)
 }
 
 // insertWire runs the single-statement append sd on c with its parameters
@@ -51,7 +47,7 @@ func wired(sd *pgconn.StatementDescription, n int) bool {
 // The store takes this path only when pgx would add nothing to it: the
 // statement is prepared under the store's name, the pool has no tracer
 // (one would see every statement; see New), and the server described the
-// parameters and columns appendParams and this reader expect (wired).
+// parameters and columns appendParams and this reader expect (onWire).
 func (s *Store) insertWire(ctx context.Context, c *pgconn.PgConn, sd *pgconn.StatementDescription, a appendArgs) (res eventstore.AppendResult, written bool, err error) {
 	rr := c.ExecStatement(ctx, sd, a.appendParams(s.stamp.Load()), binaryFormat, binaryFormat)
 	var got appended
